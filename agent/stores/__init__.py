@@ -1,0 +1,1 @@
+"""Where the sheet lives: memory, a local workbook, or a Google Sheet."""

@@ -1,0 +1,121 @@
+"""The store interface: read a sheet's tabs, write back the agent's cells.
+
+A store knows nothing about scoring. It hands out what the sheet shows (`Snapshot`)
+and applies a `WritePlan` made by the pure core. Agent cells are addressed by the
+account key, never by the row position seen at read time, so a CSM who sorts or
+inserts rows during a pass never gets a score on the wrong account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+CellValue = str | int | float | bool | dt.datetime | dt.date | None
+
+
+@dataclass
+class Tab:
+    """One tab as the sheet shows it: its header row, then its data rows (ragged allowed)."""
+
+    title: str
+    header: list[str]
+    rows: list[list[CellValue]]
+
+
+@dataclass
+class Snapshot:
+    """What one read of the sheet returns: the accounts tab and the history tab if any."""
+
+    accounts: Tab
+    history: Tab | None = None
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """One agent cell to set, on every row whose key column holds `key`."""
+
+    key: str
+    column: str
+    value: str | int | float | None
+
+
+@dataclass(frozen=True)
+class StatusColours:
+    """Status labels as written in the status column, one fill per colour."""
+
+    green: str
+    orange: str
+    red: str
+
+
+@dataclass(frozen=True)
+class Formatting:
+    """The formatting the agent owns: status colours, dropdowns, protected agent columns."""
+
+    status_column: str
+    status_labels: StatusColours
+    score_column: str
+    agent_columns: tuple[str, ...]
+    dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (input column, allowed labels)
+
+
+@dataclass
+class WritePlan:
+    """Everything one pass wants to change; empty means the store must not write at all.
+
+    - `new_columns`: agent columns missing from the header, appended to its right.
+    - `cells`: only the agent cells whose value differs from the snapshot.
+    - `history_header`/`history_rows`: rows of the history tab to insert or replace,
+      identified by (week, key): a row's first and third values. Rows whose week is
+      older than `history_oldest_week` (an ISO week string like "2024-W07") are dropped.
+    - `formatting`: what the agent's formatting should be; a store rewrites it only when
+      the sheet's differs.
+    """
+
+    new_columns: list[str] = field(default_factory=list)
+    cells: list[CellWrite] = field(default_factory=list)
+    history_header: list[str] = field(default_factory=list)
+    history_rows: list[list[CellValue]] = field(default_factory=list)
+    history_oldest_week: str | None = None
+    formatting: Formatting | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.new_columns or self.cells or self.history_rows)
+
+
+@dataclass
+class WriteReport:
+    """What a store did: how many cells and history rows it wrote, and if it touched formats."""
+
+    cells_written: int = 0
+    history_rows_written: int = 0
+    formatting_written: bool = False
+    columns_added: int = 0
+    rewrites: int = 0  # cells rewritten because rows moved during the pass
+
+    @property
+    def wrote_anything(self) -> bool:
+        return bool(
+            self.cells_written
+            or self.history_rows_written
+            or self.formatting_written
+            or self.columns_added
+        )
+
+
+class Store(Protocol):
+    """A place where the accounts sheet lives."""
+
+    def read(self) -> Snapshot:
+        """Return the accounts tab and the history tab (None when it does not exist yet)."""
+        ...
+
+    def write(self, plan: WritePlan) -> WriteReport:
+        """Apply the plan; write nothing when the plan is empty and formatting is current."""
+        ...
+
+    def location(self) -> str:
+        """A link or path a person can open to see the sheet."""
+        ...
