@@ -38,7 +38,7 @@ class CellWrite:
 
     key: str
     column: str
-    value: str | int | float | None
+    value: CellValue
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,56 @@ class Store(Protocol):
     def location(self) -> str:
         """A link or path a person can open to see the sheet."""
         ...
+
+
+# --- pure helpers shared by the local stores -------------------------------------------
+
+
+def key_text(value: CellValue) -> str:
+    """A key cell as the text it is matched on (trimmed, inner spaces collapsed)."""
+    from agent.scoring import cell_text
+
+    return " ".join(cell_text(value).split())
+
+
+def rows_by_key(keys: list[CellValue]) -> dict[str, list[int]]:
+    """Map each non-blank key to the positions (0-based data rows) that hold it."""
+    found: dict[str, list[int]] = {}
+    for i, value in enumerate(keys):
+        text = key_text(value)
+        if text:
+            found.setdefault(text, []).append(i)
+    return found
+
+
+def merge_history(
+    header: list[str], rows: list[list[CellValue]], plan: WritePlan
+) -> tuple[list[str], list[list[CellValue]], int]:
+    """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
+
+    Returns the new header, the new rows and how many rows were inserted, replaced or dropped.
+    Keeps the order: existing rows stay where they were, new ones go at the end.
+    """
+    new_header = plan.history_header or header
+    index: dict[tuple[str, str], int] = {}
+    kept: list[list[CellValue]] = []
+    written = 0
+    for row in rows:
+        week = key_text(row[0]) if row else ""
+        if plan.history_oldest_week and week and week < plan.history_oldest_week:
+            written += 1  # a dropped row is a change too
+            continue
+        if len(row) >= 3:
+            index[(week, key_text(row[2]))] = len(kept)
+        kept.append(list(row))
+    for row in plan.history_rows:
+        ident = (key_text(row[0]), key_text(row[2]))
+        position = index.get(ident)
+        if position is None:
+            index[ident] = len(kept)
+            kept.append(list(row))
+            written += 1
+        elif kept[position] != list(row):
+            kept[position] = list(row)
+            written += 1
+    return new_header, kept, written

@@ -1,0 +1,136 @@
+"""The weekly history tab: one row per account per ISO week, and the trends read from it.
+
+Pure functions: the tab's cells in, a DataFrame and per-account trends out. The current
+week's row is replaced in place on every pass, so re-running never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.labels import STATUS_LABELS
+from agent.scoring import Model, cell_text, parse_number
+from agent.stores.base import Tab
+
+HEADERS = {
+    "fr": ("Semaine", "Date", "Score", "Statut", "Modèle"),
+    "en": ("Week", "Date", "Score", "Status", "Model"),
+}
+_STATUS_BY_LABEL = {
+    label.casefold(): code for labels in STATUS_LABELS.values() for code, label in labels.items()
+}
+_STATUS_BY_LABEL.update({code: code for code in ("green", "orange", "red")})
+
+
+def iso_week(day: dt.date) -> str:
+    """The ISO week of a day, as "2026-W48" (sorts as text in time order)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_start(week: str) -> dt.date:
+    """The Monday of an ISO week given as "2026-W48"."""
+    year, number = week.split("-W")
+    return dt.date.fromisocalendar(int(year), int(number), 1)
+
+
+def shift_week(week: str, weeks: int) -> str:
+    return iso_week(week_start(week) + dt.timedelta(weeks=weeks))
+
+
+def history_header(model: Model, key_column: str, language: str) -> list[str]:
+    """The history tab's header: week, date, key, score, status, points per criterion, model."""
+    week, date, score, status, version = HEADERS.get(language, HEADERS["en"])
+    return [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+
+
+def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
+    """The history tab as a DataFrame: week, date, key, score, status, model_version, points.*.
+
+    Columns are found by position (week, date, key, score, status first; model last), so
+    a renamed header or a language switch does not lose the past.
+    """
+    ids = [c.id for c in model.criteria]
+    columns = ["week", "date", "key", "score", "status", "model_version",
+               *(f"points.{i}" for i in ids)]
+    if tab is None or not tab.rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    header = tab.header
+    records: list[dict[str, Any]] = []
+    point_at = {i: header.index(i) for i in ids if i in header}
+    last = len(header) - 1
+    for row in tab.rows:
+        cells = list(row) + [None] * (len(header) - len(row))
+        week = cell_text(cells[0]).strip()
+        key = " ".join(cell_text(cells[2]).split()) if len(cells) > 2 else ""
+        if not week or not key:
+            continue
+        status_text = cell_text(cells[4]).strip().casefold() if len(cells) > 4 else ""
+        score = parse_number(cells[3]) if len(cells) > 3 else None
+        record: dict[str, Any] = {
+            "week": week,
+            "date": cell_text(cells[1]).strip(),
+            "key": key,
+            "score": np.nan if score is None else score,
+            "status": _STATUS_BY_LABEL.get(status_text),
+            "model_version": cell_text(cells[last]).strip() if last >= 5 else "",
+        }
+        for i in ids:
+            value = parse_number(cells[point_at[i]]) if i in point_at else None
+            record[f"points.{i}"] = np.nan if value is None else value
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+@dataclass
+class Trend:
+    """What the past says about one account, as playbooks and the digest see it."""
+
+    delta_4w: float | None = None
+    weeks_at_max: int = 0
+    status_week_ago: str | None = None
+    weeks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def account_trends(history: pd.DataFrame, current: pd.DataFrame, *, week: str,
+                   scale: float) -> dict[str, Trend]:
+    """Per key: score change over 4 weeks, weeks in a row at the full score, last week.
+
+    `current` holds this pass's key and shown score; the current week's history rows are
+    ignored in favour of it, since this pass is about to replace them.
+    """
+    past = history[history["week"] < week] if len(history) else history
+    by_key: dict[str, list[tuple[str, float, Any]]] = {}
+    if len(past):
+        ordered = past.sort_values("week", kind="stable")
+        for key, wk, score, status in zip(ordered["key"], ordered["week"], ordered["score"],
+                                          ordered["status"], strict=True):
+            by_key.setdefault(key, []).append((wk, score, status))
+    four_ago = shift_week(week, -4)
+    one_ago = shift_week(week, -1)
+    trends: dict[str, Trend] = {}
+    for key, shown in zip(current["key"], current["shown"], strict=True):
+        snapshots = by_key.get(key, [])
+        trend = Trend(weeks=[{"week": w, "score": None if s != s else s, "status": st}
+                             for w, s, st in snapshots])
+        if shown == shown:  # not NaN
+            base = [s for w, s, _ in snapshots if w <= four_ago and s == s]
+            if base:
+                trend.delta_4w = round(float(shown) - float(base[-1]), 1)
+            if shown >= scale:
+                streak = 1
+                for _, s, _ in reversed(snapshots):
+                    if s == s and s >= scale:
+                        streak += 1
+                    else:
+                        break
+                trend.weeks_at_max = streak
+        if snapshots and snapshots[-1][0] == one_ago:
+            trend.status_week_ago = snapshots[-1][2]
+        trends[key] = trend
+    return trends

@@ -1,0 +1,384 @@
+"""Score every account of the sheet: points per criterion, score, status and "why".
+
+Pure and vectorised: a DataFrame of raw cells in, a DataFrame of results out. Each
+criterion's column is factorised first, so the text work (trimming, case-folding,
+number parsing, the "why" wording) runs once per distinct value or combination, not
+once per row: 1M rows with a few labels each cost a few distinct strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agent.labels import STATUS_LABELS, WHY, number_text
+
+STATUSES = ("green", "orange", "red")
+_VALUE_SHOWN = 30  # characters of a cell quoted in "why": enough to recognise it
+
+
+@dataclass(frozen=True)
+class Band:
+    """A numeric range: a value of at least `min` earns `points` (highest `min` first)."""
+
+    min: float
+    points: float
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One column of the sheet and how its values turn into points."""
+
+    id: str
+    column: str
+    label: str
+    weight: float
+    points: dict[str, float] | None = None
+    bands: tuple[Band, ...] | None = None
+    days_until: bool = False
+
+    @property
+    def max_points(self) -> float:
+        values: Iterable[float] = (
+            self.points.values()
+            if self.points is not None
+            else (b.points for b in self.bands or ())
+        )
+        return max(values, default=0.0)
+
+    def labels_by_points(self) -> list[str]:
+        """The labels a CSM may pick, best first (for dropdowns)."""
+        if self.points is None:
+            return []
+        return [k for k, _ in sorted(self.points.items(), key=lambda kv: -kv[1])]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The scoring model: criteria, scale, how blanks count, and status thresholds."""
+
+    scale: float
+    missing: str  # "renormalize" | "zero"
+    green: float
+    orange: float
+    criteria: tuple[Criterion, ...]
+
+    def version(self) -> str:
+        """A short hash of the model, so a score jump caused by a model change is visible."""
+        canonical = json.dumps(
+            {
+                "scale": self.scale,
+                "missing": self.missing,
+                "green": self.green,
+                "orange": self.orange,
+                "criteria": [
+                    {
+                        "id": c.id,
+                        "column": c.column,
+                        "weight": c.weight,
+                        "points": c.points,
+                        "bands": [(b.min, b.points) for b in c.bands or ()],
+                        "days_until": c.days_until,
+                    }
+                    for c in self.criteria
+                ],
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+
+    def status_of(self, shown: float) -> str:
+        if shown >= self.green:
+            return "green"
+        return "orange" if shown >= self.orange else "red"
+
+
+# --- reading one cell -----------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text, the way a person reads it (1.0 -> "1", None -> "")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def normalize_label(text: str) -> str:
+    """Trim, fold case and Unicode form, collapse inner spaces: how labels are matched."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    return " ".join(unicodedata.normalize("NFC", folded).split())
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from a cell: 3.5, "3,5", "80 %", "80%", "1 234"; None when it is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and not math.isfinite(value) else float(value)
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip().replace("\u00a0", " ").replace("\u202f", " ")
+    if text.endswith("%"):
+        text = text[:-1]
+    text = text.replace(" ", "")
+    if not _NUMBER.match(text):
+        return None
+    return float(text.replace(",", "."))
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date from a cell: a date object or an ISO text such as 2027-03-31."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and 8 <= len(value.strip()) <= 32:
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _quote(value: Any) -> str:
+    """A cell's text, one line and short, safe to show inside "why"."""
+    text = " ".join(cell_text(value).split())
+    return text if len(text) <= _VALUE_SHOWN else text[: _VALUE_SHOWN - 1] + "…"
+
+
+# --- one criterion over a whole column ------------------------------------------------
+
+BLANK, VALID, UNKNOWN = 0, 1, 2
+
+
+@dataclass
+class _Column:
+    codes: np.ndarray  # per row: index into the distinct values, -1 for NA
+    points: np.ndarray  # per distinct value
+    state: np.ndarray  # per distinct value: BLANK, VALID or UNKNOWN
+    parts: list[str]  # per distinct value: its piece of "why" ("" when at max)
+
+
+def _points_of(criterion: Criterion, value: Any, today: dt.date) -> tuple[float, int]:
+    if _is_blank(value):
+        return math.nan, BLANK
+    if criterion.points is not None:
+        table = _label_table(criterion)
+        found = table.get(normalize_label(cell_text(value)))
+        return (math.nan, UNKNOWN) if found is None else (found, VALID)
+    if criterion.days_until:
+        day = parse_date(value)
+        number = None if day is None else float((day - today).days)
+    else:
+        number = parse_number(value)
+    if number is None:
+        return math.nan, UNKNOWN
+    for band in criterion.bands or ():
+        if number >= band.min:
+            return band.points, VALID
+    return math.nan, UNKNOWN
+
+
+_label_tables: dict[int, dict[str, float]] = {}
+
+
+def _label_table(criterion: Criterion) -> dict[str, float]:
+    table = _label_tables.get(id(criterion.points))
+    if table is None:
+        table = {normalize_label(k): v for k, v in (criterion.points or {}).items()}
+        _label_tables[id(criterion.points)] = table
+    return table
+
+
+def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang: str) -> str:
+    words = WHY[lang]
+    if state == UNKNOWN:
+        return words["unknown"].format(label=criterion.label, value=_quote(value))
+    if state == BLANK or points >= criterion.max_points:
+        return ""
+    best = number_text(criterion.max_points, lang)
+    shown = f"{criterion.label} {number_text(points, lang)}/{best}"
+    if points == 0:
+        shown += f" ({_quote(value).lower() if criterion.points is not None else _quote(value)})"
+    return shown
+
+
+def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang: str) -> _Column:
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    count = len(uniques)
+    points = np.full(count, np.nan)
+    state = np.zeros(count, dtype=np.int8)
+    parts: list[str] = []
+    for i, value in enumerate(uniques):
+        pts, st = _points_of(criterion, value, today)
+        points[i], state[i] = pts, st
+        parts.append(_why_part(criterion, value, pts, st, lang))
+    return _Column(np.asarray(codes, dtype=np.int64), points, state, parts)
+
+
+def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """One integer per row naming its combination of distinct values (for the "why")."""
+    n = len(codes[0]) if codes else 0
+    radix_total = 1
+    for size in sizes:
+        radix_total *= size + 1
+    if radix_total < 2**62:
+        combined = np.zeros(n, dtype=np.int64)
+        for code, size in zip(codes, sizes, strict=True):
+            combined = combined * (size + 1) + (code + 1)
+        return np.asarray(pd.factorize(combined)[0], dtype=np.int64)
+    stacked = np.stack(codes, axis=1)
+    return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def round_shown(score: np.ndarray) -> np.ndarray:
+    """Round to one decimal, halves up, as the sheet shows it (6.25 -> 6.3)."""
+    return np.floor(score * 10 + 0.5 + 1e-9) / 10
+
+
+def score_accounts(
+    accounts: pd.DataFrame,
+    model: Model,
+    *,
+    key_column: str,
+    language: str = "fr",
+    today: dt.date | None = None,
+) -> pd.DataFrame:
+    """Score each row of `accounts` (raw cells, headers as column names).
+
+    Returns one row per input row, same index, with: key, skipped (blank key),
+    duplicate, score (unrounded, NaN when none), shown (rounded), status
+    ("green"/"orange"/"red"/None), status_label, why, and `points.<criterion id>`.
+    """
+    today = today or dt.date(2000, 1, 1)
+    lang = language if language in WHY else "en"
+    words = WHY[lang]
+    n = len(accounts)
+    keys = (
+        accounts[key_column].map(lambda v: " ".join(cell_text(v).split()))
+        if key_column in accounts
+        else pd.Series([""] * n, index=accounts.index)
+    )
+    skipped = (keys == "").to_numpy()
+    counts = keys.map(keys.value_counts())
+    duplicate = (counts > 1).to_numpy() & ~skipped
+
+    columns: list[_Column] = []
+    for criterion in model.criteria:
+        if criterion.column in accounts:
+            columns.append(_score_column(criterion, accounts[criterion.column], today, lang))
+        else:
+            columns.append(_Column(np.full(n, -1, dtype=np.int64), np.array([]),
+                                   np.array([], dtype=np.int8), []))
+
+    k = len(model.criteria)
+    points = np.full((n, k), np.nan)
+    states = np.zeros((n, k), dtype=np.int8)
+    for j, col in enumerate(columns):
+        present = col.codes >= 0
+        if len(col.points):
+            points[present, j] = col.points[col.codes[present]]
+            states[present, j] = col.state[col.codes[present]]
+    weights = np.array([c.weight for c in model.criteria])
+    maxima = np.array([c.max_points for c in model.criteria])
+    filled = ~np.isnan(points)
+    earned = np.where(filled, points, 0.0) @ weights
+    if model.missing == "zero":
+        possible = np.full(n, float(weights @ maxima))
+    else:
+        possible = filled.astype(float) @ (weights * maxima)
+    any_filled = filled.any(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(any_filled & (possible > 0), model.scale * earned / possible, np.nan)
+    score[duplicate | skipped] = np.nan
+    shown = round_shown(score)
+    status_code = np.select(
+        [np.isnan(shown), shown >= model.green, shown >= model.orange], [3, 0, 1], 2
+    )
+    status = np.array(["green", "orange", "red", None], dtype=object)[status_code]
+    labels = STATUS_LABELS[lang]
+    status_label = np.array(
+        [labels["green"], labels["orange"], labels["red"], ""], dtype=object
+    )[status_code]
+
+    # "why": built once per distinct combination of cell values
+    blank_count = (states == BLANK).sum(axis=1)
+    combo = _combine([c.codes for c in columns] + [np.where(any_filled, 1, 0)],
+                     [len(c.parts) for c in columns] + [2])
+    first_row = np.full(combo.max() + 1 if n else 0, -1, dtype=np.int64)
+    first_row[combo[::-1]] = np.arange(n)[::-1]
+    texts: list[str] = []
+    for row in first_row:
+        parts = [col.parts[col.codes[row]] for col in columns if col.codes[row] >= 0]
+        parts = [p for p in parts if p]
+        if not any_filled[row]:
+            texts.append(words["separator"].join([*parts, words["no_score"]])
+                         if parts else words["nothing"])
+            continue
+        missing_columns = [
+            words["no_column"].format(column=c.column)
+            for c, col in zip(model.criteria, columns, strict=True)
+            if not len(col.parts)
+        ]
+        blanks = int(blank_count[row]) - len(missing_columns)
+        if blanks == 1:
+            parts.append(words["blank_one"])
+        elif blanks > 1:
+            parts.append(words["blank_many"].format(n=blanks))
+        parts.extend(missing_columns)
+        texts.append(words["separator"].join(parts) if parts else words["all_max"])
+    why = np.asarray(texts, dtype=object)[combo] if n else np.array([], dtype=object)
+    if duplicate.any():
+        for i in np.flatnonzero(duplicate):
+            at = int(i)
+            why[at] = words["duplicate"].format(key=_quote(keys.iloc[at]), n=int(counts.iloc[at]))
+    why[skipped] = ""
+
+    result = pd.DataFrame(
+        {
+            "key": keys.to_numpy(dtype=object),
+            "skipped": skipped,
+            "duplicate": duplicate,
+            "score": score,
+            "shown": shown,
+            "status": status,
+            "status_label": status_label,
+            "why": why,
+        },
+        index=accounts.index,
+    )
+    for j, criterion in enumerate(model.criteria):
+        result[f"points.{criterion.id}"] = points[:, j]
+    return result

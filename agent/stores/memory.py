@@ -1,0 +1,87 @@
+"""A sheet held in memory: for tests and for `sync --dry-run`."""
+
+from __future__ import annotations
+
+import copy
+
+from agent.errors import SheetError
+from agent.stores.base import (
+    CellValue,
+    Formatting,
+    Snapshot,
+    Tab,
+    WritePlan,
+    WriteReport,
+    merge_history,
+    rows_by_key,
+)
+
+
+class MemoryStore:
+    """Tabs as lists of rows; applies write plans by key, like every other store."""
+
+    def __init__(
+        self,
+        header: list[str],
+        rows: list[list[CellValue]],
+        *,
+        worksheet: str = "Comptes",
+        key_column: str,
+        history_worksheet: str | None = None,
+        history: Tab | None = None,
+        formatting: Formatting | None = None,
+    ) -> None:
+        self.accounts = Tab(worksheet, list(header), [list(r) for r in rows])
+        self.key_column = key_column
+        self.history_worksheet = history_worksheet
+        self.history = copy.deepcopy(history)
+        self.formatting = formatting
+        self.writes = 0  # how many times write() changed something
+        self.reads = 0
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, *, key_column: str,
+                      history_worksheet: str | None = None) -> MemoryStore:
+        """A copy of another store's snapshot, for a dry run that must touch nothing."""
+        return cls(snapshot.accounts.header, snapshot.accounts.rows,
+                   worksheet=snapshot.accounts.title, key_column=key_column,
+                   history_worksheet=history_worksheet, history=snapshot.history)
+
+    def read(self) -> Snapshot:
+        self.reads += 1
+        return Snapshot(copy.deepcopy(self.accounts), copy.deepcopy(self.history))
+
+    def location(self) -> str:
+        return f"memory:{self.accounts.title}"
+
+    def write(self, plan: WritePlan) -> WriteReport:
+        report = WriteReport()
+        header = self.accounts.header
+        if self.key_column not in header:
+            raise SheetError(f'The key column "{self.key_column}" is not in the header.')
+        for name in plan.new_columns:
+            if name not in header:
+                header.append(name)
+                report.columns_added += 1
+        key_at = header.index(self.key_column)
+        where = rows_by_key([r[key_at] if key_at < len(r) else None for r in self.accounts.rows])
+        for cell in plan.cells:
+            col = header.index(cell.column)
+            for i in where.get(cell.key, []):
+                row = self.accounts.rows[i]
+                row.extend([None] * (col + 1 - len(row)))
+                if row[col] != cell.value:
+                    row[col] = cell.value
+                    report.cells_written += 1
+        if plan.history_rows or plan.history_oldest_week:
+            old = self.history or Tab(self.history_worksheet or "History", [], [])
+            h_header, h_rows, written = merge_history(old.header, old.rows, plan)
+            if written or self.history is None:
+                self.history = Tab(old.title, h_header, h_rows)
+                report.history_rows_written = written
+        if plan.formatting is not None and plan.formatting != self.formatting:
+            self.formatting = plan.formatting
+            report.formatting_written = True
+        if report.wrote_anything:
+            self.writes += 1
+        return report

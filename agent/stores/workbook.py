@@ -1,0 +1,298 @@
+"""A local .xlsx workbook through openpyxl: the embedded default, no Google account needed.
+
+The store writes only the agent's cells, its history tab and its own formatting; every
+other cell, formula, style, column width, sheet and tab stays as it was. It saves the
+file only when something changed, and atomically (a temporary file, then a rename), so
+a crash mid-save never leaves a half-written workbook.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.formatting.rule import CellIsRule, Rule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from agent.errors import SheetError
+from agent.labels import STATUS_LABELS
+from agent.scoring import cell_text
+from agent.stores.base import (
+    CellValue,
+    Formatting,
+    Snapshot,
+    Tab,
+    WritePlan,
+    WriteReport,
+    merge_history,
+    rows_by_key,
+)
+
+LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
+FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
+FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
+_KNOWN_STATUS_FORMULAS = {
+    f'"{label}"' for labels in STATUS_LABELS.values() for label in labels.values()
+}
+
+
+def _open_error(path: Path, exc: Exception) -> SheetError:
+    if isinstance(exc, FileNotFoundError):
+        return SheetError(
+            f"{path}: workbook not found. Create one with `health-agent init`, "
+            "or fix `sheet.workbook` in the config."
+        )
+    return SheetError(f"{path}: cannot be opened as an .xlsx workbook ({exc}).")
+
+
+def _set(cell: Any, value: CellValue) -> None:
+    cell.value = value
+    if isinstance(value, str) and cell.data_type == "f":
+        cell.data_type = "s"  # text starting with "=" stays text, never a formula
+
+
+def _tab_values(ws: Any) -> tuple[list[str], list[list[CellValue]]]:
+    rows = ws.iter_rows(values_only=True)
+    first = next(rows, ())
+    header = [cell_text(v).strip() for v in first]
+    while header and not header[-1]:
+        header.pop()
+    body = [list(r) for r in rows]
+    while body and all(v is None for v in body[-1]):
+        body.pop()
+    return header, body
+
+
+class WorkbookStore:
+    """Accounts and history as two tabs of a local .xlsx file."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        worksheet: str,
+        key_column: str,
+        history_worksheet: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.worksheet = worksheet
+        self.key_column = key_column
+        self.history_worksheet = history_worksheet
+        self.saves = 0
+
+    def location(self) -> str:
+        return str(self.path.resolve())
+
+    def read(self) -> Snapshot:
+        try:
+            wb = load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a bad file
+            raise _open_error(self.path, exc) from None
+        try:
+            if self.worksheet not in wb.sheetnames:
+                raise SheetError(
+                    f'{self.path}: no tab named "{self.worksheet}" (tabs: '
+                    f'{", ".join(wb.sheetnames)}). Fix `sheet.worksheet` in the config.'
+                )
+            header, rows = _tab_values(wb[self.worksheet])
+            history = None
+            if self.history_worksheet and self.history_worksheet in wb.sheetnames:
+                h_header, h_rows = _tab_values(wb[self.history_worksheet])
+                history = Tab(self.history_worksheet, h_header, h_rows)
+        finally:
+            wb.close()
+        return Snapshot(Tab(self.worksheet, header, rows), history)
+
+    def write(self, plan: WritePlan) -> WriteReport:
+        if plan.is_empty() and plan.formatting is None:
+            return WriteReport()
+        try:
+            wb = load_workbook(self.path)
+        except Exception as exc:
+            raise _open_error(self.path, exc) from None
+        if self.worksheet not in wb.sheetnames:
+            raise SheetError(f'{self.path}: no tab named "{self.worksheet}".')
+        ws = wb[self.worksheet]
+        report = WriteReport()
+        columns = self._ensure_columns(ws, plan.new_columns, report)
+        self._write_cells(ws, columns, plan, report)
+        if plan.history_rows or plan.history_oldest_week:
+            self._write_history(wb, plan, report)
+        if plan.formatting is not None:
+            report.formatting_written = apply_formatting(ws, columns, plan.formatting)
+        if report.wrote_anything:
+            self._save(wb)
+        wb.close()
+        return report
+
+    # --- parts of a write ------------------------------------------------------------
+
+    def _ensure_columns(self, ws: Worksheet, new: list[str], report: WriteReport) -> dict[str, int]:
+        columns: dict[str, int] = {}
+        last = 0
+        for cell in ws[1]:
+            text = cell_text(cell.value).strip()
+            if text:
+                columns.setdefault(text, cell.column)
+                last = cell.column
+        if self.key_column not in columns:
+            raise SheetError(
+                f'{self.path}: the key column "{self.key_column}" is not in the header of '
+                f'"{self.worksheet}". Fix `sheet.key_column` in the config.'
+            )
+        model_cell = ws.cell(row=1, column=last) if last else None
+        for name in new:
+            if name in columns:
+                continue
+            last += 1
+            cell = ws.cell(row=1, column=last)
+            _set(cell, name)
+            if model_cell is not None and model_cell.has_style:
+                cell._style = model_cell._style
+            else:
+                cell.font = Font(bold=True)
+            width = ws.column_dimensions[get_column_letter(last)]
+            if not width.width:
+                width.width = max(12, min(60, len(name) + 4))
+            columns[name] = last
+            report.columns_added += 1
+        return columns
+
+    def _write_cells(self, ws: Worksheet, columns: dict[str, int], plan: WritePlan,
+                     report: WriteReport) -> None:
+        if not plan.cells:
+            return
+        key_col = columns[self.key_column]
+        keys = [row[0] for row in ws.iter_rows(min_row=2, min_col=key_col, max_col=key_col,
+                                               values_only=True)]
+        where = rows_by_key(keys)
+        for change in plan.cells:
+            col = columns.get(change.column)
+            if col is None:
+                raise SheetError(f'{self.path}: column "{change.column}" is missing.')
+            for i in where.get(change.key, []):
+                cell = ws.cell(row=i + 2, column=col)
+                if cell.value != change.value:
+                    _set(cell, change.value)
+                    report.cells_written += 1
+
+    def _write_history(self, wb: Workbook, plan: WritePlan, report: WriteReport) -> None:
+        title = self.history_worksheet or "History"
+        if title in wb.sheetnames:
+            ws = wb[title]
+            header, rows = _tab_values(ws)
+        else:
+            ws = wb.create_sheet(title)
+            header, rows = [], []
+        new_header, new_rows, written = merge_history(header, rows, plan)
+        if not written and new_header == header:
+            return
+        if ws.max_row > 1 or ws.max_column > 1:
+            ws.delete_rows(1, ws.max_row)
+        for col, name in enumerate(new_header, start=1):
+            cell = ws.cell(row=1, column=col)
+            _set(cell, name)
+            cell.font = Font(bold=True)
+        for r, row in enumerate(new_rows, start=2):
+            for col, value in enumerate(row, start=1):
+                _set(ws.cell(row=r, column=col), value)
+        ws.freeze_panes = "A2"
+        report.history_rows_written = written or 1
+
+    def _save(self, wb: Workbook) -> None:
+        folder = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=".health-agent-", suffix=".xlsx", dir=folder)
+        os.close(fd)
+        try:
+            wb.save(tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.saves += 1
+
+
+# --- the agent's own formatting ----------------------------------------------------------
+
+
+def _status_rules(formatting: Formatting) -> dict[str, Rule]:
+    labels = formatting.status_labels
+    return {
+        f'"{text}"': CellIsRule(
+            operator="equal",
+            formula=[f'"{text}"'],
+            fill=PatternFill(start_color=FILLS[colour], end_color=FILLS[colour],
+                             fill_type="solid"),
+            font=Font(color=FONTS[colour]),
+        )
+        for colour, text in (("green", labels.green), ("orange", labels.orange),
+                             ("red", labels.red))
+    }
+
+
+def apply_formatting(ws: Worksheet, columns: dict[str, int], formatting: Formatting) -> bool:
+    """Bring the agent's rules up to date; True when the sheet changed.
+
+    The agent's rules are recognised by their place (the status column) and their
+    formula (a status label): rules a person made are never removed or duplicated.
+    """
+    changed = False
+    status_col = columns.get(formatting.status_column)
+    if status_col is not None:
+        letter = get_column_letter(status_col)
+        sqref = f"{letter}2:{letter}{LAST_ROW}"
+        wanted = _status_rules(formatting)
+        cf = ws.conditional_formatting
+        present: set[str] = set()
+        for block in list(cf):
+            if str(block.sqref) != sqref:
+                continue
+            keep = []
+            for rule in block.rules:
+                formula = rule.formula[0] if rule.formula else None
+                if rule.type == "cellIs" and formula in _KNOWN_STATUS_FORMULAS:
+                    if formula in wanted and formula not in present:
+                        present.add(formula)
+                        keep.append(rule)
+                    else:
+                        changed = True  # a stale rule of ours (old labels or a duplicate)
+                else:
+                    keep.append(rule)
+            block.rules = keep
+        for formula, rule in wanted.items():
+            if formula not in present:
+                cf.add(sqref, rule)
+                changed = True
+    for column, allowed in formatting.dropdowns:
+        col = columns.get(column)
+        if col is None or not allowed:
+            continue
+        if any("," in a or '"' in a for a in allowed) or sum(len(a) + 1 for a in allowed) > 250:
+            continue  # Excel's inline lists cannot hold these; leave the column free
+        letter = get_column_letter(col)
+        sqref = f"{letter}2:{letter}{LAST_ROW}"
+        formula = '"' + ",".join(allowed) + '"'
+        existing = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref) == sqref]
+        if any(dv.formula1 == formula for dv in existing):
+            continue
+        if existing:
+            ours = [dv for dv in existing if dv.type == "list" and dv.promptTitle == "health-agent"]
+            if len(ours) != len(existing):
+                continue  # a person's own validation stands
+            for dv in ours:
+                ws.data_validations.dataValidation.remove(dv)
+        dv = DataValidation(type="list", formula1=formula, allow_blank=True,
+                            showErrorMessage=False, promptTitle="health-agent")
+        dv.add(sqref)
+        ws.add_data_validation(dv)
+        changed = True
+    if ws.freeze_panes is None:
+        ws.freeze_panes = "A2"
+        changed = True
+    return changed

@@ -1,0 +1,296 @@
+"""One sync pass: read the sheet, score, choose next actions, plan the writes, write.
+
+    store.read() -> score_accounts() -> choose next actions -> plan_writes() -> store.write()
+
+Everything between the read and the write is pure; the clock comes in as `now`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from agent.config import Config
+from agent.errors import SheetError
+from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
+from agent.labels import STATUS_LABELS
+from agent.scoring import Model, cell_text, parse_date, parse_number, score_accounts
+from agent.stores.base import (
+    CellValue,
+    CellWrite,
+    Formatting,
+    Snapshot,
+    StatusColours,
+    Store,
+    Tab,
+    WritePlan,
+    WriteReport,
+)
+
+log = logging.getLogger("agent.sync")
+
+
+class NextActions(Protocol):
+    """What a pass needs from the playbooks: one action per account context."""
+
+    def choose(self, contexts: list[dict[str, Any]]) -> Any: ...
+
+
+@dataclass
+class PassResult:
+    """What one pass saw, decided and did."""
+
+    accounts: pd.DataFrame  # one row per scored account: key, owner, segment, score, ...
+    plan: WritePlan
+    report: WriteReport
+    history: pd.DataFrame
+    week: str
+    playbook_failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        scored = self.accounts
+        counts = Counter(s for s in scored["status"] if isinstance(s, str))
+        return {
+            "week": self.week,
+            "rows": int(len(scored)),
+            "green": counts.get("green", 0),
+            "orange": counts.get("orange", 0),
+            "red": counts.get("red", 0),
+            "not_scored": int(scored["status"].isna().sum()),
+            "duplicates": int(scored["duplicate"].sum()),
+            "cells_changed": len(self.plan.cells),
+            "cells_written": self.report.cells_written,
+            "history_rows_written": self.report.history_rows_written,
+            "columns_added": self.report.columns_added,
+            "formatting_written": self.report.formatting_written,
+            "playbook_failures": self.playbook_failures,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def accounts_frame(tab: Tab) -> pd.DataFrame:
+    """The accounts tab as a DataFrame of raw cells, one column per header, rows padded."""
+    names: list[str] = []
+    seen: Counter[str] = Counter()
+    for i, name in enumerate(tab.header):
+        base = name or f"#{i + 1}"
+        seen[base] += 1
+        names.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
+    width = len(names)
+    rows = [list(r[:width]) + [None] * (width - len(r)) for r in tab.rows]
+    return pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(
+        {n: pd.Series(dtype=object) for n in names})
+
+
+def check_columns(tab: Tab, config: Config) -> None:
+    """Fail with a sentence naming every input column the model needs but the sheet lacks."""
+    header = set(tab.header)
+    wanted = [("sheet.key_column", config.sheet.key_column)]
+    wanted += [(f"criterion {c.id}", c.column) for c in config.model.criteria]
+    if config.sheet.owner_column:
+        wanted.append(("sheet.owner_column", config.sheet.owner_column))
+    missing = []
+    for where, column in wanted:
+        if column not in header:
+            close = difflib.get_close_matches(column, list(header), n=1, cutoff=0.6)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            missing.append(f'"{column}" ({where}){hint}')
+    if missing:
+        raise SheetError(
+            f'Tab "{tab.title}" lacks the column(s) {", ".join(missing)}. Add them to the '
+            f"header row, or fix the names in the config. Header found: {', '.join(tab.header)}."
+        )
+
+
+def formatting_for(config: Config) -> Formatting:
+    """The formatting the agent wants on the sheet: status colours and input dropdowns."""
+    labels = STATUS_LABELS[config.language]
+    out = config.output
+    return Formatting(
+        status_column=out.status,
+        status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
+        score_column=out.score,
+        agent_columns=out.all(),
+        dropdowns=tuple(
+            (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
+        ),
+    )
+
+
+def _score_cell(shown: float) -> int | float | None:
+    if shown != shown:
+        return None
+    return int(shown) if float(shown).is_integer() else float(shown)
+
+
+def _same(current: CellValue, wanted: CellValue) -> bool:
+    """Whether a cell already shows the wanted value (6 == "6" == 6.0; None == "")."""
+    if wanted is None or wanted == "":
+        return cell_text(current).strip() == ""
+    if isinstance(wanted, int | float):
+        number = parse_number(current)
+        return number is not None and math.isclose(number, float(wanted), abs_tol=1e-9)
+    return cell_text(current) == wanted
+
+
+def account_contexts(accounts: pd.DataFrame, raw: pd.DataFrame, model: Model, config: Config,
+                     trends: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
+    """The names a playbook sees for each account (SPEC §7)."""
+    contexts: list[dict[str, Any]] = []
+    records = raw.to_dict("records")
+    labels = STATUS_LABELS[config.language]
+    renewal = config.sheet.renewal_column
+    for i, (_, row) in enumerate(accounts.iterrows()):
+        cells = records[i] if i < len(records) else {}
+        criteria: list[dict[str, Any]] = []
+        for c in model.criteria:
+            points = row[f"points.{c.id}"]
+            criteria.append({
+                "id": c.id, "label": c.label, "max": c.max_points,
+                "points": None if points != points else float(points),
+                "value": cell_text(cells.get(c.column)),
+            })
+        trend = trends.get(row["key"])
+        days_to_renewal = None
+        if renewal:
+            day = parse_date(cells.get(renewal))
+            days_to_renewal = None if day is None else (day - today).days
+        status = row["status"] if isinstance(row["status"], str) else None
+        contexts.append({
+            "key": row["key"], "owner": row["owner"], "segment": row["segment"],
+            "score": None if row["shown"] != row["shown"] else float(row["shown"]),
+            "scale": model.scale, "status": status,
+            "status_label": labels.get(status or "", ""), "language": config.language,
+            "row": {k: cell_text(v) for k, v in cells.items()},
+            "criteria": criteria,
+            "zeros": [c for c in criteria if c["points"] == 0],
+            "ones": [c for c in criteria if c["points"] == 1],
+            "maxed": [c for c in criteria if c["points"] is not None and c["points"] >= c["max"]],
+            "missing": [c for c in criteria if c["points"] is None],
+            "delta_4w": trend.delta_4w if trend else None,
+            "weeks_at_max": trend.weeks_at_max if trend else 0,
+            "weeks": trend.weeks if trend else [],
+            "days_to_renewal": days_to_renewal,
+        })
+    return contexts
+
+
+def plan_writes(snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, week: str,
+                today: dt.date) -> WritePlan:
+    """Only what differs: missing agent columns, changed agent cells, changed history rows."""
+    out = config.output
+    header = snapshot.accounts.header
+    plan = WritePlan(formatting=formatting_for(config))
+    plan.new_columns = [c for c in out.all() if c not in header]
+    positions = {c: header.index(c) for c in out.all() if c in header}
+    rows = snapshot.accounts.rows
+    desired_by_key: dict[str, dict[str, CellValue]] = {}
+    skipped = accounts["skipped"].tolist()
+    keys = accounts["key"].tolist()
+    shown = accounts["shown"].tolist()
+    for i, (key, score, label, why, action) in enumerate(zip(
+        keys, shown, accounts["status_label"], accounts["why"], accounts["next_action"],
+        strict=True,
+    )):
+        if skipped[i]:
+            continue
+        wanted: dict[str, CellValue] = {
+            out.score: _score_cell(score),
+            out.status: label or None,
+            out.why: why or None,
+            out.next_action: action or None,
+        }
+        current = rows[i] if i < len(rows) else []
+        changed = desired_by_key.setdefault(key, {})
+        for column, value in wanted.items():
+            at = positions.get(column)
+            now_value = current[at] if at is not None and at < len(current) else None
+            if not _same(now_value, value):
+                changed[column] = value
+    for key, changed in desired_by_key.items():
+        for column, value in changed.items():
+            plan.cells.append(CellWrite(key, column, value))
+
+    # history: this week's row per scored account, replaced only when it differs
+    model = config.model
+    h_header = history_header(model, config.sheet.key_column, config.language)
+    existing: dict[str, list[CellValue]] = {}
+    if snapshot.history is not None:
+        for r in snapshot.history.rows:
+            if r and cell_text(r[0]).strip() == week and len(r) > 2:
+                existing[" ".join(cell_text(r[2]).split())] = list(r)
+    version = model.version()
+    duplicate = accounts["duplicate"].tolist()
+    labels = accounts["status_label"].tolist()
+    points = [accounts[f"points.{c.id}"].tolist() for c in model.criteria]
+    for i, key in enumerate(keys):
+        if skipped[i] or duplicate[i] or shown[i] != shown[i]:
+            continue
+        values: list[CellValue] = [week, today.isoformat(), key, _score_cell(shown[i]),
+                                   labels[i]]
+        values += [_score_cell(p[i]) for p in points]
+        values.append(version)
+        old = existing.get(key)
+        same = old is not None and len(old) >= len(values) and all(
+            j == 1 or _same(old[j], v) for j, v in enumerate(values)
+        )
+        if not same:
+            plan.history_rows.append(values)
+    if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
+        plan.history_header = h_header
+    oldest = shift_week(week, -config.sheet.history_keep_weeks)
+    if snapshot.history is not None and any(
+        r and cell_text(r[0]).strip() and cell_text(r[0]).strip() < oldest
+        for r in snapshot.history.rows
+    ):
+        plan.history_oldest_week = oldest
+    return plan
+
+
+def run_pass(store: Store, config: Config, *, now: dt.datetime,
+             next_actions: NextActions | None = None, dry_run: bool = False) -> PassResult:
+    """One pass over the sheet; with `dry_run`, everything but the write."""
+    started = time.perf_counter()
+    snapshot = store.read()
+    check_columns(snapshot.accounts, config)
+    today = now.date()
+    week = iso_week(today)
+    raw = accounts_frame(snapshot.accounts)
+    model = config.model
+    scored = score_accounts(raw, model, key_column=config.sheet.key_column,
+                            language=config.language, today=today)
+
+    def column_text(name: str | None) -> list[str]:
+        if not name or name not in raw:
+            return [""] * len(raw)
+        return [" ".join(cell_text(v).split()) for v in raw[name]]
+
+    scored["owner"] = column_text(config.sheet.owner_column)
+    scored["segment"] = column_text(config.sheet.segment_column)
+    history = history_frame(snapshot.history, model)
+    trends = account_trends(history, scored, week=week, scale=model.scale)
+    scored["next_action"] = ""
+    failures: list[str] = []
+    if next_actions is not None:
+        live = scored[~scored["skipped"] & ~scored["duplicate"] & scored["status"].notna()]
+        contexts = account_contexts(live, raw.loc[live.index], model, config, trends, today)
+        choice = next_actions.choose(contexts)
+        scored.loc[live.index, "next_action"] = list(choice.actions)
+        failures = [str(f) for f in choice.failures]
+        for failure in failures:
+            log.warning("playbook failed: %s", failure)
+    plan = plan_writes(snapshot, scored, config, week=week, today=today)
+    report = WriteReport() if dry_run else store.write(plan)
+    accounts = scored[~scored["skipped"]].reset_index(drop=True)
+    return PassResult(accounts=accounts, plan=plan, report=report, history=history, week=week,
+                      playbook_failures=failures, seconds=time.perf_counter() - started)
+
