@@ -108,10 +108,10 @@ class Config:
 
 # --- a small schema: for each table, its keys and how to check each value ------------
 
-Check = Callable[["_Ctx", str, Any], Any]
+Check = Callable[["ConfigContext", str, Any], Any]
 
 
-class _Ctx:
+class ConfigContext:
     """Carries the file name so that every message names it."""
 
     def __init__(self, path: Path) -> None:
@@ -131,7 +131,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _check_keys(ctx: _Ctx, where: str, table: Mapping[str, Any], known: list[str]) -> None:
+def _check_keys(ctx: ConfigContext, where: str, table: Mapping[str, Any], known: list[str]) -> None:
     for key in table:
         if key not in known:
             path = f"{where}.{key}" if where else key
@@ -143,7 +143,7 @@ def _check_keys(ctx: _Ctx, where: str, table: Mapping[str, Any], known: list[str
             )
 
 
-def _table(ctx: _Ctx, data: Mapping[str, Any], key: str, required: bool = False) -> dict:
+def _table(ctx: ConfigContext, data: Mapping[str, Any], key: str, required: bool = False) -> dict:
     value = data.get(key.rsplit(".", 1)[-1])
     if value is None:
         if required:
@@ -154,9 +154,15 @@ def _table(ctx: _Ctx, data: Mapping[str, Any], key: str, required: bool = False)
     return value
 
 
-def _str(ctx: _Ctx, table: Mapping[str, Any], where: str, key: str,
-         default: str | None = None, required: bool = False,
-         choices: tuple[str, ...] | None = None) -> str | None:
+def _str(
+    ctx: ConfigContext,
+    table: Mapping[str, Any],
+    where: str,
+    key: str,
+    default: str | None = None,
+    required: bool = False,
+    choices: tuple[str, ...] | None = None,
+) -> str | None:
     path = f"{where}.{key}" if where else key
     if key not in table:
         if required:
@@ -172,8 +178,15 @@ def _str(ctx: _Ctx, table: Mapping[str, Any], where: str, key: str,
     return value
 
 
-def _number(ctx: _Ctx, table: Mapping[str, Any], path: str, key: str, default: float | None,
-            minimum: float | None = None, strictly_positive: bool = False) -> float | None:
+def _number(
+    ctx: ConfigContext,
+    table: Mapping[str, Any],
+    path: str,
+    key: str,
+    default: float | None,
+    minimum: float | None = None,
+    strictly_positive: bool = False,
+) -> float | None:
     full = f"{path}.{key}" if path else key
     if key not in table:
         return default
@@ -187,12 +200,13 @@ def _number(ctx: _Ctx, table: Mapping[str, Any], path: str, key: str, default: f
     return float(value)
 
 
-def _parse_criterion(ctx: _Ctx, raw: Any, index: int) -> Criterion:
+def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
     where = f"model.criteria[{index}]"
     if not isinstance(raw, dict):
         raise ctx.fail(where, "a table [[model.criteria]]", raw)
-    _check_keys(ctx, where, raw, ["id", "column", "label", "weight", "points", "bands",
-                                   "days_until"])
+    _check_keys(
+        ctx, where, raw, ["id", "column", "label", "weight", "points", "bands", "days_until"]
+    )
     cid = _str(ctx, raw, where, "id", required=True)
     column = _str(ctx, raw, where, "column", required=True)
     label = _str(ctx, raw, where, "label", default=column)
@@ -234,11 +248,18 @@ def _parse_criterion(ctx: _Ctx, raw: Any, index: int) -> Criterion:
         raise ctx.fail(f"{where}.days_until", "true or false", days_until)
     if days_until and not has_bands:
         raise ctx.fail(f"{where}.days_until", "`bands` beside it (days are numbers)")
-    return Criterion(id=cid, column=column, label=label, weight=weight, points=points,
-                     bands=bands, days_until=days_until)
+    return Criterion(
+        id=cid,
+        column=column,
+        label=label,
+        weight=weight,
+        points=points,
+        bands=bands,
+        days_until=days_until,
+    )
 
 
-def parse_model(ctx: _Ctx, raw: Mapping[str, Any]) -> Model:
+def parse_model(ctx: ConfigContext, raw: Mapping[str, Any]) -> Model:
     """Build the scoring model from the `[model]` table."""
     _check_keys(ctx, "model", raw, ["scale", "missing", "thresholds", "criteria"])
     scale = _number(ctx, raw, "model", "scale", 8.0, strictly_positive=True)
@@ -254,11 +275,15 @@ def parse_model(ctx: _Ctx, raw: Mapping[str, Any]) -> Model:
     orange = _number(ctx, thresholds, "model.thresholds", "orange", None, minimum=0)
     assert scale is not None and green is not None and orange is not None and missing
     if orange > green:
-        raise ctx.fail("model.thresholds", "orange lower than or equal to green",
-                       {"green": green, "orange": orange})
+        raise ctx.fail(
+            "model.thresholds",
+            "orange lower than or equal to green",
+            {"green": green, "orange": orange},
+        )
     if green > scale:
-        raise ctx.fail("model.thresholds.green", f"a number no greater than the scale ({scale:g})",
-                       green)
+        raise ctx.fail(
+            "model.thresholds.green", f"a number no greater than the scale ({scale:g})", green
+        )
     items = raw.get("criteria")
     if not isinstance(items, list) or not items:
         raise ctx.fail("model.criteria", "at least one [[model.criteria]] table", items)
@@ -273,20 +298,36 @@ def parse_model(ctx: _Ctx, raw: Mapping[str, Any]) -> Model:
     return Model(scale=scale, missing=missing, green=green, orange=orange, criteria=criteria)
 
 
-def _parse_sheet(ctx: _Ctx, raw: Mapping[str, Any], language: str) -> SheetConfig:
-    _check_keys(ctx, "sheet", raw, ["backend", "workbook", "spreadsheet_id", "worksheet",
-                                     "key_column", "owner_column", "segment_column",
-                                     "renewal_column", "history_worksheet",
-                                     "history_keep_weeks", "columns"])
+def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> SheetConfig:
+    _check_keys(
+        ctx,
+        "sheet",
+        raw,
+        [
+            "backend",
+            "workbook",
+            "spreadsheet_id",
+            "worksheet",
+            "key_column",
+            "owner_column",
+            "segment_column",
+            "renewal_column",
+            "history_worksheet",
+            "history_keep_weeks",
+            "columns",
+        ],
+    )
     backend = _str(ctx, raw, "sheet", "backend", "workbook", choices=("workbook", "google"))
     workbook = _str(ctx, raw, "sheet", "workbook")
     spreadsheet_id = _str(ctx, raw, "sheet", "spreadsheet_id")
     if backend == "workbook" and workbook is None:
         raise ctx.fail("sheet.workbook", 'the path of the .xlsx file when backend = "workbook"')
     if backend == "google" and spreadsheet_id is None:
-        raise ctx.fail("sheet.spreadsheet_id",
-                       "the id from the sheet's address (docs.google.com/spreadsheets/d/<id>/)"
-                       ' when backend = "google"')
+        raise ctx.fail(
+            "sheet.spreadsheet_id",
+            "the id from the sheet's address (docs.google.com/spreadsheets/d/<id>/)"
+            ' when backend = "google"',
+        )
     keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1)
     assert keep is not None
     english = language == "en"
@@ -294,45 +335,54 @@ def _parse_sheet(ctx: _Ctx, raw: Mapping[str, Any], language: str) -> SheetConfi
         backend=backend or "workbook",
         workbook=ctx.resolve(workbook) if workbook else None,
         spreadsheet_id=spreadsheet_id,
-        worksheet=_str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes")
-        or "",
-        key_column=_str(ctx, raw, "sheet", "key_column", "Account" if english else "Client")
-        or "",
+        worksheet=_str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes") or "",
+        key_column=_str(ctx, raw, "sheet", "key_column", "Account" if english else "Client") or "",
         owner_column=_str(ctx, raw, "sheet", "owner_column", "CSM") or "",
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
-        history_worksheet=_str(ctx, raw, "sheet", "history_worksheet",
-                               "History" if english else "Historique") or "",
+        history_worksheet=_str(
+            ctx, raw, "sheet", "history_worksheet", "History" if english else "Historique"
+        )
+        or "",
         history_keep_weeks=int(keep),
     )
 
 
-def _parse_google(ctx: _Ctx, raw: Mapping[str, Any]) -> GoogleConfig:
+def _parse_google(ctx: ConfigContext, raw: Mapping[str, Any]) -> GoogleConfig:
     _check_keys(ctx, "google", raw, ["credentials", "endpoint", "timeout_s"])
     credentials = _str(ctx, raw, "google", "credentials")
     endpoint = _str(ctx, raw, "google", "endpoint")
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise ctx.fail("google.endpoint", "a base URL starting with http:// or https://", endpoint)
     timeout = _number(ctx, raw, "google", "timeout_s", 30.0, strictly_positive=True)
-    return GoogleConfig(credentials=ctx.resolve(credentials) if credentials else None,
-                        endpoint=endpoint, timeout_s=timeout or 30.0)
+    return GoogleConfig(
+        credentials=ctx.resolve(credentials) if credentials else None,
+        endpoint=endpoint,
+        timeout_s=timeout or 30.0,
+    )
 
 
-def _parse_output(ctx: _Ctx, raw: Mapping[str, Any], language: str) -> OutputColumns:
+def _parse_output(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> OutputColumns:
     _check_keys(ctx, "output", raw, ["score", "status", "why", "next_action"])
     fr = language == "fr"
-    defaults = ("Score", "Statut", "Pourquoi", "Prochaine action") if fr else (
-        "Score", "Status", "Why", "Next action")
-    names = [_str(ctx, raw, "output", k, d) or d
-             for k, d in zip(("score", "status", "why", "next_action"), defaults, strict=True)]
+    defaults = (
+        ("Score", "Statut", "Pourquoi", "Prochaine action")
+        if fr
+        else ("Score", "Status", "Why", "Next action")
+    )
+    names = [
+        _str(ctx, raw, "output", k, d) or d
+        for k, d in zip(("score", "status", "why", "next_action"), defaults, strict=True)
+    ]
     if len(set(names)) != 4:
         raise ctx.fail("output", "four different column names", names)
     return OutputColumns(*names)
 
 
-def _parse_digest(ctx: _Ctx, raw: Mapping[str, Any]) -> DigestConfig:
-    _check_keys(ctx, "digest", raw, ["to", "day", "time", "timezone", "outbox", "templates",
-                                      "team"])
+def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
+    _check_keys(
+        ctx, "digest", raw, ["to", "day", "time", "timezone", "outbox", "templates", "team"]
+    )
     to = raw.get("to", [])
     if not isinstance(to, list) or not all(isinstance(a, str) and "@" in a for a in to):
         raise ctx.fail("digest.to", 'a list of email addresses, e.g. ["lead@example.com"]', to)
@@ -341,8 +391,11 @@ def _parse_digest(ctx: _Ctx, raw: Mapping[str, Any]) -> DigestConfig:
     day = _str(ctx, raw, "digest", "day", "mon", choices=DAYS) or "mon"
     time = _str(ctx, raw, "digest", "time", "08:00") or "08:00"
     parts = time.split(":")
-    if (len(parts) != 2 or not all(p.isdigit() for p in parts)
-            or not (0 <= int(parts[0]) < 24 and 0 <= int(parts[1]) < 60)):
+    if (
+        len(parts) != 2
+        or not all(p.isdigit() for p in parts)
+        or not (0 <= int(parts[0]) < 24 and 0 <= int(parts[1]) < 60)
+    ):
         raise ctx.fail("digest.time", 'a time of day like "08:00"', time)
     tz = _str(ctx, raw, "digest", "timezone", "Europe/Paris") or "Europe/Paris"
     try:
@@ -352,41 +405,70 @@ def _parse_digest(ctx: _Ctx, raw: Mapping[str, Any]) -> DigestConfig:
     outbox = _str(ctx, raw, "digest", "outbox", ".health-agent/outbox") or ""
     templates = _str(ctx, raw, "digest", "templates")
     team = _str(ctx, raw, "digest", "team", "default") or "default"
-    return DigestConfig(to=tuple(to), day=day, time=time, timezone=tz,
-                        outbox=ctx.resolve(outbox),
-                        templates=ctx.resolve(templates) if templates else None, team=team)
+    return DigestConfig(
+        to=tuple(to),
+        day=day,
+        time=time,
+        timezone=tz,
+        outbox=ctx.resolve(outbox),
+        templates=ctx.resolve(templates) if templates else None,
+        team=team,
+    )
 
 
-def _parse_smtp(ctx: _Ctx, raw: Mapping[str, Any]) -> SmtpConfig:
-    _check_keys(ctx, "smtp", raw, ["host", "port", "security", "username", "password_env",
-                                    "sender", "timeout_s", "ca_file"])
+def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
+    _check_keys(
+        ctx,
+        "smtp",
+        raw,
+        ["host", "port", "security", "username", "password_env", "sender", "timeout_s", "ca_file"],
+    )
     host = _str(ctx, raw, "smtp", "host", required=True)
     port = _number(ctx, raw, "smtp", "port", 587, minimum=1)
     security = _str(ctx, raw, "smtp", "security", "starttls", choices=("starttls", "ssl", "none"))
     username = _str(ctx, raw, "smtp", "username")
     password_env = _str(ctx, raw, "smtp", "password_env")
     if username and not password_env:
-        raise ctx.fail("smtp.password_env",
-                       "the name of the environment variable holding the password"
-                       " (the password itself never goes in this file)")
+        raise ctx.fail(
+            "smtp.password_env",
+            "the name of the environment variable holding the password"
+            " (the password itself never goes in this file)",
+        )
     if "password" in raw:
         raise ctx.fail("smtp.password", "no password here: set `password_env` instead")
     sender = _str(ctx, raw, "smtp", "sender", "Health agent <health-agent@localhost>")
     timeout = _number(ctx, raw, "smtp", "timeout_s", 30.0, strictly_positive=True)
     ca_file = _str(ctx, raw, "smtp", "ca_file")
     assert host and port and security and sender and timeout
-    return SmtpConfig(host=host, port=int(port), security=security, username=username,
-                      password_env=password_env, sender=sender, timeout_s=timeout,
-                      ca_file=ctx.resolve(ca_file) if ca_file else None)
+    return SmtpConfig(
+        host=host,
+        port=int(port),
+        security=security,
+        username=username,
+        password_env=password_env,
+        sender=sender,
+        timeout_s=timeout,
+        ca_file=ctx.resolve(ca_file) if ca_file else None,
+    )
 
 
-TOP_KEYS = ["language", "sheet", "google", "model", "output", "playbooks", "digest", "smtp",
-            "schedule", "state"]
+TOP_KEYS = [
+    "language",
+    "sheet",
+    "google",
+    "model",
+    "output",
+    "playbooks",
+    "digest",
+    "smtp",
+    "schedule",
+    "state",
+]
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document; `path` is used in messages and for paths."""
-    ctx = _Ctx(path)
+    ctx = ConfigContext(path)
     _check_keys(ctx, "", data, TOP_KEYS)
     language = _str(ctx, data, "", "language", "fr", choices=LANGUAGES) or "fr"
     sheet = _parse_sheet(ctx, _table(ctx, data, "sheet", required=True), language)
@@ -408,12 +490,22 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     inputs = {c.column for c in model.criteria}
     clash = inputs & set(output.all())
     if clash:
-        raise ctx.fail("output", "agent column names different from the criteria's columns",
-                       sorted(clash))
-    return Config(path=path, language=language, sheet=sheet, google=google, model=model,
-                  output=output, playbooks_dir=ctx.resolve(pdir) if pdir else None,
-                  digest=digest, smtp=smtp, sync_every_minutes=every or 10,
-                  state_dir=ctx.resolve(state_dir))
+        raise ctx.fail(
+            "output", "agent column names different from the criteria's columns", sorted(clash)
+        )
+    return Config(
+        path=path,
+        language=language,
+        sheet=sheet,
+        google=google,
+        model=model,
+        output=output,
+        playbooks_dir=ctx.resolve(pdir) if pdir else None,
+        digest=digest,
+        smtp=smtp,
+        sync_every_minutes=every or 10,
+        state_dir=ctx.resolve(state_dir),
+    )
 
 
 def load_config(path: Path | str) -> Config:

@@ -56,8 +56,15 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     a renamed header or a language switch does not lose the past.
     """
     ids = [c.id for c in model.criteria]
-    columns = ["week", "date", "key", "score", "status", "model_version",
-               *(f"points.{i}" for i in ids)]
+    columns = [
+        "week",
+        "date",
+        "key",
+        "score",
+        "status",
+        "model_version",
+        *(f"points.{i}" for i in ids),
+    ]
     if tab is None or not tab.rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     header = tab.header
@@ -97,8 +104,9 @@ class Trend:
     weeks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def account_trends(history: pd.DataFrame, current: pd.DataFrame, *, week: str,
-                   scale: float) -> dict[str, Trend]:
+def account_trends(
+    history: pd.DataFrame, current: pd.DataFrame, *, week: str, scale: float
+) -> dict[str, Trend]:
     """Per key: score change over 4 weeks, weeks in a row at the full score, last week.
 
     `current` holds this pass's key and shown score; the current week's history rows are
@@ -108,16 +116,20 @@ def account_trends(history: pd.DataFrame, current: pd.DataFrame, *, week: str,
     by_key: dict[str, list[tuple[str, float, Any]]] = {}
     if len(past):
         ordered = past.sort_values("week", kind="stable")
-        for key, wk, score, status in zip(ordered["key"], ordered["week"], ordered["score"],
-                                          ordered["status"], strict=True):
+        for key, wk, score, status in zip(
+            ordered["key"], ordered["week"], ordered["score"], ordered["status"], strict=True
+        ):
             by_key.setdefault(key, []).append((wk, score, status))
     four_ago = shift_week(week, -4)
     one_ago = shift_week(week, -1)
     trends: dict[str, Trend] = {}
     for key, shown in zip(current["key"], current["shown"], strict=True):
         snapshots = by_key.get(key, [])
-        trend = Trend(weeks=[{"week": w, "score": None if s != s else s, "status": st}
-                             for w, s, st in snapshots])
+        trend = Trend(
+            weeks=[
+                {"week": w, "score": None if s != s else s, "status": st} for w, s, st in snapshots
+            ]
+        )
         if shown == shown:  # not NaN
             base = [s for w, s, _ in snapshots if w <= four_ago and s == s]
             if base:

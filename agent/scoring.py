@@ -189,14 +189,16 @@ class _Column:
     points: np.ndarray  # per distinct value
     state: np.ndarray  # per distinct value: BLANK, VALID or UNKNOWN
     parts: list[str]  # per distinct value: its piece of "why" ("" when at max)
+    exists: bool = True  # False when the sheet has no such column
 
 
-def _points_of(criterion: Criterion, value: Any, today: dt.date) -> tuple[float, int]:
+def _points_of(
+    criterion: Criterion, labels: dict[str, float], value: Any, today: dt.date
+) -> tuple[float, int]:
     if _is_blank(value):
         return math.nan, BLANK
     if criterion.points is not None:
-        table = _label_table(criterion)
-        found = table.get(normalize_label(cell_text(value)))
+        found = labels.get(normalize_label(cell_text(value)))
         return (math.nan, UNKNOWN) if found is None else (found, VALID)
     if criterion.days_until:
         day = parse_date(value)
@@ -209,17 +211,6 @@ def _points_of(criterion: Criterion, value: Any, today: dt.date) -> tuple[float,
         if number >= band.min:
             return band.points, VALID
     return math.nan, UNKNOWN
-
-
-_label_tables: dict[int, dict[str, float]] = {}
-
-
-def _label_table(criterion: Criterion) -> dict[str, float]:
-    table = _label_tables.get(id(criterion.points))
-    if table is None:
-        table = {normalize_label(k): v for k, v in (criterion.points or {}).items()}
-        _label_tables[id(criterion.points)] = table
-    return table
 
 
 def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang: str) -> str:
@@ -241,8 +232,9 @@ def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang:
     points = np.full(count, np.nan)
     state = np.zeros(count, dtype=np.int8)
     parts: list[str] = []
+    labels = {normalize_label(k): v for k, v in (criterion.points or {}).items()}
     for i, value in enumerate(uniques):
-        pts, st = _points_of(criterion, value, today)
+        pts, st = _points_of(criterion, labels, value, today)
         points[i], state[i] = pts, st
         parts.append(_why_part(criterion, value, pts, st, lang))
     return _Column(np.asarray(codes, dtype=np.int64), points, state, parts)
@@ -300,8 +292,15 @@ def score_accounts(
         if criterion.column in accounts:
             columns.append(_score_column(criterion, accounts[criterion.column], today, lang))
         else:
-            columns.append(_Column(np.full(n, -1, dtype=np.int64), np.array([]),
-                                   np.array([], dtype=np.int8), []))
+            columns.append(
+                _Column(
+                    np.full(n, -1, dtype=np.int64),
+                    np.array([]),
+                    np.array([], dtype=np.int8),
+                    [],
+                    exists=False,
+                )
+            )
 
     k = len(model.criteria)
     points = np.full((n, k), np.nan)
@@ -329,14 +328,16 @@ def score_accounts(
     )
     status = np.array(["green", "orange", "red", None], dtype=object)[status_code]
     labels = STATUS_LABELS[lang]
-    status_label = np.array(
-        [labels["green"], labels["orange"], labels["red"], ""], dtype=object
-    )[status_code]
+    status_label = np.array([labels["green"], labels["orange"], labels["red"], ""], dtype=object)[
+        status_code
+    ]
 
     # "why": built once per distinct combination of cell values
     blank_count = (states == BLANK).sum(axis=1)
-    combo = _combine([c.codes for c in columns] + [np.where(any_filled, 1, 0)],
-                     [len(c.parts) for c in columns] + [2])
+    combo = _combine(
+        [c.codes for c in columns] + [np.where(any_filled, 1, 0)],
+        [len(c.parts) for c in columns] + [2],
+    )
     first_row = np.full(combo.max() + 1 if n else 0, -1, dtype=np.int64)
     first_row[combo[::-1]] = np.arange(n)[::-1]
     texts: list[str] = []
@@ -344,13 +345,14 @@ def score_accounts(
         parts = [col.parts[col.codes[row]] for col in columns if col.codes[row] >= 0]
         parts = [p for p in parts if p]
         if not any_filled[row]:
-            texts.append(words["separator"].join([*parts, words["no_score"]])
-                         if parts else words["nothing"])
+            texts.append(
+                words["separator"].join([*parts, words["no_score"]]) if parts else words["nothing"]
+            )
             continue
         missing_columns = [
             words["no_column"].format(column=c.column)
             for c, col in zip(model.criteria, columns, strict=True)
-            if not len(col.parts)
+            if not col.exists
         ]
         blanks = int(blank_count[row]) - len(missing_columns)
         if blanks == 1:

@@ -87,8 +87,11 @@ def accounts_frame(tab: Tab) -> pd.DataFrame:
         names.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
     width = len(names)
     rows = [list(r[:width]) + [None] * (width - len(r)) for r in tab.rows]
-    return pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(
-        {n: pd.Series(dtype=object) for n in names})
+    return (
+        pd.DataFrame(rows, columns=names, dtype=object)
+        if rows
+        else pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    )
 
 
 def check_columns(tab: Tab, config: Config) -> None:
@@ -142,8 +145,14 @@ def _same(current: CellValue, wanted: CellValue) -> bool:
     return cell_text(current) == wanted
 
 
-def account_contexts(accounts: pd.DataFrame, raw: pd.DataFrame, model: Model, config: Config,
-                     trends: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
+def account_contexts(
+    accounts: pd.DataFrame,
+    raw: pd.DataFrame,
+    model: Model,
+    config: Config,
+    trends: dict[str, Any],
+    today: dt.date,
+) -> list[dict[str, Any]]:
     """The names a playbook sees for each account (SPEC §7)."""
     contexts: list[dict[str, Any]] = []
     records = raw.to_dict("records")
@@ -154,38 +163,51 @@ def account_contexts(accounts: pd.DataFrame, raw: pd.DataFrame, model: Model, co
         criteria: list[dict[str, Any]] = []
         for c in model.criteria:
             points = row[f"points.{c.id}"]
-            criteria.append({
-                "id": c.id, "label": c.label, "max": c.max_points,
-                "points": None if points != points else float(points),
-                "value": cell_text(cells.get(c.column)),
-            })
+            criteria.append(
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "max": c.max_points,
+                    "points": None if points != points else float(points),
+                    "value": cell_text(cells.get(c.column)),
+                }
+            )
         trend = trends.get(row["key"])
         days_to_renewal = None
         if renewal:
             day = parse_date(cells.get(renewal))
             days_to_renewal = None if day is None else (day - today).days
         status = row["status"] if isinstance(row["status"], str) else None
-        contexts.append({
-            "key": row["key"], "owner": row["owner"], "segment": row["segment"],
-            "score": None if row["shown"] != row["shown"] else float(row["shown"]),
-            "scale": model.scale, "status": status,
-            "status_label": labels.get(status or "", ""), "language": config.language,
-            "row": {k: cell_text(v) for k, v in cells.items()},
-            "criteria": criteria,
-            "zeros": [c for c in criteria if c["points"] == 0],
-            "ones": [c for c in criteria if c["points"] == 1],
-            "maxed": [c for c in criteria if c["points"] is not None and c["points"] >= c["max"]],
-            "missing": [c for c in criteria if c["points"] is None],
-            "delta_4w": trend.delta_4w if trend else None,
-            "weeks_at_max": trend.weeks_at_max if trend else 0,
-            "weeks": trend.weeks if trend else [],
-            "days_to_renewal": days_to_renewal,
-        })
+        contexts.append(
+            {
+                "key": row["key"],
+                "owner": row["owner"],
+                "segment": row["segment"],
+                "score": None if row["shown"] != row["shown"] else float(row["shown"]),
+                "scale": model.scale,
+                "status": status,
+                "status_label": labels.get(status or "", ""),
+                "language": config.language,
+                "row": {k: cell_text(v) for k, v in cells.items()},
+                "criteria": criteria,
+                "zeros": [c for c in criteria if c["points"] == 0],
+                "ones": [c for c in criteria if c["points"] == 1],
+                "maxed": [
+                    c for c in criteria if c["points"] is not None and c["points"] >= c["max"]
+                ],
+                "missing": [c for c in criteria if c["points"] is None],
+                "delta_4w": trend.delta_4w if trend else None,
+                "weeks_at_max": trend.weeks_at_max if trend else 0,
+                "weeks": trend.weeks if trend else [],
+                "days_to_renewal": days_to_renewal,
+            }
+        )
     return contexts
 
 
-def plan_writes(snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, week: str,
-                today: dt.date) -> WritePlan:
+def plan_writes(
+    snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, week: str, today: dt.date
+) -> WritePlan:
     """Only what differs: missing agent columns, changed agent cells, changed history rows."""
     out = config.output
     header = snapshot.accounts.header
@@ -197,10 +219,16 @@ def plan_writes(snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, w
     skipped = accounts["skipped"].tolist()
     keys = accounts["key"].tolist()
     shown = accounts["shown"].tolist()
-    for i, (key, score, label, why, action) in enumerate(zip(
-        keys, shown, accounts["status_label"], accounts["why"], accounts["next_action"],
-        strict=True,
-    )):
+    for i, (key, score, label, why, action) in enumerate(
+        zip(
+            keys,
+            shown,
+            accounts["status_label"],
+            accounts["why"],
+            accounts["next_action"],
+            strict=True,
+        )
+    ):
         if skipped[i]:
             continue
         wanted: dict[str, CellValue] = {
@@ -235,13 +263,14 @@ def plan_writes(snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, w
     for i, key in enumerate(keys):
         if skipped[i] or duplicate[i] or shown[i] != shown[i]:
             continue
-        values: list[CellValue] = [week, today.isoformat(), key, _score_cell(shown[i]),
-                                   labels[i]]
+        values: list[CellValue] = [week, today.isoformat(), key, _score_cell(shown[i]), labels[i]]
         values += [_score_cell(p[i]) for p in points]
         values.append(version)
         old = existing.get(key)
-        same = old is not None and len(old) >= len(values) and all(
-            j == 1 or _same(old[j], v) for j, v in enumerate(values)
+        same = (
+            old is not None
+            and len(old) >= len(values)
+            and all(j == 1 or _same(old[j], v) for j, v in enumerate(values))
         )
         if not same:
             plan.history_rows.append(values)
@@ -256,8 +285,14 @@ def plan_writes(snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, w
     return plan
 
 
-def run_pass(store: Store, config: Config, *, now: dt.datetime,
-             next_actions: NextActions | None = None, dry_run: bool = False) -> PassResult:
+def run_pass(
+    store: Store,
+    config: Config,
+    *,
+    now: dt.datetime,
+    next_actions: NextActions | None = None,
+    dry_run: bool = False,
+) -> PassResult:
     """One pass over the sheet; with `dry_run`, everything but the write."""
     started = time.perf_counter()
     snapshot = store.read()
@@ -266,8 +301,9 @@ def run_pass(store: Store, config: Config, *, now: dt.datetime,
     week = iso_week(today)
     raw = accounts_frame(snapshot.accounts)
     model = config.model
-    scored = score_accounts(raw, model, key_column=config.sheet.key_column,
-                            language=config.language, today=today)
+    scored = score_accounts(
+        raw, model, key_column=config.sheet.key_column, language=config.language, today=today
+    )
 
     def column_text(name: str | None) -> list[str]:
         if not name or name not in raw:
@@ -291,6 +327,12 @@ def run_pass(store: Store, config: Config, *, now: dt.datetime,
     plan = plan_writes(snapshot, scored, config, week=week, today=today)
     report = WriteReport() if dry_run else store.write(plan)
     accounts = scored[~scored["skipped"]].reset_index(drop=True)
-    return PassResult(accounts=accounts, plan=plan, report=report, history=history, week=week,
-                      playbook_failures=failures, seconds=time.perf_counter() - started)
-
+    return PassResult(
+        accounts=accounts,
+        plan=plan,
+        report=report,
+        history=history,
+        week=week,
+        playbook_failures=failures,
+        seconds=time.perf_counter() - started,
+    )

@@ -40,12 +40,18 @@ class MemoryStore:
         self.reads = 0
 
     @classmethod
-    def from_snapshot(cls, snapshot: Snapshot, *, key_column: str,
-                      history_worksheet: str | None = None) -> MemoryStore:
+    def from_snapshot(
+        cls, snapshot: Snapshot, *, key_column: str, history_worksheet: str | None = None
+    ) -> MemoryStore:
         """A copy of another store's snapshot, for a dry run that must touch nothing."""
-        return cls(snapshot.accounts.header, snapshot.accounts.rows,
-                   worksheet=snapshot.accounts.title, key_column=key_column,
-                   history_worksheet=history_worksheet, history=snapshot.history)
+        return cls(
+            snapshot.accounts.header,
+            snapshot.accounts.rows,
+            worksheet=snapshot.accounts.title,
+            key_column=key_column,
+            history_worksheet=history_worksheet,
+            history=snapshot.history,
+        )
 
     def read(self) -> Snapshot:
         self.reads += 1

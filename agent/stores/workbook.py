@@ -98,7 +98,7 @@ class WorkbookStore:
             if self.worksheet not in wb.sheetnames:
                 raise SheetError(
                     f'{self.path}: no tab named "{self.worksheet}" (tabs: '
-                    f'{", ".join(wb.sheetnames)}). Fix `sheet.worksheet` in the config.'
+                    f"{', '.join(wb.sheetnames)}). Fix `sheet.worksheet` in the config."
                 )
             header, rows = _tab_values(wb[self.worksheet])
             history = None
@@ -164,13 +164,16 @@ class WorkbookStore:
             report.columns_added += 1
         return columns
 
-    def _write_cells(self, ws: Worksheet, columns: dict[str, int], plan: WritePlan,
-                     report: WriteReport) -> None:
+    def _write_cells(
+        self, ws: Worksheet, columns: dict[str, int], plan: WritePlan, report: WriteReport
+    ) -> None:
         if not plan.cells:
             return
         key_col = columns[self.key_column]
-        keys = [row[0] for row in ws.iter_rows(min_row=2, min_col=key_col, max_col=key_col,
-                                               values_only=True)]
+        keys = [
+            row[0]
+            for row in ws.iter_rows(min_row=2, min_col=key_col, max_col=key_col, values_only=True)
+        ]
         where = rows_by_key(keys)
         for change in plan.cells:
             col = columns.get(change.column)
@@ -227,12 +230,14 @@ def _status_rules(formatting: Formatting) -> dict[str, Rule]:
         f'"{text}"': CellIsRule(
             operator="equal",
             formula=[f'"{text}"'],
-            fill=PatternFill(start_color=FILLS[colour], end_color=FILLS[colour],
-                             fill_type="solid"),
+            fill=PatternFill(start_color=FILLS[colour], end_color=FILLS[colour], fill_type="solid"),
             font=Font(color=FONTS[colour]),
         )
-        for colour, text in (("green", labels.green), ("orange", labels.orange),
-                             ("red", labels.red))
+        for colour, text in (
+            ("green", labels.green),
+            ("orange", labels.orange),
+            ("red", labels.red),
+        )
     }
 
 
@@ -287,8 +292,13 @@ def apply_formatting(ws: Worksheet, columns: dict[str, int], formatting: Formatt
                 continue  # a person's own validation stands
             for dv in ours:
                 ws.data_validations.dataValidation.remove(dv)
-        dv = DataValidation(type="list", formula1=formula, allow_blank=True,
-                            showErrorMessage=False, promptTitle="health-agent")
+        dv = DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=True,
+            showErrorMessage=False,
+            promptTitle="health-agent",
+        )
         dv.add(sqref)
         ws.add_data_validation(dv)
         changed = True

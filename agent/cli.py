@@ -1,0 +1,201 @@
+"""The `health-agent` command: a thin layer over the library.
+
+Exit codes: 0 done, 1 a problem in the sheet or the config that the admin must fix
+(the message says how), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.config import Config, load_config
+from agent.errors import HealthAgentError
+from agent.labels import STATUS_LABELS
+
+DEFAULT_CONFIG = os.environ.get("HEALTH_AGENT_CONFIG", "config.toml")
+log = logging.getLogger("agent")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _print_summary(summary: dict[str, Any], config: Config, location: str, dry_run: bool) -> None:
+    labels = STATUS_LABELS[config.language]
+    fr = config.language == "fr"
+    head = "Comptes" if fr else "Accounts"
+    unscored = "sans score" if fr else "not scored"
+    print(
+        f"{head}: {summary['rows']} · {summary['green']} {labels['green']} · "
+        f"{summary['orange']} {labels['orange']} · {summary['red']} {labels['red']} · "
+        f"{summary['not_scored']} {unscored}"
+    )
+    if dry_run:
+        verb = "Cellules qui changeraient" if fr else "Cells that would change"
+        print(f"{verb}: {summary['cells_changed']} (--dry-run: nothing written)")
+    else:
+        verb = "Cellules modifiées" if fr else "Cells changed"
+        hist = "lignes d'historique" if fr else "history rows"
+        print(
+            f"{verb}: {summary['cells_written']} · {hist}: {summary['history_rows_written']}"
+            f" · {location}"
+        )
+    if summary["duplicates"]:
+        word = "lignes à clé en double" if fr else "rows with a duplicate key"
+        print(f"{summary['duplicates']} {word}")
+    for failure in summary["playbook_failures"]:
+        print(f"playbook: {failure}")
+
+
+def _json_number(value: float) -> float | int | None:
+    if value != value or math.isinf(value):
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from agent.runtime import load_next_actions, open_store
+    from agent.stores.memory import MemoryStore
+    from agent.sync import run_pass
+
+    config = load_config(args.config)
+    store = open_store(config)
+    next_actions = load_next_actions(config)
+    if args.dry_run:
+        target = MemoryStore.from_snapshot(
+            store.read(),
+            key_column=config.sheet.key_column,
+            history_worksheet=config.sheet.history_worksheet,
+        )
+        result = run_pass(target, config, now=_now(), next_actions=next_actions, dry_run=True)
+    else:
+        result = run_pass(store, config, now=_now(), next_actions=next_actions)
+    summary = result.summary()
+    if args.json:
+        ids = [c.id for c in config.model.criteria]
+        rows = [
+            {
+                "key": r["key"],
+                "score": _json_number(r["shown"]),
+                "status": r["status"] if isinstance(r["status"], str) else None,
+                "why": r["why"],
+                "next_action": r["next_action"],
+                "points": {i: _json_number(r[f"points.{i}"]) for i in ids},
+            }
+            for r in result.accounts.to_dict("records")
+        ]
+        json.dump({"rows": rows, "summary": summary}, sys.stdout, ensure_ascii=False)
+        print()
+    else:
+        _print_summary(summary, config, store.location(), args.dry_run)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from agent.runtime import load_next_actions, open_store
+    from agent.sync import check_columns
+
+    config = load_config(args.config)
+    print(
+        f"config: {config.path} ok ({len(config.model.criteria)} criteria, "
+        f"scale {config.model.scale:g}, model {config.model.version()})"
+    )
+    if config.sheet.backend == "google":
+        from agent.stores.google import check_access
+
+        for line in check_access(config):
+            print(line)
+    store = open_store(config)
+    snapshot = store.read()
+    check_columns(snapshot.accounts, config)
+    print(
+        f'sheet: {store.location()} ok, tab "{snapshot.accounts.title}", '
+        f"{len(snapshot.accounts.rows)} rows, every criterion column found"
+    )
+    if config.playbooks_dir is not None:
+        load_next_actions(config)
+        print(f"playbooks: {config.playbooks_dir} ok")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from agent.templates import init
+
+    config_path = Path(args.config_out)
+    config = init(args.template, args.language, Path(args.workbook), config_path, force=args.force)
+    print(f"Workbook: {config.sheet.workbook}")
+    print(f"Config:   {config_path}")
+    print(f"Next: health-agent sync -c {config_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="health-agent",
+        description="Keeps a customer success team's sheet honest: scores, statuses, "
+        "next actions, weekly history and a Monday digest.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (DEBUG)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(
+        name: str, help_text: str, func: Callable[[argparse.Namespace], int], config: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if config:
+            p.add_argument(
+                "-c",
+                "--config",
+                default=DEFAULT_CONFIG,
+                help=f"the config file (default: {DEFAULT_CONFIG})",
+            )
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", "build a new sheet and a config from a template", cmd_init, config=False)
+    p.add_argument(
+        "--template",
+        default="startup",
+        choices=("foundations", "startup", "enterprise"),
+        help="the starter layout",
+    )
+    p.add_argument("--language", default="fr", choices=("fr", "en"), help="labels and playbooks")
+    p.add_argument("--workbook", default="comptes.xlsx", help="the .xlsx file to create")
+    p.add_argument("--config-out", default="config.toml", help="the config file to create")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+
+    command("check", "check the config, the sheet, its columns and the playbooks", cmd_check)
+
+    p = command("sync", "run one pass: score every account and write back", cmd_sync)
+    p.add_argument("--dry-run", action="store_true", help="compute everything, write nothing")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except HealthAgentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

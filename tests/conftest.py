@@ -1,0 +1,35 @@
+"""Shared fixtures: the seed model, a sample config, hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from agent.config import Config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def example_config(tmp_path: Path, **sheet: object) -> Config:
+    """config.example.toml, with its paths moved into tmp_path."""
+    data = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    data["sheet"].update({"workbook": str(tmp_path / "comptes.xlsx"), **sheet})
+    data["playbooks"]["dir"] = str(ROOT / "playbooks" / data.get("language", "fr"))
+    data["digest"]["outbox"] = str(tmp_path / "outbox")
+    data["state"]["dir"] = str(tmp_path / "state")
+    return parse_config(data, tmp_path / "config.toml")
+
+
+@pytest.fixture
+def seed_config(tmp_path: Path) -> Config:
+    return example_config(tmp_path)

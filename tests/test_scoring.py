@@ -1,0 +1,287 @@
+"""Scoring rules of SPEC §5, each shown on the seed grid or a small model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.config import ConfigContext, parse_model
+from agent.scoring import Model, parse_number, score_accounts
+
+SEED_COLUMNS = [
+    "Utilisation hebdomadaire",
+    "Réactivité aux relances",
+    "Feedback client",
+    "Adoption des nouveautés",
+]
+TOP = ["Active 5 jours sur 7", "Rapide et engagé", "Positif ou neutre", "Test actif"]
+MID = ["Usage sporadique", "Réponses occasionnelles", "Quelques tensions", "Stagnation"]
+LOW = ["Inactif", "Silence prolongé", "Plainte ou friction claire", "Régression"]
+
+
+def model_from(text: str) -> Model:
+    return parse_model(ConfigContext(Path("test.toml")), tomllib.loads(text)["model"])
+
+
+def frame(rows: list[list[object]], columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns or ["Client", *SEED_COLUMNS], dtype=object)
+
+
+def score(rows, model, columns=None, language="fr", today=None) -> pd.DataFrame:
+    return score_accounts(
+        frame(rows, columns), model, key_column="Client", language=language, today=today
+    )
+
+
+@pytest.fixture
+def seed(seed_config) -> Model:
+    return seed_config.model
+
+
+def test_seed_grid_score_is_the_sum_of_points(seed):
+    rows = [
+        ["all top", *TOP],
+        ["all mid", *MID],
+        ["all low", *LOW],
+        ["friction", TOP[0], TOP[1], LOW[2], TOP[3]],
+        ["plateau", TOP[0], TOP[1], MID[2], MID[3]],
+    ]
+    result = score(rows, seed)
+    assert result["shown"].tolist() == [8, 4, 0, 6, 6]
+    assert result["status"].tolist() == ["green", "orange", "red", "green", "green"]
+    assert result["status_label"].tolist()[:3] == ["En bonne santé", "À surveiller", "À risque"]
+
+
+@pytest.mark.parametrize(
+    ("total", "status"),
+    [(8, "green"), (6, "green"), (5, "orange"), (3, "orange"), (2, "red"), (0, "red")],
+)
+def test_seed_thresholds_6_8_green_3_5_orange_0_2_red(seed, total, status):
+    values = []
+    remaining = total
+    for i in range(4):
+        pts = min(2, remaining)
+        remaining -= pts
+        values.append({2: TOP, 1: MID, 0: LOW}[pts][i])
+    result = score([["x", *values]], seed)
+    assert result["shown"].iloc[0] == total
+    assert result["status"].iloc[0] == status
+
+
+def test_why_names_the_criteria_below_their_best(seed):
+    result = score([["x", TOP[0], TOP[1], LOW[2], MID[3]]], seed)
+    assert result["why"].iloc[0] == "Feedback 0/2 (plainte ou friction claire) · Adoption 1/2"
+
+
+def test_why_in_english(seed):
+    result = score([["x", *TOP]], seed, language="en")
+    assert result["why"].iloc[0] == "Every criterion at its best"
+    assert result["status_label"].iloc[0] == "Healthy"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "  usage SPORADIQUE ",
+        "USAGE   sporadique",
+        unicodedata.normalize("NFD", "Usage sporadique"),
+    ],
+)
+def test_labels_match_after_trim_casefold_and_spaces(seed, typed):
+    result = score([["x", typed, *TOP[1:]]], seed)
+    assert result["points.usage"].iloc[0] == 1
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+def test_accented_labels_match_in_nfc_and_nfd(seed, form):
+    typed = unicodedata.normalize(form, "RÉGRESSION")
+    result = score([["x", *TOP[:3], typed]], seed)
+    assert result["points.adoption"].iloc[0] == 0
+    assert "non reconnu" not in result["why"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("cell", "number"),
+    [("3,5", 3.5), ("3.5", 3.5), ("80 %", 80.0), ("80%", 80.0), (7, 7.0), ("1 234", 1234.0),
+     ("80\u00a0%", 80.0), ("abc", None), ("", None), (True, None), ("3,5,1", None)],
+)
+def test_number_parsing(cell, number):
+    assert parse_number(cell) == number
+
+
+NPS = """
+[model]
+scale = 10
+thresholds = { green = 7, orange = 4 }
+[[model.criteria]]
+id = "nps"
+column = "NPS"
+bands = [ { min = 9, points = 2 }, { min = 7, points = 1 }, { min = 0, points = 0 } ]
+[[model.criteria]]
+id = "adoption"
+column = "Adoption"
+bands = [ { min = 70, points = 2 }, { min = 30, points = 1 }, { min = 0, points = 0 } ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("nps", "adoption", "expected"),
+    [("9,5", "80 %", 10), ("7", "80%", 7.5), (8.0, "30", 5), ("3,5", "29,9 %", 0)],
+)
+def test_bands_on_numbers_with_decimal_comma_and_percent(nps, adoption, expected):
+    result = score([["x", nps, adoption]], model_from(NPS), columns=["Client", "NPS", "Adoption"])
+    assert result["shown"].iloc[0] == expected
+
+
+def test_text_in_a_numeric_column_counts_as_missing_and_why_says_so():
+    result = score([["x", "très content", "80 %"]], model_from(NPS),
+                   columns=["Client", "NPS", "Adoption"])
+    assert result["points.nps"].isna().iloc[0]
+    assert result["shown"].iloc[0] == 10  # renormalised on adoption alone
+    assert "NPS : « très content » non reconnu" in result["why"].iloc[0]
+
+
+WEIGHTED = """
+[model]
+scale = {scale}
+missing = "{missing}"
+thresholds = {{ green = {green}, orange = {orange} }}
+[[model.criteria]]
+id = "a"
+column = "A"
+weight = 3
+points = {{ "yes" = 2, "no" = 0 }}
+[[model.criteria]]
+id = "b"
+column = "B"
+weight = 1
+points = {{ "yes" = 2, "half" = 1, "no" = 0 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("scale", "green", "orange", "a", "b", "expected"),
+    [
+        (8, 6, 3, "yes", "no", 6),  # 8 * 6/8
+        (10, 7, 4, "yes", "half", 8.8),  # 10 * 7/8 = 8.75 -> shown 8.8
+        (100, 70, 40, "no", "yes", 25),  # 100 * 2/8
+        (100, 70, 40, "yes", "half", 87.5),
+    ],
+)
+def test_weights_with_scale_8_10_and_100(scale, green, orange, a, b, expected):
+    model = model_from(WEIGHTED.format(scale=scale, missing="renormalize", green=green,
+                                       orange=orange))
+    result = score([["x", a, b]], model, columns=["Client", "A", "B"])
+    assert result["shown"].iloc[0] == expected
+
+
+def test_renormalize_drops_a_blank_criterion_and_zero_counts_it_as_nought():
+    rows = [["x", "yes", None]]
+    renorm = model_from(WEIGHTED.format(scale=10, missing="renormalize", green=7, orange=4))
+    zero = model_from(WEIGHTED.format(scale=10, missing="zero", green=7, orange=4))
+    assert score(rows, renorm, columns=["Client", "A", "B"])["shown"].iloc[0] == 10
+    assert score(rows, zero, columns=["Client", "A", "B"])["shown"].iloc[0] == 7.5
+    assert "1 critère vide" in score(rows, renorm, columns=["Client", "A", "B"])["why"].iloc[0]
+
+
+def test_unknown_label_counts_as_missing_and_is_named_in_why(seed):
+    result = score([["x", "Super actif", *TOP[1:]]], seed)
+    assert result["points.usage"].isna().iloc[0]
+    assert result["shown"].iloc[0] == 8
+    assert result["why"].iloc[0] == "Utilisation : « Super actif » non reconnu"
+
+
+def test_status_is_decided_on_the_shown_rounded_score():
+    # 10 * 23/40 = 5.75 -> shown 5.8; green threshold 5.8 must make it green
+    text = """
+[model]
+scale = 10
+thresholds = { green = 5.8, orange = 3 }
+[[model.criteria]]
+id = "a"
+column = "A"
+bands = [ { min = 23, points = 23 }, { min = 0, points = 0 }, { min = 40, points = 40 } ]
+"""
+    result = score([["x", 23]], model_from(text), columns=["Client", "A"])
+    assert result["score"].iloc[0] == pytest.approx(5.75)
+    assert result["shown"].iloc[0] == 5.8
+    assert result["status"].iloc[0] == "green"
+
+
+def test_blank_keys_are_skipped(seed):
+    result = score([["", *TOP], ["   ", *TOP], [None, *TOP], ["ok", *TOP]], seed)
+    assert result["skipped"].tolist() == [True, True, True, False]
+    assert result["score"].isna().tolist() == [True, True, True, False]
+
+
+def test_duplicate_keys_are_flagged_on_every_row_and_get_no_score(seed):
+    result = score([["Acme", *TOP], ["Other", *TOP], [" acme ", *TOP], ["Acme", *LOW]], seed)
+    dup = result[result["key"] == "Acme"]
+    assert len(dup) == 2
+    assert dup["score"].isna().all()
+    assert all("en double" in w for w in dup["why"])
+    assert result["shown"].iloc[1] == 8
+
+
+def test_days_until_bands_count_days_from_today():
+    text = """
+[model]
+scale = 2
+thresholds = { green = 2, orange = 1 }
+[[model.criteria]]
+id = "renewal"
+column = "Renouvellement"
+days_until = true
+bands = [ { min = 90, points = 2 }, { min = 30, points = 1 }, { min = -100000, points = 0 } ]
+"""
+    rows = [["far", "2027-06-01"], ["near", dt.date(2027, 1, 10)], ["past", "2026-01-01"]]
+    result = score(rows, model_from(text), columns=["Client", "Renouvellement"],
+                   today=dt.date(2026, 11, 24))
+    assert result["points.renewal"].tolist() == [2, 1, 0]
+
+
+def test_model_version_changes_with_the_model(seed):
+    other = model_from(WEIGHTED.format(scale=10, missing="zero", green=7, orange=4))
+    assert seed.version() != other.version()
+    assert len(seed.version()) == 8
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.text(),
+    st.text(min_size=1).map(lambda s: "=" + s),
+    st.just("x" * 50_000),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+    st.sampled_from(TOP + MID + LOW),
+)
+
+
+@given(st.lists(st.tuples(CELLS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=8))
+def test_any_cell_content_never_raises_and_bad_values_get_a_note(rows):
+    from agent.config import ConfigContext as _  # noqa: F401  (import kept light)
+    from tests.conftest import ROOT
+
+    config_text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    model = parse_model(ConfigContext(Path("c.toml")), tomllib.loads(config_text)["model"])
+    keyed = [["k" + str(i), *row[1:]] for i, row in enumerate(rows)]
+    result = score(keyed, model)
+    for i, row in enumerate(keyed):
+        why = result["why"].iloc[i]
+        assert isinstance(why, str) and len(why) < 600
+        assert "\n" not in why
+        for criterion, value in zip(model.criteria, row[1:], strict=True):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if pd.isna(result[f"points.{criterion.id}"].iloc[i]):
+                assert criterion.label in why  # the unusable cell is named in "why"
