@@ -82,7 +82,9 @@ class WritePlan:
     formatting: Formatting | None = None
 
     def is_empty(self) -> bool:
-        return not (self.new_columns or self.cells or self.history_rows)
+        return not (
+            self.new_columns or self.cells or self.history_rows or self.history_oldest_week
+        )
 
 
 @dataclass
