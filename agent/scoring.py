@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from agent.labels import STATUS_LABELS, WHY, number_text
 
@@ -255,6 +256,14 @@ def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
+def key_texts(column: pd.Series) -> np.ndarray:
+    """Each key as the text it is matched on: trimmed, inner spaces collapsed."""
+    raw = column.to_numpy(dtype=object)
+    if infer_dtype(raw, skipna=False) == "string":  # the usual case: a fast path
+        return np.array([" ".join(v.split()) for v in raw], dtype=object)
+    return np.array([" ".join(cell_text(v).split()) for v in raw], dtype=object)
+
+
 def round_shown(score: np.ndarray) -> np.ndarray:
     """Round to one decimal, halves up, as the sheet shows it (6.25 -> 6.3)."""
     return np.floor(score * 10 + 0.5 + 1e-9) / 10
@@ -278,14 +287,11 @@ def score_accounts(
     lang = language if language in WHY else "en"
     words = WHY[lang]
     n = len(accounts)
-    keys = (
-        accounts[key_column].map(lambda v: " ".join(cell_text(v).split()))
-        if key_column in accounts
-        else pd.Series([""] * n, index=accounts.index)
-    )
-    skipped = (keys == "").to_numpy()
-    counts = keys.map(keys.value_counts())
-    duplicate = (counts > 1).to_numpy() & ~skipped
+    keys = key_texts(accounts[key_column] if key_column in accounts else pd.Series([None] * n))
+    skipped = keys == ""
+    key_codes, _ = pd.factorize(keys)
+    counts = np.bincount(key_codes, minlength=1)[key_codes] if n else np.zeros(0, dtype=np.int64)
+    duplicate = (counts > 1) & ~skipped
 
     columns: list[_Column] = []
     for criterion in model.criteria:
@@ -365,12 +371,12 @@ def score_accounts(
     if duplicate.any():
         for i in np.flatnonzero(duplicate):
             at = int(i)
-            why[at] = words["duplicate"].format(key=_quote(keys.iloc[at]), n=int(counts.iloc[at]))
+            why[at] = words["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
     why[skipped] = ""
 
     result = pd.DataFrame(
         {
-            "key": keys.to_numpy(dtype=object),
+            "key": keys,
             "skipped": skipped,
             "duplicate": duplicate,
             "score": score,

@@ -1,0 +1,186 @@
+"""A sync on a local workbook, as the admin runs it: only agent cells change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from agent.cli import main
+from agent.config import Config, load_config
+from agent.runtime import load_next_actions, open_store
+from agent.sync import run_pass
+from agent.templates import init
+
+NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+
+
+def digest_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def sample(tmp_path) -> tuple[Config, Path]:
+    workbook = tmp_path / "comptes.xlsx"
+    config_path = tmp_path / "config.toml"
+    init("startup", "fr", workbook, config_path)
+    return load_config(config_path), config_path
+
+
+def add_person_work(path: Path) -> None:
+    """What a team does to its sheet: a formula, a style, a width, another tab."""
+    wb = load_workbook(path)
+    ws = wb["Comptes"]
+    notes = [c.column for c in ws[1] if c.value == "Notes"][0]
+    ws.cell(row=2, column=notes, value="=LEN(A2)")
+    ws.cell(row=3, column=1).font = ws.cell(row=3, column=1).font.copy(italic=True)
+    ws.column_dimensions["B"].width = 33
+    other = wb.create_sheet("Contacts")
+    other.append(["Nom", "Email"])
+    other.append(["Camille", "camille@example.com"])
+    other["C1"] = "=COUNTA(A:A)"
+    wb.save(path)
+
+
+def every_cell(path: Path, skip_columns: set[str]) -> dict[tuple[str, str], object]:
+    wb = load_workbook(path)  # formulas as written, not cached values
+    cells = {}
+    for ws in wb.worksheets:
+        if ws.title == "Historique":
+            continue
+        header = [c.value for c in ws[1]]
+        for row in ws.iter_rows():
+            for c in row:
+                name = header[c.column - 1] if c.column - 1 < len(header) else None
+                if ws.title == "Comptes" and name in skip_columns:
+                    continue
+                cells[(ws.title, c.coordinate)] = (c.value, c.font.i, c.data_type)
+    cells[("Comptes", "width B")] = wb["Comptes"].column_dimensions["B"].width
+    return cells
+
+
+def test_sync_changes_no_cell_outside_the_agent_columns(sample):
+    config, config_path = sample
+    assert config.sheet.workbook is not None
+    add_person_work(config.sheet.workbook)
+    agent_columns = set(config.output.all())
+    before = every_cell(config.sheet.workbook, agent_columns)
+    assert main(["sync", "-c", str(config_path)]) == 0
+    after = every_cell(config.sheet.workbook, agent_columns)
+    assert before.keys() == after.keys()
+    for where, value in before.items():
+        assert after[where] == value, where
+
+
+def test_sync_fills_score_status_and_why_for_every_account(sample):
+    config, _ = sample
+    store = open_store(config)
+    result = run_pass(store, config, now=NOW, next_actions=load_next_actions(config))
+    assert result.summary()["rows"] == 12
+    snap = store.read().accounts
+    header = snap.header
+    for row in snap.rows:
+        if not row[header.index("Client")]:
+            continue
+        assert row[header.index("Statut")] in ("En bonne santé", "À surveiller", "À risque")
+        assert isinstance(row[header.index("Score")], int | float)
+        assert row[header.index("Pourquoi")]
+
+
+def test_dry_run_leaves_the_file_byte_identical(sample, capsys):
+    config, config_path = sample
+    assert config.sheet.workbook is not None
+    before = digest_of(config.sheet.workbook)
+    assert main(["sync", "-c", str(config_path), "--dry-run"]) == 0
+    assert digest_of(config.sheet.workbook) == before
+    assert "nothing written" in capsys.readouterr().out
+
+
+def test_a_second_sync_over_unchanged_input_does_not_rewrite_the_file(sample):
+    config, config_path = sample
+    assert config.sheet.workbook is not None
+    assert main(["sync", "-c", str(config_path)]) == 0
+    stamp = (config.sheet.workbook.stat().st_mtime_ns, digest_of(config.sheet.workbook))
+    assert main(["sync", "-c", str(config_path)]) == 0
+    assert (config.sheet.workbook.stat().st_mtime_ns, digest_of(config.sheet.workbook)) == stamp
+
+
+def test_a_csm_edit_changes_only_that_accounts_agent_cells(sample):
+    config, _ = sample
+    store = open_store(config)
+    run_pass(store, config, now=NOW)
+    assert config.sheet.workbook is not None
+    wb = load_workbook(config.sheet.workbook)
+    ws = wb["Comptes"]
+    header = [c.value for c in ws[1]]
+    ws.cell(row=2, column=header.index("Feedback client") + 1, value="Plainte ou friction claire")
+    wb.save(config.sheet.workbook)
+    result = run_pass(store, config, now=NOW)
+    key = ws.cell(row=2, column=1).value
+    assert result.plan.cells and {c.key for c in result.plan.cells} == {key}
+
+
+def test_status_colours_follow_the_value_as_conditional_formatting(sample):
+    config, config_path = sample
+    assert main(["sync", "-c", str(config_path)]) == 0
+    assert config.sheet.workbook is not None
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    rules = [(str(cf.sqref), r.formula[0]) for cf in ws.conditional_formatting for r in cf.rules]
+    status_letter = [c.column_letter for c in ws[1] if c.value == "Statut"][0]
+    assert sorted(f for _, f in rules) == sorted(
+        ['"En bonne santé"', '"À surveiller"', '"À risque"'])
+    assert all(ref.startswith(f"{status_letter}2:") for ref, _ in rules)
+    lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert '"Active 5 jours sur 7,Usage sporadique,Inactif"' in lists.values()
+    assert ws.freeze_panes == "A2"
+
+
+def test_sync_json_prints_rows_and_summary(sample, capsys):
+    _, config_path = sample
+    assert main(["sync", "-c", str(config_path), "--json", "--dry-run"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["summary"]["rows"] == 12
+    first = payload["rows"][0]
+    assert set(first) == {"key", "score", "status", "why", "next_action", "points"}
+    assert set(first["points"]) == {"usage", "responsiveness", "feedback", "adoption"}
+
+
+def test_a_missing_criterion_column_exits_1_with_a_sentence(sample, capsys):
+    config, config_path = sample
+    assert config.sheet.workbook is not None
+    wb = load_workbook(config.sheet.workbook)
+    ws = wb["Comptes"]
+    for c in ws[1]:
+        if c.value == "Feedback client":
+            c.value = "Feedback clients"
+    wb.save(config.sheet.workbook)
+    assert main(["sync", "-c", str(config_path)]) == 1
+    err = capsys.readouterr().err
+    assert '"Feedback client"' in err and 'did you mean "Feedback clients"' in err
+
+
+def test_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as caught:
+        main(["sync", "--no-such-flag"])
+    assert caught.value.code == 2
+
+
+def test_formula_like_text_in_a_key_stays_text_in_the_workbook(sample):
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    wb = load_workbook(config.sheet.workbook)
+    ws = wb["Comptes"]
+    ws.cell(row=2, column=3).value = "Inconnu"  # an unknown segment is fine
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("Utilisation hebdomadaire") + 1)
+    cell.value = "=HYPERLINK(\"http://x\")"
+    cell.data_type = "s"
+    wb.save(config.sheet.workbook)
+    run_pass(open_store(config), config, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    why = ws.cell(row=2, column=header.index("Pourquoi") + 1)
+    assert "HYPERLINK" in why.value and why.data_type == "s"
