@@ -20,6 +20,55 @@ from agent.errors import ConfigError
 from agent.scoring import Band, Criterion, Model
 
 LANGUAGES = ("fr", "en")
+
+# Every key the admin may write, by table: unknown keys are refused with a "did you mean".
+KEYS: dict[str, list[str]] = {
+    "": [
+        "language",
+        "sheet",
+        "google",
+        "model",
+        "output",
+        "playbooks",
+        "digest",
+        "smtp",
+        "schedule",
+        "state",
+    ],
+    "sheet": [
+        "backend",
+        "workbook",
+        "spreadsheet_id",
+        "worksheet",
+        "key_column",
+        "owner_column",
+        "segment_column",
+        "renewal_column",
+        "history_worksheet",
+        "history_keep_weeks",
+        "columns",
+    ],
+    "google": ["credentials", "endpoint", "timeout_s"],
+    "model": ["scale", "missing", "thresholds", "criteria"],
+    "model.thresholds": ["green", "orange"],
+    "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until"],
+    "model.criteria.bands": ["min", "points"],
+    "output": ["score", "status", "why", "next_action"],
+    "playbooks": ["dir"],
+    "digest": ["to", "day", "time", "timezone", "outbox", "templates", "team"],
+    "smtp": [
+        "host",
+        "port",
+        "security",
+        "username",
+        "password_env",
+        "sender",
+        "timeout_s",
+        "ca_file",
+    ],
+    "schedule": ["sync_every_minutes"],
+    "state": ["dir"],
+}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -204,9 +253,7 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
     where = f"model.criteria[{index}]"
     if not isinstance(raw, dict):
         raise ctx.fail(where, "a table [[model.criteria]]", raw)
-    _check_keys(
-        ctx, where, raw, ["id", "column", "label", "weight", "points", "bands", "days_until"]
-    )
+    _check_keys(ctx, where, raw, KEYS["model.criteria"])
     cid = _str(ctx, raw, where, "id", required=True)
     column = _str(ctx, raw, where, "column", required=True)
     label = _str(ctx, raw, where, "label", default=column)
@@ -235,7 +282,7 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
             bwhere = f"{where}.bands[{j}]"
             if not isinstance(band, dict):
                 raise ctx.fail(bwhere, "a table { min = ..., points = ... }", band)
-            _check_keys(ctx, bwhere, band, ["min", "points"])
+            _check_keys(ctx, bwhere, band, KEYS["model.criteria.bands"])
             if "min" not in band or "points" not in band:
                 raise ctx.fail(bwhere, "both `min` and `points`")
             low = _number(ctx, band, bwhere, "min", None)
@@ -261,13 +308,13 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
 
 def parse_model(ctx: ConfigContext, raw: Mapping[str, Any]) -> Model:
     """Build the scoring model from the `[model]` table."""
-    _check_keys(ctx, "model", raw, ["scale", "missing", "thresholds", "criteria"])
+    _check_keys(ctx, "model", raw, KEYS["model"])
     scale = _number(ctx, raw, "model", "scale", 8.0, strictly_positive=True)
     missing = _str(ctx, raw, "model", "missing", "renormalize", choices=("renormalize", "zero"))
     thresholds = raw.get("thresholds", {"green": 6, "orange": 3})
     if not isinstance(thresholds, dict):
         raise ctx.fail("model.thresholds", "a table { green = 6, orange = 3 }", thresholds)
-    _check_keys(ctx, "model.thresholds", thresholds, ["green", "orange"])
+    _check_keys(ctx, "model.thresholds", thresholds, KEYS["model.thresholds"])
     for k in ("green", "orange"):
         if k not in thresholds:
             raise ctx.fail(f"model.thresholds.{k}", "a number (both green and orange are needed)")
@@ -299,24 +346,7 @@ def parse_model(ctx: ConfigContext, raw: Mapping[str, Any]) -> Model:
 
 
 def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> SheetConfig:
-    _check_keys(
-        ctx,
-        "sheet",
-        raw,
-        [
-            "backend",
-            "workbook",
-            "spreadsheet_id",
-            "worksheet",
-            "key_column",
-            "owner_column",
-            "segment_column",
-            "renewal_column",
-            "history_worksheet",
-            "history_keep_weeks",
-            "columns",
-        ],
-    )
+    _check_keys(ctx, "sheet", raw, KEYS["sheet"])
     backend = _str(ctx, raw, "sheet", "backend", "workbook", choices=("workbook", "google"))
     workbook = _str(ctx, raw, "sheet", "workbook")
     spreadsheet_id = _str(ctx, raw, "sheet", "spreadsheet_id")
@@ -349,7 +379,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
 
 
 def _parse_google(ctx: ConfigContext, raw: Mapping[str, Any]) -> GoogleConfig:
-    _check_keys(ctx, "google", raw, ["credentials", "endpoint", "timeout_s"])
+    _check_keys(ctx, "google", raw, KEYS["google"])
     credentials = _str(ctx, raw, "google", "credentials")
     endpoint = _str(ctx, raw, "google", "endpoint")
     if endpoint and not endpoint.startswith(("http://", "https://")):
@@ -363,7 +393,7 @@ def _parse_google(ctx: ConfigContext, raw: Mapping[str, Any]) -> GoogleConfig:
 
 
 def _parse_output(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> OutputColumns:
-    _check_keys(ctx, "output", raw, ["score", "status", "why", "next_action"])
+    _check_keys(ctx, "output", raw, KEYS["output"])
     fr = language == "fr"
     defaults = (
         ("Score", "Statut", "Pourquoi", "Prochaine action")
@@ -380,9 +410,7 @@ def _parse_output(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> 
 
 
 def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
-    _check_keys(
-        ctx, "digest", raw, ["to", "day", "time", "timezone", "outbox", "templates", "team"]
-    )
+    _check_keys(ctx, "digest", raw, KEYS["digest"])
     to = raw.get("to", [])
     if not isinstance(to, list) or not all(isinstance(a, str) and "@" in a for a in to):
         raise ctx.fail("digest.to", 'a list of email addresses, e.g. ["lead@example.com"]', to)
@@ -417,12 +445,7 @@ def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
 
 
 def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
-    _check_keys(
-        ctx,
-        "smtp",
-        raw,
-        ["host", "port", "security", "username", "password_env", "sender", "timeout_s", "ca_file"],
-    )
+    _check_keys(ctx, "smtp", raw, KEYS["smtp"])
     host = _str(ctx, raw, "smtp", "host", required=True)
     port = _number(ctx, raw, "smtp", "port", 587, minimum=1)
     security = _str(ctx, raw, "smtp", "security", "starttls", choices=("starttls", "ssl", "none"))
@@ -452,40 +475,26 @@ def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
     )
 
 
-TOP_KEYS = [
-    "language",
-    "sheet",
-    "google",
-    "model",
-    "output",
-    "playbooks",
-    "digest",
-    "smtp",
-    "schedule",
-    "state",
-]
-
-
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document; `path` is used in messages and for paths."""
     ctx = ConfigContext(path)
-    _check_keys(ctx, "", data, TOP_KEYS)
+    _check_keys(ctx, "", data, KEYS[""])
     language = _str(ctx, data, "", "language", "fr", choices=LANGUAGES) or "fr"
     sheet = _parse_sheet(ctx, _table(ctx, data, "sheet", required=True), language)
     google = _parse_google(ctx, _table(ctx, data, "google"))
     model = parse_model(ctx, _table(ctx, data, "model", required=True))
     output = _parse_output(ctx, _table(ctx, data, "output"), language)
     playbooks = _table(ctx, data, "playbooks")
-    _check_keys(ctx, "playbooks", playbooks, ["dir"])
+    _check_keys(ctx, "playbooks", playbooks, KEYS["playbooks"])
     pdir = _str(ctx, playbooks, "playbooks", "dir")
     digest = _parse_digest(ctx, _table(ctx, data, "digest"))
     smtp_raw = _table(ctx, data, "smtp")
     smtp = _parse_smtp(ctx, smtp_raw) if smtp_raw else None
     schedule = _table(ctx, data, "schedule")
-    _check_keys(ctx, "schedule", schedule, ["sync_every_minutes"])
+    _check_keys(ctx, "schedule", schedule, KEYS["schedule"])
     every = _number(ctx, schedule, "schedule", "sync_every_minutes", 10, strictly_positive=True)
     state = _table(ctx, data, "state")
-    _check_keys(ctx, "state", state, ["dir"])
+    _check_keys(ctx, "state", state, KEYS["state"])
     state_dir = _str(ctx, state, "state", "dir", ".health-agent") or ".health-agent"
     inputs = {c.column for c in model.criteria}
     clash = inputs & set(output.all())

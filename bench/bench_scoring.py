@@ -38,12 +38,15 @@ def generate(model: Model, n: int, seed: int = 7) -> pd.DataFrame:
         labels = list(c.points or {})
         choices = labels + [labels[0].upper(), f"  {labels[1].lower()} ", None, "Je ne sais pas"]
         weights = np.array([0.3] * len(labels) + [0.03, 0.03, 0.02, 0.02])
-        columns[c.column] = rng.choice(np.array(choices, dtype=object), n, p=weights / weights.sum())
+        columns[c.column] = rng.choice(
+            np.array(choices, dtype=object), n, p=weights / weights.sum()
+        )
     return pd.DataFrame(columns, dtype=object)
 
 
 def per_row_loop(sheet: pd.DataFrame, model: Model) -> list[tuple[str, float | None, str, str]]:
     """The obvious reference: one account at a time, plain Python."""
+
     def norm(text: str) -> str:
         return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
@@ -90,16 +93,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = parser.parse_args()
     model = load_config(ROOT / "config.example.toml").model
-    print(f"{'accounts':>10} | {'agent s':>8} {'rows/s':>11} {'peak MiB':>9} | "
-          f"{'loop s':>8} {'rows/s':>11} {'peak MiB':>9} | {'speed-up':>8}")
+    print(
+        f"{'accounts':>10} | {'agent s':>8} {'rows/s':>11} {'peak MiB':>9} | "
+        f"{'loop s':>8} {'rows/s':>11} {'peak MiB':>9} | {'speed-up':>8}"
+    )
     for n in args.sizes:
         sheet = generate(model, n)
-        agent_s, agent_mb = measure(lambda sheet=sheet: score_accounts(
-            sheet, model, key_column="Client", language="fr"))
+        agent_s, agent_mb = measure(
+            lambda sheet=sheet: score_accounts(sheet, model, key_column="Client", language="fr")
+        )
         loop_s, loop_mb = measure(lambda sheet=sheet: per_row_loop(sheet, model))
-        print(f"{n:>10,} | {agent_s:>8.2f} {n / agent_s:>11,.0f} {agent_mb:>9.0f} | "
-              f"{loop_s:>8.2f} {n / loop_s:>11,.0f} {loop_mb:>9.0f} | {loop_s / agent_s:>7.1f}x",
-              flush=True)
+        print(
+            f"{n:>10,} | {agent_s:>8.2f} {n / agent_s:>11,.0f} {agent_mb:>9.0f} | "
+            f"{loop_s:>8.2f} {n / loop_s:>11,.0f} {loop_mb:>9.0f} | {loop_s / agent_s:>7.1f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
