@@ -1,0 +1,116 @@
+"""The weekly history tab: one row per account per ISO week, trends read from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from agent.history import iso_week, shift_week
+from agent.stores.memory import MemoryStore
+from agent.sync import run_pass
+from tests.test_scoring import LOW, MID, TOP
+
+MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+HEADER = ["Client", "CSM", "Segment", "Utilisation hebdomadaire", "Réactivité aux relances",
+          "Feedback client", "Adoption des nouveautés"]
+
+
+def sheet(rows: list[list[object]]) -> MemoryStore:
+    return MemoryStore(HEADER, rows, key_column="Client", history_worksheet="Historique")
+
+
+def accounts() -> list[list[object]]:
+    return [["Acme", "Camille", "PME", *TOP], ["Boréal", "Hugo", "PME", *MID],
+            ["Cèdre", "Léa", "ETI", *LOW]]
+
+
+def history_rows(store: MemoryStore) -> list[list[object]]:
+    assert store.history is not None
+    return store.history.rows
+
+
+def test_twenty_passes_in_one_week_leave_one_row_per_account(seed_config):
+    store = sheet(accounts())
+    for i in range(20):
+        run_pass(store, seed_config, now=MONDAY + dt.timedelta(hours=7 * i))
+    rows = history_rows(store)
+    assert len(rows) == 3
+    assert sorted(r[2] for r in rows) == ["Acme", "Boréal", "Cèdre"]
+
+
+def test_passes_in_three_weeks_leave_three_rows_per_account(seed_config):
+    store = sheet(accounts())
+    for week in range(3):
+        for day in range(2):
+            run_pass(store, seed_config, now=MONDAY + dt.timedelta(weeks=week, days=day))
+    rows = history_rows(store)
+    assert len(rows) == 9
+    assert sorted({r[0] for r in rows}) == ["2026-W48", "2026-W49", "2026-W50"]
+
+
+def test_the_current_week_row_is_updated_in_place(seed_config):
+    store = sheet(accounts())
+    run_pass(store, seed_config, now=MONDAY)
+    store.accounts.rows[0][HEADER.index("Feedback client")] = LOW[2]
+    run_pass(store, seed_config, now=MONDAY + dt.timedelta(days=2))
+    acme = [r for r in history_rows(store) if r[2] == "Acme"]
+    assert len(acme) == 1
+    assert acme[0][3] == 6 and acme[0][1] == "2026-11-25"
+
+
+def test_history_row_holds_week_date_key_score_status_points_and_model(seed_config):
+    store = sheet(accounts())
+    run_pass(store, seed_config, now=MONDAY)
+    assert store.history is not None
+    assert store.history.header == ["Semaine", "Date", "Client", "Score", "Statut", "usage",
+                                    "responsiveness", "feedback", "adoption", "Modèle"]
+    acme = [r for r in history_rows(store) if r[2] == "Acme"][0]
+    assert acme == ["2026-W48", "2026-11-23", "Acme", 8, "En bonne santé", 2, 2, 2, 2,
+                    seed_config.model.version()]
+
+
+def test_rows_of_accounts_that_disappeared_stay(seed_config):
+    store = sheet(accounts())
+    run_pass(store, seed_config, now=MONDAY)
+    del store.accounts.rows[1]
+    run_pass(store, seed_config, now=MONDAY + dt.timedelta(weeks=1))
+    keys = [(r[0], r[2]) for r in history_rows(store)]
+    assert ("2026-W48", "Boréal") in keys and ("2026-W49", "Boréal") not in keys
+
+
+def test_retention_drops_weeks_older_than_configured(seed_config):
+    import dataclasses
+
+    config = dataclasses.replace(
+        seed_config, sheet=dataclasses.replace(seed_config.sheet, history_keep_weeks=2))
+    store = sheet(accounts())
+    for week in range(4):
+        run_pass(store, config, now=MONDAY + dt.timedelta(weeks=week))
+    assert sorted({r[0] for r in history_rows(store)}) == ["2026-W49", "2026-W50", "2026-W51"]
+
+
+def test_delta_over_four_weeks_and_status_a_week_ago(seed_config):
+    store = sheet(accounts())
+    for week in range(5):
+        if week == 4:
+            store.accounts.rows[0][3:7] = [MID[0], MID[1], TOP[2], TOP[3]]  # Acme 8 -> 6
+        run_pass(store, seed_config, now=MONDAY + dt.timedelta(weeks=week))
+    from agent.history import account_trends, history_frame
+
+    snap = store.read()
+    frame = history_frame(snap.history, seed_config.model)
+    import pandas as pd
+
+    current = pd.DataFrame({"key": ["Acme"], "shown": [6.0]})
+    trend = account_trends(frame, current, week=shift_week("2026-W48", 4), scale=8)["Acme"]
+    assert trend.delta_4w == -2
+    assert trend.status_week_ago == "green"
+    assert len(trend.weeks) == 4
+
+
+@pytest.mark.parametrize(("day", "week"), [(dt.date(2026, 1, 1), "2026-W01"),
+                                           (dt.date(2027, 1, 1), "2026-W53"),
+                                           (dt.date(2026, 11, 24), "2026-W48")])
+def test_iso_weeks_across_year_ends(day, week):
+    assert iso_week(day) == week
