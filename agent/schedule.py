@@ -1,0 +1,220 @@
+"""The unattended agent: a pass every N minutes and the digest on its day, for months.
+
+APScheduler (3.x) only wakes the agent up; what each wake-up does is in `Agent.sync`
+and `Agent.digest`, which take the time as an argument so tests can drive a simulated
+week. Exactly-once for the digest lives in the digest ledger, not in the scheduler, so a
+digest missed while the machine was off is sent once at the next start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from agent.config import Config
+from agent.errors import HealthAgentError
+from agent.state import AgentStatus, StateFolder
+from agent.stores.base import Store
+from agent.sync import NextActions, PassResult, run_pass
+
+log = logging.getLogger("agent.run")
+FAILURES_BEFORE_ALARM = 3
+
+DigestSender = Callable[[dt.datetime, PassResult | None, AgentStatus], "str | None"]
+
+
+class StopRequested(Exception):
+    """Raised inside a pass's waits when the agent is asked to stop: the pass ends unwritten."""
+
+
+def digest_trigger(config: Config) -> CronTrigger:
+    """Fires at `[digest] day`/`time` in the digest's time zone (DST handled by zoneinfo)."""
+    hour, minute = (int(p) for p in config.digest.time.split(":"))
+    return CronTrigger(day_of_week=config.digest.day, hour=hour, minute=minute,
+                       timezone=ZoneInfo(config.digest.timezone))
+
+
+def pass_trigger(config: Config, jitter_s: int | None = None) -> IntervalTrigger:
+    """Every `sync_every_minutes`, with a little jitter so many agents do not call in step."""
+    seconds = max(1.0, config.sync_every_minutes * 60)
+    jitter = jitter_s if jitter_s is not None else int(min(30, seconds * 0.05))
+    return IntervalTrigger(seconds=seconds, jitter=jitter or None)
+
+
+class Agent:
+    """One team's agent: passes over its sheet and its weekly digest."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        open_store: Callable[[Callable[[float], None]], Store],
+        next_actions: NextActions | None,
+        send_digest: DigestSender | None,
+        state: StateFolder | None = None,
+    ) -> None:
+        self.config = config
+        self.open_store = open_store
+        self.next_actions = next_actions
+        self.send_digest = send_digest
+        self.state = state or StateFolder(config.state_dir)
+        self.stopping = threading.Event()
+        self._pass_lock = threading.Lock()  # never two passes at once
+        self.last_result: PassResult | None = None
+
+    # --- what one wake-up does ---------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> None:
+        """The wait between two retries; cut short (and the pass abandoned) on stop."""
+        if self.stopping.wait(seconds):
+            raise StopRequested()
+
+    def sync(self, now: dt.datetime) -> PassResult | None:
+        """One pass; a failure is logged in one line and the next pass tries again."""
+        status = self.state.read_status()
+        with self._pass_lock:
+            started = time.perf_counter()
+            try:
+                store = self.open_store(self._sleep)
+                result = run_pass(store, self.config, now=now, next_actions=self.next_actions)
+            except StopRequested:
+                log.info("pass stopped before writing: the agent is shutting down")
+                return None
+            except Exception as exc:  # noqa: BLE001 - the agent must outlive any one pass
+                self._record_failure(status, now, exc)
+                return None
+        summary = result.summary()
+        calls = getattr(store, "calls", None)
+        log.info(
+            "pass ok: %s rows, %s cells changed, %s history rows, %s calls, %.2fs",
+            summary["rows"], summary["cells_written"], summary["history_rows_written"],
+            calls if calls is not None else "-", time.perf_counter() - started,
+            extra={"event": "pass", "summary": summary, "calls": calls},
+        )
+        status.last_success = now.isoformat()
+        status.failures_in_a_row = 0
+        status.last_pass = summary
+        self.state.write_status(status)
+        self.last_result = result
+        return result
+
+    def _record_failure(self, status: AgentStatus, now: dt.datetime, exc: Exception) -> None:
+        message = str(exc) if isinstance(exc, HealthAgentError) else (
+            f"{type(exc).__name__}: {exc}")
+        status.failures_in_a_row += 1
+        status.last_error = message
+        status.last_error_at = now.isoformat()
+        self.state.write_status(status)
+        if status.failures_in_a_row >= FAILURES_BEFORE_ALARM:
+            since = status.last_success or "never"
+            log.error("%d passes failed in a row (last success: %s): %s",
+                      status.failures_in_a_row, since, message,
+                      extra={"event": "pass_failed", "failures": status.failures_in_a_row})
+        else:
+            log.warning("pass failed, the next pass will retry: %s", message,
+                        extra={"event": "pass_failed", "failures": status.failures_in_a_row})
+
+    def digest(self, now: dt.datetime) -> str | None:
+        """Send this week's digest if it is due and not yet sent; returns its ISO week."""
+        if self.send_digest is None:
+            return None
+        result = self.last_result if self.last_result is not None else self.sync(now)
+        status = self.state.read_status()
+        try:
+            week = self.send_digest(now, result, status)
+        except Exception as exc:  # noqa: BLE001 - SMTP down must not stop the agent
+            log.warning("digest not sent, will retry at the next pass: %s", exc,
+                        extra={"event": "digest_failed"})
+            return None
+        if week:
+            status = self.state.read_status()
+            status.last_digest_week = week
+            status.last_digest_at = now.isoformat()
+            self.state.write_status(status)
+            log.info("digest sent for %s", week, extra={"event": "digest", "week": week})
+        return week
+
+    # --- the long run ------------------------------------------------------------------
+
+    def run(self, *, clock: Callable[[], dt.datetime] | None = None,
+            install_signals: bool = True) -> int:
+        """Run until SIGTERM/SIGINT; returns 0 after a clean stop."""
+        now = clock or (lambda: dt.datetime.now(dt.UTC))
+        with self.state.lock():
+            if install_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, lambda *_: self.stopping.set())
+            scheduler = BackgroundScheduler(timezone=dt.UTC)
+            scheduler.add_job(self._wake_for_pass, pass_trigger(self.config), args=[now],
+                              id="pass", max_instances=1, coalesce=True,
+                              misfire_grace_time=None)
+            scheduler.add_job(self._wake_for_digest, digest_trigger(self.config), args=[now],
+                              id="digest", max_instances=1, coalesce=True,
+                              misfire_grace_time=None)
+            log.info("agent started: a pass every %g min, digest %s %s %s",
+                     self.config.sync_every_minutes, self.config.digest.day,
+                     self.config.digest.time, self.config.digest.timezone)
+            scheduler.start()
+            try:
+                self._wake_for_pass(now)  # at start: a pass, then any digest still due
+                self._wake_for_digest(now)
+                while not self.stopping.wait(1.0):
+                    pass
+            finally:
+                self.stopping.set()
+                scheduler.shutdown(wait=True)  # lets a running pass finish
+                log.info("agent stopped")
+        return 0
+
+    def _wake_for_pass(self, now: Callable[[], dt.datetime]) -> None:
+        if self.stopping.is_set():
+            return
+        result = self.sync(now())
+        self._update_next_times(now())
+        if result is not None and self.send_digest is not None:
+            self.digest(now())  # a digest that failed (SMTP down) is retried here
+
+    def _wake_for_digest(self, now: Callable[[], dt.datetime]) -> None:
+        if not self.stopping.is_set():
+            self.digest(now())
+            self._update_next_times(now())
+
+    def _update_next_times(self, now: dt.datetime) -> None:
+        status = self.state.read_status()
+        status.next_pass = (now + dt.timedelta(minutes=self.config.sync_every_minutes)).isoformat()
+        fire = digest_trigger(self.config).get_next_fire_time(None, now)
+        status.next_digest = fire.isoformat() if fire else None
+        self.state.write_status(status)
+
+
+def describe_status(config: Config, now: dt.datetime) -> list[str]:
+    """The lines `health-agent status` prints."""
+    status = StateFolder(config.state_dir).read_status()
+    fire = digest_trigger(config).get_next_fire_time(None, now)
+
+    def shown(value: Any) -> str:
+        return str(value) if value else "never"
+
+    lines = [
+        f"last successful pass: {shown(status.last_success)}",
+        f"last error:           {shown(status.last_error_at)} {status.last_error or ''}".rstrip(),
+        f"failed passes in a row: {status.failures_in_a_row}",
+        f"next pass:            {status.next_pass or 'when the agent runs'}",
+        f"next digest:          {fire.isoformat() if fire else 'none'}",
+        f"last digest sent:     {shown(status.last_digest_week)} {status.last_digest_at or ''}",
+    ]
+    if status.last_pass:
+        s = status.last_pass
+        lines.append(f"last pass: {s.get('rows')} rows, {s.get('green')} green, "
+                     f"{s.get('orange')} orange, {s.get('red')} red")
+    return [line.rstrip() for line in lines]
