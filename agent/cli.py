@@ -138,6 +138,24 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.logs import configure
+    from agent.runtime import build_agent
+
+    configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format)
+    config = load_config(args.config)
+    return build_agent(config).run()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from agent.schedule import describe_status
+
+    config = load_config(args.config)
+    for line in describe_status(config, _now()):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-agent",
@@ -178,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sync", "run one pass: score every account and write back", cmd_sync)
     p.add_argument("--dry-run", action="store_true", help="compute everything, write nothing")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+    p = command("run", "the unattended agent: a pass every N minutes and the digest", cmd_run)
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="log lines as text, or JSON for log collectors")
+
+    command("status", "last pass, last error, next pass, next digest, last digest", cmd_status)
     return parser
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config
 from agent.stores.base import Store
+
+if TYPE_CHECKING:
+    from agent.schedule import Agent
 
 
 def bundled(folder: str) -> Path:
@@ -18,8 +23,8 @@ def bundled(folder: str) -> Path:
     return here.parent / folder
 
 
-def open_store(config: Config) -> Store:
-    """The store the config's `[sheet] backend` names."""
+def open_store(config: Config, sleep: Callable[[float], None] = time.sleep) -> Store:
+    """The store the config's `[sheet] backend` names (`sleep`: the wait between retries)."""
     sheet = config.sheet
     if sheet.backend == "google":
         from agent.stores.google import GoogleStore
@@ -33,6 +38,7 @@ def open_store(config: Config) -> Store:
             credentials=config.google.credentials,
             endpoint=config.google.endpoint,
             timeout_s=config.google.timeout_s,
+            sleep=sleep,
         )
     from agent.stores.workbook import WorkbookStore
 
@@ -52,3 +58,15 @@ def load_next_actions(config: Config) -> Any:
     from agent.playbooks import load_playbooks
 
     return load_playbooks(config.playbooks_dir)
+
+
+def build_agent(config: Config) -> Agent:
+    """The unattended agent for a config: its store, playbooks and digest."""
+    from agent.schedule import Agent
+
+    return Agent(
+        config,
+        open_store=lambda sleep: open_store(config, sleep),
+        next_actions=load_next_actions(config),
+        send_digest=None,
+    )

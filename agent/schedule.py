@@ -44,11 +44,13 @@ def digest_trigger(config: Config) -> CronTrigger:
                        timezone=ZoneInfo(config.digest.timezone))
 
 
-def pass_trigger(config: Config, jitter_s: int | None = None) -> IntervalTrigger:
+def pass_trigger(config: Config, jitter_s: int | None = None,
+                 start: dt.datetime | None = None) -> IntervalTrigger:
     """Every `sync_every_minutes`, with a little jitter so many agents do not call in step."""
     seconds = max(1.0, config.sync_every_minutes * 60)
     jitter = jitter_s if jitter_s is not None else int(min(30, seconds * 0.05))
-    return IntervalTrigger(seconds=seconds, jitter=jitter or None)
+    return IntervalTrigger(seconds=seconds, jitter=jitter or None, start_date=start,
+                           timezone=dt.UTC)
 
 
 class Agent:

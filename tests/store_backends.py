@@ -31,8 +31,9 @@ class Backend:
     close: Callable[[], None] = lambda: None
 
 
-def memory_backend(tmp_path: Path, header: list[str], rows: list[list[CellValue]],
-                   key_column: str) -> Backend:
+def memory_backend(
+    tmp_path: Path, header: list[str], rows: list[list[CellValue]], key_column: str
+) -> Backend:
     store = MemoryStore(header, rows, key_column=key_column, history_worksheet="Historique")
 
     def reverse() -> None:
@@ -44,8 +45,9 @@ def memory_backend(tmp_path: Path, header: list[str], rows: list[list[CellValue]
     return Backend("memory", store, reverse, insert, lambda: store.writes)
 
 
-def workbook_backend(tmp_path: Path, header: list[str], rows: list[list[CellValue]],
-                     key_column: str) -> Backend:
+def workbook_backend(
+    tmp_path: Path, header: list[str], rows: list[list[CellValue]], key_column: str
+) -> Backend:
     path = tmp_path / "sheet.xlsx"
     wb = Workbook()
     ws = wb.active
@@ -55,8 +57,9 @@ def workbook_backend(tmp_path: Path, header: list[str], rows: list[list[CellValu
     for row in rows:
         ws.append(row)
     wb.save(path)
-    store = WorkbookStore(path, worksheet="Comptes", key_column=key_column,
-                          history_worksheet="Historique")
+    store = WorkbookStore(
+        path, worksheet="Comptes", key_column=key_column, history_worksheet="Historique"
+    )
 
     def edit(change: Callable[[Any], None]) -> None:
         book = load_workbook(path)
@@ -69,6 +72,7 @@ def workbook_backend(tmp_path: Path, header: list[str], rows: list[list[CellValu
             for i, row in enumerate(reversed(values), start=2):
                 for j, value in enumerate(row, start=1):
                     ws.cell(row=i, column=j, value=value)
+
         edit(change)
 
     def insert(at: int, values: list[CellValue]) -> None:
@@ -76,6 +80,7 @@ def workbook_backend(tmp_path: Path, header: list[str], rows: list[list[CellValu
             ws.insert_rows(at + 2)
             for j, value in enumerate(values, start=1):
                 ws.cell(row=at + 2, column=j, value=value)
+
         edit(change)
 
     return Backend("workbook", store, reverse, insert, lambda: store.saves)

@@ -24,7 +24,11 @@ def test_the_example_config_loads_and_is_the_seed_grid():
     config = load_config(ROOT / "config.example.toml")
     assert config.language == "fr"
     assert [c.id for c in config.model.criteria] == [
-        "usage", "responsiveness", "feedback", "adoption"]
+        "usage",
+        "responsiveness",
+        "feedback",
+        "adoption",
+    ]
     assert config.model.scale == 8
     assert (config.model.green, config.model.orange) == (6, 3)
     assert config.sheet.workbook == ROOT / "examples" / "comptes.xlsx"
@@ -33,34 +37,75 @@ def test_the_example_config_loads_and_is_the_seed_grid():
 MALFORMED = [
     # (what the admin did, replace this, with this, the key the message must name)
     ("typo in a top key", 'language = "fr"', 'langage = "fr"', "langage", "language"),
-    ("typo in a table key", 'key_column = "Client"', 'key_colum = "Client"',
-     "sheet.key_colum", "key_column"),
+    (
+        "typo in a table key",
+        'key_column = "Client"',
+        'key_colum = "Client"',
+        "sheet.key_colum",
+        "key_column",
+    ),
     ("unknown language", 'language = "fr"', 'language = "de"', "language", None),
     ("scale as text", "scale = 8", 'scale = "huit"', "model.scale", None),
-    ("negative weight", 'label = "Réactivité"\nweight = 1', 'label = "Réactivité"\nweight = -1',
-     "model.criteria[1].weight", None),
-    ("both points and bands", 'id = "usage"', 'id = "usage"\nbands = [ { min = 1, points = 1 } ]',
-     "model.criteria[0]", None),
-    ("missing criterion column", 'column = "Feedback client"\n', "", "model.criteria[2].column",
-     None),
-    ("thresholds upside down", "thresholds = { green = 6, orange = 3 }",
-     "thresholds = { green = 3, orange = 6 }", "model.thresholds", None),
-    ("bad missing mode", 'missing = "renormalize"', 'missing = "renormalise"', "model.missing",
-     "renormalize"),
+    (
+        "negative weight",
+        'label = "Réactivité"\nweight = 1',
+        'label = "Réactivité"\nweight = -1',
+        "model.criteria[1].weight",
+        None,
+    ),
+    (
+        "both points and bands",
+        'id = "usage"',
+        'id = "usage"\nbands = [ { min = 1, points = 1 } ]',
+        "model.criteria[0]",
+        None,
+    ),
+    (
+        "missing criterion column",
+        'column = "Feedback client"\n',
+        "",
+        "model.criteria[2].column",
+        None,
+    ),
+    (
+        "thresholds upside down",
+        "thresholds = { green = 6, orange = 3 }",
+        "thresholds = { green = 3, orange = 6 }",
+        "model.thresholds",
+        None,
+    ),
+    (
+        "bad missing mode",
+        'missing = "renormalize"',
+        'missing = "renormalise"',
+        "model.missing",
+        "renormalize",
+    ),
     ("unknown backend", 'backend = "workbook"', 'backend = "excel"', "sheet.backend", None),
     ("bad digest day", 'day = "mon"', 'day = "monday"', "digest.day", None),
     ("bad time", 'time = "08:00"', 'time = "8h"', "digest.time", None),
     ("bad timezone", 'timezone = "Europe/Paris"', 'timezone = "Paris"', "digest.timezone", None),
-    ("points label worth text", '"Inactif" = 0', '"Inactif" = "zéro"',
-     'model.criteria[0].points."Inactif"', None),
+    (
+        "points label worth text",
+        '"Inactif" = 0',
+        '"Inactif" = "zéro"',
+        'model.criteria[0].points."Inactif"',
+        None,
+    ),
     ("duplicate criterion id", 'id = "adoption"', 'id = "usage"', "model.criteria[3].id", None),
-    ("unknown key in a criterion", 'label = "Adoption"', 'labl = "Adoption"',
-     "model.criteria[3].labl", "label"),
+    (
+        "unknown key in a criterion",
+        'label = "Adoption"',
+        'labl = "Adoption"',
+        "model.criteria[3].labl",
+        "label",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "old", "new", "key", "hint"), MALFORMED,
-                         ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("case", "old", "new", "key", "hint"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_config_names_the_file_and_the_key(tmp_path, case, old, new, key, hint):
     assert old in EXAMPLE, case
     path = write(tmp_path, EXAMPLE.replace(old, new, 1))

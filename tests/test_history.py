@@ -12,8 +12,15 @@ from agent.sync import run_pass
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
-HEADER = ["Client", "CSM", "Segment", "Utilisation hebdomadaire", "Réactivité aux relances",
-          "Feedback client", "Adoption des nouveautés"]
+HEADER = [
+    "Client",
+    "CSM",
+    "Segment",
+    "Utilisation hebdomadaire",
+    "Réactivité aux relances",
+    "Feedback client",
+    "Adoption des nouveautés",
+]
 
 
 def sheet(rows: list[list[object]]) -> MemoryStore:
@@ -21,8 +28,11 @@ def sheet(rows: list[list[object]]) -> MemoryStore:
 
 
 def accounts() -> list[list[object]]:
-    return [["Acme", "Camille", "PME", *TOP], ["Boréal", "Hugo", "PME", *MID],
-            ["Cèdre", "Léa", "ETI", *LOW]]
+    return [
+        ["Acme", "Camille", "PME", *TOP],
+        ["Boréal", "Hugo", "PME", *MID],
+        ["Cèdre", "Léa", "ETI", *LOW],
+    ]
 
 
 def history_rows(store: MemoryStore) -> list[list[object]]:
@@ -63,11 +73,31 @@ def test_history_row_holds_week_date_key_score_status_points_and_model(seed_conf
     store = sheet(accounts())
     run_pass(store, seed_config, now=MONDAY)
     assert store.history is not None
-    assert store.history.header == ["Semaine", "Date", "Client", "Score", "Statut", "usage",
-                                    "responsiveness", "feedback", "adoption", "Modèle"]
+    assert store.history.header == [
+        "Semaine",
+        "Date",
+        "Client",
+        "Score",
+        "Statut",
+        "usage",
+        "responsiveness",
+        "feedback",
+        "adoption",
+        "Modèle",
+    ]
     acme = [r for r in history_rows(store) if r[2] == "Acme"][0]
-    assert acme == ["2026-W48", "2026-11-23", "Acme", 8, "En bonne santé", 2, 2, 2, 2,
-                    seed_config.model.version()]
+    assert acme == [
+        "2026-W48",
+        "2026-11-23",
+        "Acme",
+        8,
+        "En bonne santé",
+        2,
+        2,
+        2,
+        2,
+        seed_config.model.version(),
+    ]
 
 
 def test_rows_of_accounts_that_disappeared_stay(seed_config):
@@ -83,7 +113,8 @@ def test_retention_drops_weeks_older_than_configured(seed_config):
     import dataclasses
 
     config = dataclasses.replace(
-        seed_config, sheet=dataclasses.replace(seed_config.sheet, history_keep_weeks=2))
+        seed_config, sheet=dataclasses.replace(seed_config.sheet, history_keep_weeks=2)
+    )
     store = sheet(accounts())
     for week in range(4):
         run_pass(store, config, now=MONDAY + dt.timedelta(weeks=week))
@@ -109,8 +140,13 @@ def test_delta_over_four_weeks_and_status_a_week_ago(seed_config):
     assert len(trend.weeks) == 4
 
 
-@pytest.mark.parametrize(("day", "week"), [(dt.date(2026, 1, 1), "2026-W01"),
-                                           (dt.date(2027, 1, 1), "2026-W53"),
-                                           (dt.date(2026, 11, 24), "2026-W48")])
+@pytest.mark.parametrize(
+    ("day", "week"),
+    [
+        (dt.date(2026, 1, 1), "2026-W01"),
+        (dt.date(2027, 1, 1), "2026-W53"),
+        (dt.date(2026, 11, 24), "2026-W48"),
+    ],
+)
 def test_iso_weeks_across_year_ends(day, week):
     assert iso_week(day) == week

@@ -109,8 +109,19 @@ def test_accented_labels_match_in_nfc_and_nfd(seed, form):
 
 @pytest.mark.parametrize(
     ("cell", "number"),
-    [("3,5", 3.5), ("3.5", 3.5), ("80 %", 80.0), ("80%", 80.0), (7, 7.0), ("1 234", 1234.0),
-     ("80\u00a0%", 80.0), ("abc", None), ("", None), (True, None), ("3,5,1", None)],
+    [
+        ("3,5", 3.5),
+        ("3.5", 3.5),
+        ("80 %", 80.0),
+        ("80%", 80.0),
+        (7, 7.0),
+        ("1 234", 1234.0),
+        ("80\u00a0%", 80.0),
+        ("abc", None),
+        ("", None),
+        (True, None),
+        ("3,5,1", None),
+    ],
 )
 def test_number_parsing(cell, number):
     assert parse_number(cell) == number
@@ -141,8 +152,9 @@ def test_bands_on_numbers_with_decimal_comma_and_percent(nps, adoption, expected
 
 
 def test_text_in_a_numeric_column_counts_as_missing_and_why_says_so():
-    result = score([["x", "très content", "80 %"]], model_from(NPS),
-                   columns=["Client", "NPS", "Adoption"])
+    result = score(
+        [["x", "très content", "80 %"]], model_from(NPS), columns=["Client", "NPS", "Adoption"]
+    )
     assert result["points.nps"].isna().iloc[0]
     assert result["shown"].iloc[0] == 10  # renormalised on adoption alone
     assert "NPS : « très content » non reconnu" in result["why"].iloc[0]
@@ -176,8 +188,9 @@ points = {{ "yes" = 2, "half" = 1, "no" = 0 }}
     ],
 )
 def test_weights_with_scale_8_10_and_100(scale, green, orange, a, b, expected):
-    model = model_from(WEIGHTED.format(scale=scale, missing="renormalize", green=green,
-                                       orange=orange))
+    model = model_from(
+        WEIGHTED.format(scale=scale, missing="renormalize", green=green, orange=orange)
+    )
     result = score([["x", a, b]], model, columns=["Client", "A", "B"])
     assert result["shown"].iloc[0] == expected
 
@@ -242,8 +255,9 @@ days_until = true
 bands = [ { min = 90, points = 2 }, { min = 30, points = 1 }, { min = -100000, points = 0 } ]
 """
     rows = [["far", "2027-06-01"], ["near", dt.date(2027, 1, 10)], ["past", "2026-01-01"]]
-    result = score(rows, model_from(text), columns=["Client", "Renouvellement"],
-                   today=dt.date(2026, 11, 24))
+    result = score(
+        rows, model_from(text), columns=["Client", "Renouvellement"], today=dt.date(2026, 11, 24)
+    )
     assert result["points.renewal"].tolist() == [2, 1, 0]
 
 

@@ -8,8 +8,11 @@ from agent.stores.base import CellWrite, Formatting, StatusColours, WritePlan
 from tests.store_backends import FACTORIES, Backend
 
 HEADER = ["Client", "CSM", "Utilisation"]
-ROWS = [["Acme", "Camille", "Inactif"], ["Boréal", "Hugo", "Usage sporadique"],
-        ["Cèdre", "Camille", "Active 5 jours sur 7"]]
+ROWS = [
+    ["Acme", "Camille", "Inactif"],
+    ["Boréal", "Hugo", "Usage sporadique"],
+    ["Cèdre", "Camille", "Active 5 jours sur 7"],
+]
 FORMAT = Formatting(
     status_column="Statut",
     status_labels=StatusColours("En bonne santé", "À surveiller", "À risque"),
@@ -51,8 +54,12 @@ def test_cells_are_addressed_by_key_even_after_the_rows_moved(backend):
     backend.store.read()
     backend.reverse_rows()  # a CSM sorts between the read and the write
     backend.insert_row(0, ["Dune", "Hugo", "Inactif"])  # and inserts a row on top
-    backend.store.write(WritePlan(new_columns=["Score"],
-                                  cells=[CellWrite("Acme", "Score", 2), CellWrite("Cèdre", "Score", 8)]))
+    backend.store.write(
+        WritePlan(
+            new_columns=["Score"],
+            cells=[CellWrite("Acme", "Score", 2), CellWrite("Cèdre", "Score", 8)],
+        )
+    )
     assert cell(backend, "Acme", "Score") == 2
     assert cell(backend, "Cèdre", "Score") == 8
     assert cell(backend, "Dune", "Score") in (None, "")
@@ -68,9 +75,15 @@ def test_an_empty_plan_writes_nothing(backend):
 
 def test_formula_like_text_is_stored_as_literal_text(backend):
     texts = ['=IMPORTXML("http://x","//a")', "+1", "@SUM(A1)", "-2+3"]
-    backend.store.write(WritePlan(new_columns=["Pourquoi"], cells=[
-        CellWrite(key, "Pourquoi", text) for key, text in zip(["Acme", "Boréal", "Cèdre"], texts)
-    ]))
+    backend.store.write(
+        WritePlan(
+            new_columns=["Pourquoi"],
+            cells=[
+                CellWrite(key, "Pourquoi", text)
+                for key, text in zip(["Acme", "Boréal", "Cèdre"], texts[:3], strict=True)
+            ],
+        )
+    )
     assert cell(backend, "Acme", "Pourquoi") == texts[0]
     assert cell(backend, "Boréal", "Pourquoi") == texts[1]
     assert cell(backend, "Cèdre", "Pourquoi") == texts[2]
@@ -78,10 +91,24 @@ def test_formula_like_text_is_stored_as_literal_text(backend):
 
 def test_history_rows_are_upserted_by_week_and_key(backend):
     header = ["Semaine", "Date", "Client", "Score"]
-    backend.store.write(WritePlan(history_header=header, history_rows=[
-        ["2026-W47", "2026-11-17", "Acme", 4], ["2026-W47", "2026-11-17", "Boréal", 6]]))
-    backend.store.write(WritePlan(history_header=header, history_rows=[
-        ["2026-W47", "2026-11-18", "Acme", 5], ["2026-W48", "2026-11-24", "Acme", 6]]))
+    backend.store.write(
+        WritePlan(
+            history_header=header,
+            history_rows=[
+                ["2026-W47", "2026-11-17", "Acme", 4],
+                ["2026-W47", "2026-11-17", "Boréal", 6],
+            ],
+        )
+    )
+    backend.store.write(
+        WritePlan(
+            history_header=header,
+            history_rows=[
+                ["2026-W47", "2026-11-18", "Acme", 5],
+                ["2026-W48", "2026-11-24", "Acme", 6],
+            ],
+        )
+    )
     history = backend.store.read().history
     assert history is not None
     assert history.header == header
@@ -91,8 +118,15 @@ def test_history_rows_are_upserted_by_week_and_key(backend):
 
 def test_history_older_than_the_retention_is_dropped(backend):
     header = ["Semaine", "Date", "Client", "Score"]
-    backend.store.write(WritePlan(history_header=header, history_rows=[
-        ["2024-W01", "2024-01-02", "Acme", 4], ["2026-W47", "2026-11-17", "Acme", 6]]))
+    backend.store.write(
+        WritePlan(
+            history_header=header,
+            history_rows=[
+                ["2024-W01", "2024-01-02", "Acme", 4],
+                ["2026-W47", "2026-11-17", "Acme", 6],
+            ],
+        )
+    )
     backend.store.write(WritePlan(history_header=header, history_oldest_week="2025-W01"))
     history = backend.store.read().history
     assert history is not None

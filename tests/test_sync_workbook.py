@@ -132,7 +132,8 @@ def test_status_colours_follow_the_value_as_conditional_formatting(sample):
     rules = [(str(cf.sqref), r.formula[0]) for cf in ws.conditional_formatting for r in cf.rules]
     status_letter = [c.column_letter for c in ws[1] if c.value == "Statut"][0]
     assert sorted(f for _, f in rules) == sorted(
-        ['"En bonne santé"', '"À surveiller"', '"À risque"'])
+        ['"En bonne santé"', '"À surveiller"', '"À risque"']
+    )
     assert all(ref.startswith(f"{status_letter}2:") for ref, _ in rules)
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert '"Active 5 jours sur 7,Usage sporadique,Inactif"' in lists.values()
@@ -177,7 +178,7 @@ def test_formula_like_text_in_a_key_stays_text_in_the_workbook(sample):
     ws.cell(row=2, column=3).value = "Inconnu"  # an unknown segment is fine
     header = [c.value for c in ws[1]]
     cell = ws.cell(row=2, column=header.index("Utilisation hebdomadaire") + 1)
-    cell.value = "=HYPERLINK(\"http://x\")"
+    cell.value = '=HYPERLINK("http://x")'
     cell.data_type = "s"
     wb.save(config.sheet.workbook)
     run_pass(open_store(config), config, now=NOW)
