@@ -140,11 +140,19 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.logs import configure
+    from agent.ratelimit import RateLimit
     from agent.runtime import build_agent
+    from agent.schedule import run_agents
 
     configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format)
-    config = load_config(args.config)
-    return build_agent(config).run()
+    configs = [load_config(path) for path in (args.config or [DEFAULT_CONFIG])]
+    folders = [c.state_dir.resolve() for c in configs]
+    if len(set(folders)) != len(folders):
+        raise HealthAgentError(
+            "Two configs share one `[state] dir`: give each team its own state folder."
+        )
+    shared = RateLimit()  # one quota for every sheet of this service account
+    return run_agents([build_agent(c, rate_limit=shared) for c in configs])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -166,10 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(
-        name: str, help_text: str, func: Callable[[argparse.Namespace], int], config: bool = True
+        name: str,
+        help_text: str,
+        func: Callable[[argparse.Namespace], int],
+        config: bool = True,
+        many: bool = False,
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if config:
+        if many:
+            p.add_argument(
+                "-c",
+                "--config",
+                action="append",
+                help=f"a config file; repeat it for several teams (default: {DEFAULT_CONFIG})",
+            )
+        elif config:
             p.add_argument(
                 "-c",
                 "--config",
@@ -197,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="compute everything, write nothing")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
-    p = command("run", "the unattended agent: a pass every N minutes and the digest", cmd_run)
+    p = command("run", "the unattended agent: a pass every N minutes and the digest", cmd_run,
+                many=True)
     p.add_argument("--log-format", choices=("text", "json"), default="text",
                    help="log lines as text, or JSON for log collectors")
 

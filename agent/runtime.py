@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.config import Config
+from agent.ratelimit import RateLimit
 from agent.stores.base import Store
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ def bundled(folder: str) -> Path:
     return here.parent / folder
 
 
-def open_store(config: Config, sleep: Callable[[float], None] = time.sleep) -> Store:
+def open_store(config: Config, sleep: Callable[[float], None] = time.sleep,
+               rate_limit: RateLimit | None = None) -> Store:
     """The store the config's `[sheet] backend` names (`sleep`: the wait between retries)."""
     sheet = config.sheet
     if sheet.backend == "google":
@@ -39,6 +41,7 @@ def open_store(config: Config, sleep: Callable[[float], None] = time.sleep) -> S
             endpoint=config.google.endpoint,
             timeout_s=config.google.timeout_s,
             sleep=sleep,
+            rate_limit=rate_limit,
         )
     from agent.stores.workbook import WorkbookStore
 
@@ -60,13 +63,13 @@ def load_next_actions(config: Config) -> Any:
     return load_playbooks(config.playbooks_dir)
 
 
-def build_agent(config: Config) -> Agent:
+def build_agent(config: Config, rate_limit: RateLimit | None = None) -> Agent:
     """The unattended agent for a config: its store, playbooks and digest."""
     from agent.schedule import Agent
 
     return Agent(
         config,
-        open_store=lambda sleep: open_store(config, sleep),
+        open_store=lambda sleep: open_store(config, sleep, rate_limit),
         next_actions=load_next_actions(config),
         send_digest=None,
     )

@@ -8,6 +8,7 @@ digest missed while the machine was off is sent once at the next start.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import signal
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -146,37 +148,10 @@ class Agent:
             log.info("digest sent for %s", week, extra={"event": "digest", "week": week})
         return week
 
-    # --- the long run ------------------------------------------------------------------
-
     def run(self, *, clock: Callable[[], dt.datetime] | None = None,
             install_signals: bool = True) -> int:
         """Run until SIGTERM/SIGINT; returns 0 after a clean stop."""
-        now = clock or (lambda: dt.datetime.now(dt.UTC))
-        with self.state.lock():
-            if install_signals:
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, lambda *_: self.stopping.set())
-            scheduler = BackgroundScheduler(timezone=dt.UTC)
-            scheduler.add_job(self._wake_for_pass, pass_trigger(self.config), args=[now],
-                              id="pass", max_instances=1, coalesce=True,
-                              misfire_grace_time=None)
-            scheduler.add_job(self._wake_for_digest, digest_trigger(self.config), args=[now],
-                              id="digest", max_instances=1, coalesce=True,
-                              misfire_grace_time=None)
-            log.info("agent started: a pass every %g min, digest %s %s %s",
-                     self.config.sync_every_minutes, self.config.digest.day,
-                     self.config.digest.time, self.config.digest.timezone)
-            scheduler.start()
-            try:
-                self._wake_for_pass(now)  # at start: a pass, then any digest still due
-                self._wake_for_digest(now)
-                while not self.stopping.wait(1.0):
-                    pass
-            finally:
-                self.stopping.set()
-                scheduler.shutdown(wait=True)  # lets a running pass finish
-                log.info("agent stopped")
-        return 0
+        return run_agents([self], clock=clock, install_signals=install_signals)
 
     def _wake_for_pass(self, now: Callable[[], dt.datetime]) -> None:
         if self.stopping.is_set():
@@ -197,6 +172,51 @@ class Agent:
         fire = digest_trigger(self.config).get_next_fire_time(None, now)
         status.next_digest = fire.isoformat() if fire else None
         self.state.write_status(status)
+
+
+def run_agents(agents: list[Agent], *, clock: Callable[[], dt.datetime] | None = None,
+               install_signals: bool = True) -> int:
+    """Run one or several teams' agents in one process until SIGTERM/SIGINT; 0 on a clean stop.
+
+    Each agent holds its own state folder's lock; passes of different sheets run one at a
+    time (one worker thread), which with the shared rate limit keeps the service account
+    under Google's per-user quota.
+    """
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    stopping = threading.Event()
+    for agent in agents:
+        agent.stopping = stopping
+    with contextlib.ExitStack() as locks:
+        for agent in agents:
+            locks.enter_context(agent.state.lock())
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stopping.set())
+        scheduler = BackgroundScheduler(timezone=dt.UTC,
+                                        executors={"default": ThreadPoolExecutor(1)})
+        for i, agent in enumerate(agents):
+            config = agent.config
+            scheduler.add_job(agent._wake_for_pass, pass_trigger(config), args=[now],
+                              id=f"pass-{i}", max_instances=1, coalesce=True,
+                              misfire_grace_time=None)
+            scheduler.add_job(agent._wake_for_digest, digest_trigger(config), args=[now],
+                              id=f"digest-{i}", max_instances=1, coalesce=True,
+                              misfire_grace_time=None)
+            log.info("agent started for %s: a pass every %g min, digest %s %s %s",
+                     config.path, config.sync_every_minutes, config.digest.day,
+                     config.digest.time, config.digest.timezone)
+        scheduler.start()
+        try:
+            for agent in agents:  # at start: a pass, then any digest still due
+                agent._wake_for_pass(now)
+                agent._wake_for_digest(now)
+            while not stopping.wait(1.0):
+                pass
+        finally:
+            stopping.set()
+            scheduler.shutdown(wait=True)  # lets a running pass finish
+            log.info("agent stopped")
+    return 0
 
 
 def describe_status(config: Config, now: dt.datetime) -> list[str]:
