@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.styles import Font
 
 from agent.cli import main
 from agent.config import Config, load_config
@@ -37,7 +38,7 @@ def add_person_work(path: Path) -> None:
     ws = wb["Comptes"]
     notes = [c.column for c in ws[1] if c.value == "Notes"][0]
     ws.cell(row=2, column=notes, value="=LEN(A2)")
-    ws.cell(row=3, column=1).font = ws.cell(row=3, column=1).font.copy(italic=True)
+    ws.cell(row=3, column=1).font = Font(italic=True)
     ws.column_dimensions["B"].width = 33
     other = wb.create_sheet("Contacts")
     other.append(["Nom", "Email"])
