@@ -164,6 +164,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_playbooks_check(args: argparse.Namespace) -> int:
+    from agent.playbooks import lint_playbooks
+    from agent.runtime import open_store
+    from agent.sync import pass_contexts
+
+    config = load_config(args.config)
+    if config.playbooks_dir is None:
+        print("No `[playbooks] dir` in the config: next actions are left blank.")
+        return 0
+    contexts = None
+    try:
+        contexts = pass_contexts(open_store(config), config, now=_now())
+    except HealthAgentError as exc:
+        print(f"(the sheet could not be read, so no preview of matches: {exc})")
+    report = lint_playbooks(config.playbooks_dir, contexts, language=config.language)
+    print(report.render())
+    return 1 if report.has_errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-agent",
@@ -216,12 +235,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="compute everything, write nothing")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
-    p = command("run", "the unattended agent: a pass every N minutes and the digest", cmd_run,
-                many=True)
-    p.add_argument("--log-format", choices=("text", "json"), default="text",
-                   help="log lines as text, or JSON for log collectors")
+    p = command(
+        "run", "the unattended agent: a pass every N minutes and the digest", cmd_run, many=True
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text, or JSON for log collectors",
+    )
 
     command("status", "last pass, last error, next pass, next digest, last digest", cmd_status)
+
+    p = sub.add_parser(
+        "playbooks",
+        help="work on playbooks: `playbooks check`",
+        description="work on the playbook files",
+    )
+    playbooks = p.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
+    check = playbooks.add_parser(
+        "check",
+        help="lint every playbook and show which accounts each would take on the current sheet",
+        description="lint playbooks and preview their matches",
+    )
+    check.add_argument(
+        "-c",
+        "--config",
+        default=DEFAULT_CONFIG,
+        help=f"the config file (default: {DEFAULT_CONFIG})",
+    )
+    check.set_defaults(func=cmd_playbooks_check)
     return parser
 
 

@@ -285,17 +285,32 @@ def plan_writes(
     return plan
 
 
-def run_pass(
-    store: Store,
-    config: Config,
-    *,
-    now: dt.datetime,
-    next_actions: NextActions | None = None,
-    dry_run: bool = False,
-) -> PassResult:
-    """One pass over the sheet; with `dry_run`, everything but the write."""
-    started = time.perf_counter()
-    snapshot = store.read()
+@dataclass
+class Scored:
+    """A read sheet, scored: what next actions are chosen from and writes planned from."""
+
+    snapshot: Snapshot
+    raw: pd.DataFrame
+    scored: pd.DataFrame
+    history: pd.DataFrame
+    trends: dict[str, Any]
+    week: str
+    today: dt.date
+
+    def live(self) -> pd.DataFrame:
+        """The accounts that get a next action: a key, no duplicate, a status."""
+        s = self.scored
+        return s[~s["skipped"] & ~s["duplicate"] & s["status"].notna()]
+
+    def contexts(self, config: Config) -> list[dict[str, Any]]:
+        live = self.live()
+        return account_contexts(
+            live, self.raw.loc[live.index], config.model, config, self.trends, self.today
+        )
+
+
+def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
+    """Score a read sheet and read its history: everything a pass decides from."""
     check_columns(snapshot.accounts, config)
     today = now.date()
     week = iso_week(today)
@@ -315,24 +330,43 @@ def run_pass(
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
     scored["next_action"] = ""
+    return Scored(snapshot, raw, scored, history, trends, week, today)
+
+
+def pass_contexts(store: Store, config: Config, *, now: dt.datetime) -> list[dict[str, Any]]:
+    """The playbook contexts of the sheet as it is now (for `playbooks check`)."""
+    return score_sheet(store.read(), config, now).contexts(config)
+
+
+def run_pass(
+    store: Store,
+    config: Config,
+    *,
+    now: dt.datetime,
+    next_actions: NextActions | None = None,
+    dry_run: bool = False,
+) -> PassResult:
+    """One pass over the sheet; with `dry_run`, everything but the write."""
+    started = time.perf_counter()
+    sheet = score_sheet(store.read(), config, now)
+    scored = sheet.scored
     failures: list[str] = []
     if next_actions is not None:
-        live = scored[~scored["skipped"] & ~scored["duplicate"] & scored["status"].notna()]
-        contexts = account_contexts(live, raw.loc[live.index], model, config, trends, today)
-        choice = next_actions.choose(contexts)
+        live = sheet.live()
+        choice = next_actions.choose(sheet.contexts(config))
         scored.loc[live.index, "next_action"] = list(choice.actions)
         failures = [str(f) for f in choice.failures]
         for failure in failures:
             log.warning("playbook failed: %s", failure)
-    plan = plan_writes(snapshot, scored, config, week=week, today=today)
+    plan = plan_writes(sheet.snapshot, scored, config, week=sheet.week, today=sheet.today)
     report = WriteReport() if dry_run else store.write(plan)
     accounts = scored[~scored["skipped"]].reset_index(drop=True)
     return PassResult(
         accounts=accounts,
         plan=plan,
         report=report,
-        history=history,
-        week=week,
+        history=sheet.history,
+        week=sheet.week,
         playbook_failures=failures,
         seconds=time.perf_counter() - started,
     )

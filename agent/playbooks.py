@@ -1,0 +1,433 @@
+"""Playbooks: admin-written files that turn an account's profile into its next action.
+
+A playbook is a text file in `playbooks/<language>/`, TOML front matter between `+++`
+lines, then a Jinja2 body:
+
+    +++
+    name = "Point de friction"
+    priority = 80
+    when = "status == 'green' and zeros | length == 1"
+    +++
+    Contacter {{ owner }} : {{ zeros[0].label }} à 0. Écouter et résoudre vite.
+
+The highest-priority playbook whose `when` is true writes the account's next action.
+
+Names a playbook can use: `key`, `owner`, `segment`, `score` (rounded, None when not
+scored), `scale`, `status` ("green"/"orange"/"red"), `status_label`, `language`, `row`
+(every column by its header), `criteria` (a list of {id, label, points, max, value}),
+`zeros`, `ones`, `maxed`, `missing` (criteria at 0, at 1, at their best, blank),
+`delta_4w` (score change over 4 weeks, None without history), `weeks_at_max` (weeks in a
+row at the full score), `weeks` (past weekly snapshots {week, score, status}, oldest
+first), `days_to_renewal` (None without a renewal date column).
+Filters beside Jinja2's own: `num` shows a number as a person reads it (6, 6,5 in French).
+
+Safety: conditions and bodies run in Jinja2's ImmutableSandboxedEnvironment with
+StrictUndefined; string and list repetition, powers, `range` and the rendered length are
+capped, and a render has a time budget. A playbook that fails on an account leaves that
+account's next action blank and is reported once per pass by its file name.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from agent.errors import PlaybookError
+from agent.labels import number_text
+
+MAX_ACTION_CHARS = 500  # what fits in a cell a CSM reads at a glance
+MAX_BUILT = 10_000  # the longest string or list a template may build by repetition
+RENDER_SECONDS = 0.25  # a render that takes longer is a runaway
+FENCE = "+++"
+CONTEXT_NAMES = frozenset(
+    {
+        "key",
+        "owner",
+        "segment",
+        "score",
+        "scale",
+        "status",
+        "status_label",
+        "language",
+        "row",
+        "criteria",
+        "zeros",
+        "ones",
+        "maxed",
+        "missing",
+        "delta_4w",
+        "weeks_at_max",
+        "weeks",
+        "days_to_renewal",
+    }
+)
+
+
+class RunawayTemplate(SecurityError):
+    """A template that builds too much or runs too long."""
+
+
+class PlaybookEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox plus caps on repetition, powers, calls and time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.filters.pop("random", None)  # keeps a condition a function of the account
+        self.deadline = float("inf")
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise RunawayTemplate("exponent too large")
+            return left**right
+        sized = left if isinstance(left, str | list | tuple) else right
+        times = right if sized is left else left
+        if (
+            isinstance(sized, str | list | tuple)
+            and isinstance(times, int)
+            and (len(sized) * times > MAX_BUILT)
+        ):
+            raise RunawayTemplate(f"repetition builds more than {MAX_BUILT} items")
+        return left * right
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if time.perf_counter() > __self.deadline:
+            raise RunawayTemplate(f"took longer than {RENDER_SECONDS}s")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def make_environment(language: str = "fr") -> PlaybookEnvironment:
+    env = PlaybookEnvironment()
+    env.filters["num"] = lambda value: "" if value is None else number_text(float(value), language)
+    return env
+
+
+@dataclass
+class Playbook:
+    """One parsed playbook file."""
+
+    path: Path
+    name: str
+    priority: int
+    when_source: str
+    body_source: str
+    body_line: int  # the file line where the body starts (for error messages)
+    when: Any = None
+    body: Any = None
+    when_names: frozenset[str] = frozenset()
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+def _split(path: Path, text: str) -> tuple[str, str, int]:
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FENCE:
+        raise PlaybookError(
+            f"{path.name}:1: the file must start with a `+++` line, then the "
+            "front matter (name, priority, when), then `+++` again."
+        )
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() == FENCE:
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    raise PlaybookError(f"{path.name}: the front matter has no closing `+++` line.")
+
+
+def parse_playbook(path: Path, env: PlaybookEnvironment) -> Playbook:
+    """Read, check and compile one playbook file; PlaybookError says file and line."""
+    text = path.read_text(encoding="utf-8")
+    front, body, body_line = _split(path, text)
+    try:
+        meta_data = tomllib.loads(front)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlaybookError(
+            f"{path.name}: front matter is not valid TOML ({exc}); the "
+            "front matter starts on line 2."
+        ) from None
+    unknown = set(meta_data) - {"name", "priority", "when", "description"}
+    if unknown:
+        raise PlaybookError(
+            f"{path.name}: unknown front matter key(s) {sorted(unknown)}; "
+            "known: name, priority, when, description."
+        )
+    name, priority, when = (
+        meta_data.get("name"),
+        meta_data.get("priority", 0),
+        meta_data.get("when"),
+    )
+    if not isinstance(name, str) or not name.strip():
+        raise PlaybookError(f'{path.name}: front matter needs `name = "..."`.')
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise PlaybookError(f"{path.name}: `priority` must be a whole number, got {priority!r}.")
+    if not isinstance(when, str) or not when.strip():
+        raise PlaybookError(
+            f'{path.name}: front matter needs `when = "..."`, a condition '
+            "such as \"status == 'red'\"."
+        )
+    playbook = Playbook(path, name, priority, when, body.strip(), body_line)
+    when_line = next(
+        (i + 2 for i, line in enumerate(front.splitlines()) if line.strip().startswith("when")), 2
+    )
+    try:
+        playbook.when = env.compile_expression(when, undefined_to_none=False)
+        playbook.when_names = frozenset(
+            meta.find_undeclared_variables(env.parse("{{ " + when + " }}"))
+        )
+    except TemplateSyntaxError as exc:
+        raise PlaybookError(
+            f"{path.name}:{when_line}: `when` is not a valid condition: {exc.message}."
+        ) from None
+    try:
+        playbook.body = env.from_string(playbook.body_source)
+    except TemplateSyntaxError as exc:
+        line = body_line + (exc.lineno or 1) - 1
+        raise PlaybookError(f"{path.name}:{line}: {exc.message}.") from None
+    return playbook
+
+
+def unknown_names(playbook: Playbook, env: PlaybookEnvironment) -> list[str]:
+    """Names the playbook reads that the context does not have (typos)."""
+    used = set(playbook.when_names)
+    used |= meta.find_undeclared_variables(env.parse(playbook.body_source))
+    return sorted(used - CONTEXT_NAMES - set(env.globals))
+
+
+@dataclass
+class Choice:
+    """The next action per account, and the playbooks that failed during the pass."""
+
+    actions: list[str]
+    failures: list[str] = field(default_factory=list)
+    matched_by: list[str | None] = field(default_factory=list)  # the winning playbook's file
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MAX_ACTION_CHARS else flat[: MAX_ACTION_CHARS - 1] + "…"
+
+
+def _cache_key(context: dict[str, Any], names: Iterable[str]) -> str:
+    return json.dumps([context.get(n) for n in sorted(names)], default=str, sort_keys=True)
+
+
+class PlaybookSet:
+    """The playbooks of a folder, compiled once, highest priority first."""
+
+    def __init__(self, playbooks: Sequence[Playbook], env: PlaybookEnvironment) -> None:
+        self.playbooks = sorted(playbooks, key=lambda p: (-p.priority, p.file))
+        self.env = env
+
+    def _run(self, func: Any, **kwargs: Any) -> Any:
+        self.env.deadline = time.perf_counter() + RENDER_SECONDS
+        try:
+            return func(**kwargs)
+        finally:
+            self.env.deadline = float("inf")
+
+    def evaluate(self, playbook: Playbook, context: dict[str, Any]) -> bool:
+        """The playbook's condition on one account; raises on any template error."""
+        result = self._run(playbook.when, **context)
+        if not isinstance(result, bool):
+            raise TypeError(f"`when` gave {result!r}, not true or false")
+        return result
+
+    def render(self, playbook: Playbook, context: dict[str, Any]) -> str:
+        """The body for one account, stopped once it is longer than a cell should be."""
+
+        def collect() -> str:
+            parts: list[str] = []
+            size = 0
+            for chunk in playbook.body.generate(**context):
+                parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_ACTION_CHARS * 4:
+                    break
+                if time.perf_counter() > self.env.deadline:
+                    raise RunawayTemplate(f"took longer than {RENDER_SECONDS}s")
+            return "".join(parts)
+
+        return _one_line(self._run(collect))
+
+    def choose(self, contexts: Sequence[dict[str, Any]]) -> Choice:
+        """The next action of every account: the first matching playbook's text, or ""."""
+        actions: list[str] = []
+        matched: list[str | None] = []
+        failed: dict[str, str] = {}
+        verdicts: dict[tuple[int, str], bool | None] = {}  # a condition is a pure function
+        for context in contexts:
+            action, winner = "", None
+            for index, playbook in enumerate(self.playbooks):
+                if playbook.file in failed and failed[playbook.file].startswith("when"):
+                    continue
+                key = (index, _cache_key(context, playbook.when_names))
+                verdict = verdicts.get(key, False) if key in verdicts else None
+                if key not in verdicts:
+                    try:
+                        verdict = self.evaluate(playbook, context)
+                    except (
+                        TemplateError,
+                        UndefinedError,
+                        TypeError,
+                        ValueError,
+                        ArithmeticError,
+                        AttributeError,
+                        IndexError,
+                        KeyError,
+                    ) as exc:
+                        failed.setdefault(playbook.file, f"when: {_reason(exc)}")
+                        verdict = None
+                    verdicts[key] = verdict
+                if not verdict:
+                    continue
+                try:
+                    action, winner = self.render(playbook, context), playbook.file
+                except (
+                    TemplateError,
+                    UndefinedError,
+                    TypeError,
+                    ValueError,
+                    ArithmeticError,
+                    AttributeError,
+                    IndexError,
+                    KeyError,
+                ) as exc:
+                    failed.setdefault(playbook.file, f"body: {_reason(exc)}")
+                    action, winner = "", None
+                break
+            actions.append(action)
+            matched.append(winner)
+        failures = [f"{file}: {reason}" for file, reason in failed.items()]
+        return Choice(actions, failures, matched)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SecurityError):
+        return f"refused by the sandbox ({exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def playbook_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).glob("*.md") if p.is_file())
+
+
+def load_playbooks(directory: Path, language: str | None = None) -> PlaybookSet:
+    """Every playbook of a folder; the first broken file raises PlaybookError."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise PlaybookError(f"{directory}: no such playbooks folder; fix `[playbooks] dir`.")
+    env = make_environment(language or directory.name)
+    return PlaybookSet([parse_playbook(p, env) for p in playbook_files(directory)], env)
+
+
+# --- `health-agent playbooks check` -------------------------------------------------------
+
+
+@dataclass
+class LintReport:
+    """What `playbooks check` prints, and whether anything is broken."""
+
+    lines: list[str] = field(default_factory=list)
+    has_errors: bool = False
+
+    def render(self) -> str:
+        return "\n".join(self.lines)
+
+
+def lint_playbooks(
+    directory: Path,
+    contexts: Sequence[dict[str, Any]] | None = None,
+    sample_size: int = 5,
+    language: str | None = None,
+) -> LintReport:
+    """Check every file, then show which accounts each playbook would take on this sheet."""
+    report = LintReport()
+    env = make_environment(language or Path(directory).name)
+    good: list[Playbook] = []
+    files = playbook_files(directory)
+    if not files:
+        report.lines.append(f"{directory}: no playbook files (*.md).")
+        report.has_errors = True
+    for path in files:
+        try:
+            playbook = parse_playbook(path, env)
+        except PlaybookError as exc:
+            report.lines.append(f"ERROR {exc}")
+            report.has_errors = True
+            continue
+        unknown = unknown_names(playbook, env)
+        if unknown:
+            report.lines.append(
+                f"ERROR {path.name}: unknown name(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(CONTEXT_NAMES))}."
+            )
+            report.has_errors = True
+            continue
+        good.append(playbook)
+    playbooks = PlaybookSet(good, env)
+    contexts = list(contexts or [])
+    if contexts:
+        for playbook in playbooks.playbooks:
+            bad = None
+            for context in contexts:
+                try:
+                    playbooks.evaluate(playbook, context)
+                except TypeError as exc:
+                    bad = f"`when` must give true or false: {exc}"
+                    break
+                except (
+                    TemplateError,
+                    UndefinedError,
+                    ValueError,
+                    ArithmeticError,
+                    AttributeError,
+                    IndexError,
+                    KeyError,
+                ) as exc:
+                    bad = f"`when` fails on account {context.get('key')!r}: {_reason(exc)}"
+                    break
+            if bad:
+                report.lines.append(f"ERROR {playbook.file}: {bad}")
+                report.has_errors = True
+        choice = playbooks.choose(contexts)
+        for failure in choice.failures:
+            report.lines.append(f"ERROR {failure}")
+            report.has_errors = True
+        report.lines.append(f"{len(contexts)} accounts on the sheet:")
+        for playbook in playbooks.playbooks:
+            won = [
+                c["key"]
+                for c, w in zip(contexts, choice.matched_by, strict=True)
+                if w == playbook.file
+            ]
+            shown = ", ".join(str(k) for k in won[:sample_size])
+            more = f", … (+{len(won) - sample_size})" if len(won) > sample_size else ""
+            report.lines.append(
+                f"  {playbook.file} (priority {playbook.priority}, "
+                f'"{playbook.name}"): {len(won)} accounts' + (f": {shown}{more}" if won else "")
+            )
+        none = sum(1 for w in choice.matched_by if w is None)
+        report.lines.append(f"  no playbook: {none} accounts (next action left blank)")
+    else:
+        for playbook in playbooks.playbooks:
+            report.lines.append(f"  {playbook.file} (priority {playbook.priority}): ok")
+    if not report.has_errors:
+        report.lines.insert(0, f"{len(good)} playbooks ok in {directory}")
+    return report
