@@ -1,0 +1,318 @@
+"""Playbooks: the shipped scenarios, the sandbox, `playbooks check`, and real passes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.cli import main
+from agent.errors import PlaybookError
+from agent.playbooks import lint_playbooks, load_playbooks
+from agent.stores.memory import MemoryStore
+from agent.sync import run_pass
+from tests.conftest import ROOT
+from tests.test_history import HEADER
+from tests.test_scoring import LOW, MID, TOP
+
+CRITERIA = [
+    ("usage", "Utilisation"),
+    ("responsiveness", "Réactivité"),
+    ("feedback", "Feedback"),
+    ("adoption", "Adoption"),
+]
+
+
+def account(points: list[float | None], **extra: Any) -> dict[str, Any]:
+    """A hand-built playbook context on the seed grid (scale 8)."""
+    criteria = [
+        {"id": i, "label": label, "points": p, "max": 2.0, "value": "x"}
+        for (i, label), p in zip(CRITERIA, points, strict=True)
+    ]
+    filled = [p for p in points if p is not None]
+    score = 8 * sum(filled) / (2 * len(filled)) if filled else None
+    status = None if score is None else "green" if score >= 6 else "orange" if score >= 3 else "red"
+    context = {
+        "key": "Acme",
+        "owner": "Camille",
+        "segment": "PME",
+        "score": score,
+        "scale": 8.0,
+        "status": status,
+        "status_label": "",
+        "language": "fr",
+        "row": {},
+        "criteria": criteria,
+        "zeros": [c for c in criteria if c["points"] == 0],
+        "ones": [c for c in criteria if c["points"] == 1],
+        "maxed": [c for c in criteria if c["points"] == 2],
+        "missing": [c for c in criteria if c["points"] is None],
+        "delta_4w": None,
+        "weeks_at_max": 0,
+        "weeks": [],
+        "days_to_renewal": None,
+    }
+    context.update(extra)
+    return context
+
+
+@pytest.fixture(params=["fr", "en"])
+def shipped(request):
+    return request.param, load_playbooks(ROOT / "playbooks" / request.param)
+
+
+def winner(playbooks, context) -> str | None:
+    return playbooks.choose([context]).matched_by[0]
+
+
+NAMES = {
+    "fr": {
+        "risk": "a-risque.md",
+        "declining": "en-baisse.md",
+        "friction": "point-de-friction.md",
+        "ambassador": "ambassadeur.md",
+        "plateau": "plateau.md",
+        "healthy": "en-bonne-sante.md",
+    },
+    "en": {
+        "risk": "at-risk.md",
+        "declining": "declining.md",
+        "friction": "friction.md",
+        "ambassador": "ambassador.md",
+        "plateau": "plateau.md",
+        "healthy": "healthy.md",
+    },
+}
+
+
+def test_friction_names_the_zero_criterion(shipped):
+    lang, playbooks = shipped
+    context = account([2, 2, 0, 2])
+    assert winner(playbooks, context) == NAMES[lang]["friction"]
+    assert "Feedback" in playbooks.choose([context]).actions[0]
+
+
+def test_at_risk_beats_everything(shipped):
+    lang, playbooks = shipped
+    context = account([0, 0, 1, 1], delta_4w=-4.0, weeks_at_max=0)
+    assert winner(playbooks, context) == NAMES[lang]["risk"]
+    assert "Acme" in playbooks.choose([context]).actions[0]
+
+
+@pytest.mark.parametrize(("delta", "expected"), [(-2.0, "declining"), (-1.0, "healthy")])
+def test_declining_from_a_drop_of_two_over_four_weeks(shipped, delta, expected):
+    lang, playbooks = shipped
+    assert winner(playbooks, account([2, 2, 1, 2], delta_4w=delta)) == NAMES[lang][expected]
+
+
+@pytest.mark.parametrize(("weeks", "expected"), [(13, "ambassador"), (12, "healthy")])
+def test_ambassador_after_thirteen_weeks_at_the_top(shipped, weeks, expected):
+    lang, playbooks = shipped
+    assert winner(playbooks, account([2, 2, 2, 2], weeks_at_max=weeks)) == NAMES[lang][expected]
+
+
+def test_plateau_for_a_stable_middle_score(shipped):
+    lang, playbooks = shipped
+    context = account([2, 2, 1, 1], delta_4w=0.0)
+    context["status"] = "orange"  # 6/8 would be green; a stricter grid makes it orange
+    assert winner(playbooks, context) == NAMES[lang]["plateau"]
+
+
+def test_healthy_mentions_a_near_renewal(shipped):
+    lang, playbooks = shipped
+    text = playbooks.choose([account([2, 2, 1, 2], days_to_renewal=45)]).actions[0]
+    assert "45" in text
+
+
+def test_scores_print_as_a_person_reads_them():
+    playbooks = load_playbooks(ROOT / "playbooks" / "fr")
+    context = account([1, 0, 1, None])
+    assert context["score"] == pytest.approx(2.6666, abs=1e-3)
+    context["score"] = 2.7
+    assert "2,7/8" in playbooks.choose([context]).actions[0]
+
+
+# --- the sandbox -----------------------------------------------------------------------
+
+
+def write_playbook(folder: Path, name: str, when: str, body: str, priority: int = 50) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(
+        f'+++\nname = "{name}"\npriority = {priority}\nwhen = "{when}"\n+++\n{body}\n',
+        encoding="utf-8",
+    )
+
+
+ESCAPES = {
+    "class.md": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "attr.md": "{{ key|attr('__class__') }}",
+    "format.md": "{{ '{0.__class__.__init__.__globals__}'.format(key) }}",
+    "loop.md": "{% for i in range(10**9) %}{{ i }}{% endfor %}",
+    "nested.md": "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+    "huge.md": "{{ 'x' * 10**8 }}",
+    "megabytes.md": "{% for i in range(90000) %}{{ key * 50 }}{% endfor %}",
+    "power.md": "{{ 2 ** 100000000 }}",
+}
+
+
+def test_escape_attempts_are_refused_or_cut_and_other_rows_keep_their_actions(tmp_path):
+    folder = tmp_path / "fr"
+    for name, body in ESCAPES.items():
+        write_playbook(folder, name, "key == '" + name + "'", body, priority=90)
+    write_playbook(folder, "fine.md", "status == 'green'", "Tout va bien pour {{ key }}.", 10)
+    playbooks = load_playbooks(folder)
+    contexts = [account([2, 2, 2, 2], key=name) for name in ESCAPES]
+    contexts.append(account([2, 2, 2, 2], key="Acme"))
+    started = dt.datetime.now()
+    choice = playbooks.choose(contexts)
+    assert (dt.datetime.now() - started).total_seconds() < 20
+    by_key = dict(zip([c["key"] for c in contexts], choice.actions, strict=True))
+    assert by_key["Acme"] == "Tout va bien pour Acme."
+    for name in ESCAPES:
+        action = by_key[name]
+        assert "class" not in action and "globals" not in action
+        assert len(action) <= 500
+    reported = {f.split(":")[0] for f in choice.failures}
+    for name in ("class.md", "attr.md", "format.md", "huge.md", "power.md", "nested.md"):
+        assert name in reported, name
+    assert by_key["megabytes.md"] == "" or len(by_key["megabytes.md"]) <= 500
+
+
+def test_a_failure_is_reported_once_per_pass(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "broken.md", "status == 'green'", "{{ zeros[0].label }}")
+    playbooks = load_playbooks(folder)
+    choice = playbooks.choose([account([2, 2, 2, 2], key=f"k{i}") for i in range(5)])
+    assert choice.actions == [""] * 5
+    assert len(choice.failures) == 1 and choice.failures[0].startswith("broken.md")
+
+
+def test_conditions_are_compiled_once_per_pass(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "a.md", "status == 'green'", "ok")
+    playbooks = load_playbooks(folder)
+    compiled = playbooks.playbooks[0].when
+    calls = {"n": 0}
+    original = playbooks.env.compile_expression
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return original(*args, **kwargs)
+
+    playbooks.env.compile_expression = counting  # type: ignore[method-assign]
+    playbooks.choose([account([2, 2, 2, i % 3]) for i in range(300)])
+    assert calls["n"] == 0
+    assert playbooks.playbooks[0].when is compiled
+
+
+# --- playbooks check -------------------------------------------------------------------
+
+
+def test_check_reports_syntax_errors_with_file_and_line_and_unknown_names(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "ok.md", "status == 'red'", "Appeler {{ key }}.")
+    write_playbook(folder, "syntax.md", "status == 'red'", "Ligne une\nLigne {{ deux }")
+    write_playbook(folder, "typo.md", "statut == 'red'", "Appeler {{ owner }}.")
+    write_playbook(folder, "when.md", "status ==", "x")
+    (folder / "toml.md").write_text("+++\nname = \n+++\nx\n", encoding="utf-8")
+    (folder / "fence.md").write_text("no front matter here\n", encoding="utf-8")
+    report = lint_playbooks(folder, [account([0, 0, 0, 1])])
+    text = report.render()
+    assert report.has_errors
+    assert "syntax.md:7:" in text  # the body's second line is line 7 of the file
+    assert "typo.md: unknown name(s) statut" in text
+    assert "when.md:4:" in text
+    assert "toml.md: front matter is not valid TOML" in text
+    assert "fence.md:1:" in text
+    assert "ok.md (priority 50" in text and "1 accounts: Acme" in text
+
+
+def test_check_flags_a_when_that_is_not_true_or_false(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "score.md", "score", "x")
+    report = lint_playbooks(folder, [account([2, 2, 2, 2])])
+    assert report.has_errors
+    assert "score.md: `when` must give true or false" in report.render()
+
+
+def test_playbooks_check_command_shows_matches_on_the_sample(tmp_path, capsys):
+    from agent.templates import init
+
+    init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
+    assert main(["playbooks", "check", "-c", str(tmp_path / "c.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "6 playbooks ok" in out and "a-risque.md (priority 100" in out
+
+
+def test_a_broken_playbook_folder_stops_sync_with_file_and_line(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "syntax.md", "status == 'red'", "{% if %}")
+    with pytest.raises(PlaybookError, match="syntax.md:6"):
+        load_playbooks(folder)
+
+
+# --- through real passes ------------------------------------------------------------------
+
+
+def test_ambassador_after_thirteen_real_weekly_passes(seed_config):
+    store = MemoryStore(
+        HEADER,
+        [["Acme", "Camille", "PME", *TOP], ["Boréal", "Hugo", "PME", *MID]],
+        key_column="Client",
+        history_worksheet="Historique",
+    )
+    playbooks = load_playbooks(ROOT / "playbooks" / "fr")
+    monday = dt.datetime(2026, 8, 31, 9, 0, tzinfo=dt.UTC)
+    actions = []
+    for week in range(13):
+        result = run_pass(
+            store, seed_config, now=monday + dt.timedelta(weeks=week), next_actions=playbooks
+        )
+        actions.append(result.accounts.set_index("key").loc["Acme", "next_action"])
+    assert "13 semaines au score maximum" in actions[12]
+    assert "semaines au score maximum" not in actions[11]
+
+
+def test_declining_trend_through_real_passes(seed_config):
+    store = MemoryStore(
+        HEADER,
+        [["Acme", "Camille", "PME", *TOP]],
+        key_column="Client",
+        history_worksheet="Historique",
+    )
+    playbooks = load_playbooks(ROOT / "playbooks" / "fr")
+    monday = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC)
+    for week in range(4):
+        run_pass(store, seed_config, now=monday + dt.timedelta(weeks=week), next_actions=playbooks)
+    store.accounts.rows[0][3:7] = [TOP[0], MID[1], MID[2], TOP[3]]  # 8 -> 6: still green
+    result = run_pass(
+        store, seed_config, now=monday + dt.timedelta(weeks=4), next_actions=playbooks
+    )
+    assert result.accounts["next_action"].iloc[0].startswith("Score en baisse de 2 en 4 semaines")
+
+
+def test_formula_like_actions_stay_text_in_the_workbook(tmp_path):
+    from openpyxl import load_workbook
+
+    from agent.config import load_config
+    from agent.runtime import open_store
+    from agent.templates import init
+
+    init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
+    config = load_config(tmp_path / "c.toml")
+    folder = tmp_path / "pb"
+    write_playbook(folder, "f.md", "true", '=HYPERLINK(\\"http://x\\",\\"{{ key }}\\")')
+    config = dataclasses.replace(config, playbooks_dir=folder)
+    run_pass(
+        open_store(config),
+        config,
+        now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+        next_actions=load_playbooks(folder),
+    )
+    ws = load_workbook(tmp_path / "s.xlsx")["Comptes"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("Prochaine action") + 1)
+    assert cell.value.startswith("=HYPERLINK(") and cell.data_type == "s"
