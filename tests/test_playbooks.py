@@ -16,7 +16,7 @@ from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
 from tests.conftest import ROOT
 from tests.test_history import HEADER
-from tests.test_scoring import LOW, MID, TOP
+from tests.test_scoring import MID, TOP
 
 CRITERIA = [
     ("usage", "Utilisation"),
