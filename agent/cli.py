@@ -138,6 +138,43 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from agent.delivery import deliver
+    from agent.runtime import load_next_actions, open_store, sheet_location
+    from agent.stores.memory import MemoryStore
+    from agent.sync import run_pass
+
+    config = load_config(args.config)
+    now = _now()
+    snapshot = open_store(config).read()
+    copy = MemoryStore.from_snapshot(
+        snapshot,
+        key_column=config.sheet.key_column,
+        history_worksheet=config.sheet.history_worksheet,
+    )
+    result = run_pass(copy, config, now=now, next_actions=load_next_actions(config), dry_run=True)
+    outcome = deliver(
+        config,
+        result,
+        now=now,
+        location=sheet_location(config),
+        last_synced=now,
+        force=args.force,
+        dry_run=args.dry_run,
+        preview=Path(args.preview) if args.preview else None,
+    )
+    if outcome.digest is not None:
+        print(outcome.digest.subject)
+    if outcome.path is not None and not outcome.sent:
+        print(f"Preview: {outcome.path} (nothing sent)")
+    elif outcome.sent:
+        where = f"{config.smtp.host}" if config.smtp else f"the outbox {outcome.path}"
+        print(f"Sent to {', '.join(config.digest.to)} through {where}")
+    else:
+        print(f"No digest sent: {outcome.reason} (--force to send anyway).")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.logs import configure
     from agent.ratelimit import RateLimit
@@ -234,6 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sync", "run one pass: score every account and write back", cmd_sync)
     p.add_argument("--dry-run", action="store_true", help="compute everything, write nothing")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+    p = command(
+        "digest", "send this week's digest if due (once per week), or preview it", cmd_digest
+    )
+    p.add_argument("--preview", metavar="FILE.html", help="write the digest here, send nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="write a preview into the outbox, send nothing"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="send even if this week's digest was already sent or is not due yet",
+    )
 
     p = command(
         "run", "the unattended agent: a pass every N minutes and the digest", cmd_run, many=True

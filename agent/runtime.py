@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,9 @@ from agent.ratelimit import RateLimit
 from agent.stores.base import Store
 
 if TYPE_CHECKING:
-    from agent.schedule import Agent
+    from agent.schedule import Agent, DigestSender
+    from agent.state import AgentStatus
+    from agent.sync import PassResult
 
 
 def bundled(folder: str) -> Path:
@@ -24,8 +27,9 @@ def bundled(folder: str) -> Path:
     return here.parent / folder
 
 
-def open_store(config: Config, sleep: Callable[[float], None] = time.sleep,
-               rate_limit: RateLimit | None = None) -> Store:
+def open_store(
+    config: Config, sleep: Callable[[float], None] = time.sleep, rate_limit: RateLimit | None = None
+) -> Store:
     """The store the config's `[sheet] backend` names (`sleep`: the wait between retries)."""
     sheet = config.sheet
     if sheet.backend == "google":
@@ -63,6 +67,32 @@ def load_next_actions(config: Config) -> Any:
     return load_playbooks(config.playbooks_dir)
 
 
+def sheet_location(config: Config) -> str:
+    """A link (Google) or a path (workbook) a person can open to see the sheet."""
+    if config.sheet.backend == "google":
+        return f"https://docs.google.com/spreadsheets/d/{config.sheet.spreadsheet_id}/edit"
+    return str(config.sheet.workbook)
+
+
+def digest_sender(config: Config) -> DigestSender:
+    """What the agent calls when a digest may be due: deliver it if it is."""
+    from agent.delivery import deliver
+
+    def send(now: dt.datetime, result: PassResult | None, status: AgentStatus) -> str | None:
+        if result is None:
+            return None
+        outcome = deliver(
+            config,
+            result,
+            now=now,
+            location=sheet_location(config),
+            last_synced=status.last_success_time(),
+        )
+        return outcome.week if outcome.sent else None
+
+    return send
+
+
 def build_agent(config: Config, rate_limit: RateLimit | None = None) -> Agent:
     """The unattended agent for a config: its store, playbooks and digest."""
     from agent.schedule import Agent
@@ -71,5 +101,5 @@ def build_agent(config: Config, rate_limit: RateLimit | None = None) -> Agent:
         config,
         open_store=lambda sleep: open_store(config, sleep, rate_limit),
         next_actions=load_next_actions(config),
-        send_digest=None,
+        send_digest=digest_sender(config),
     )

@@ -1,0 +1,131 @@
+"""Sending the digest: SMTP with verified TLS, or the outbox folder when no server is set.
+
+Recipients only ever come from the config; sheet text only ever goes into the bodies,
+and headers are built by the standard library's email package, which refuses a header
+value with a line break, so no account name can add a header or a recipient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import cast
+
+from agent.config import SmtpConfig
+from agent.digest import Digest
+from agent.errors import MailError
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def message_id(team: str, week: str, sender: str) -> str:
+    """The fixed Message-ID of a team's digest for a week: resending it is recognisable."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "health-agent.local"
+    safe_team = "".join(c if c.isalnum() or c in "-_" else "-" for c in team)
+    return f"<digest.{safe_team}.{week}@{domain}>"
+
+
+def digest_message(
+    digest: Digest, *, sender: str, to: tuple[str, ...], msg_id: str, date: dt.datetime
+) -> EmailMessage:
+    """A multipart message: plain text, then HTML with the chart inline (Content-ID)."""
+    message = EmailMessage()
+    message["Subject"] = digest.subject
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = msg_id
+    message["Date"] = format_datetime(date)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(digest.text)
+    message.add_alternative(digest.html, subtype="html")
+    for part in message.iter_parts():
+        if part.get_content_type() == "text/html":
+            cast(EmailMessage, part).add_related(
+                digest.chart_png,
+                maintype="image",
+                subtype="png",
+                cid="<status-chart>",
+                filename="status-chart.png",
+            )
+    return message
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def send_smtp(
+    message: EmailMessage,
+    smtp: SmtpConfig,
+    to: tuple[str, ...],
+    env: Mapping[str, str] = os.environ,
+) -> None:
+    """Send through the configured server, TLS verified; MailError says what to fix."""
+    if smtp.security == "none" and not is_loopback(smtp.host):
+        raise MailError(
+            f'`smtp.security = "none"` sends the password and the digest in clear text; it '
+            f"is only allowed for a server on this machine, not {smtp.host}. Use "
+            '"starttls" (port 587) or "ssl" (port 465).'
+        )
+    password = None
+    if smtp.username:
+        assert smtp.password_env
+        password = env.get(smtp.password_env)
+        if not password:
+            raise MailError(
+                f"The SMTP password is read from the environment variable "
+                f"{smtp.password_env}, which is not set."
+            )
+    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    try:
+        if smtp.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout_s, context=context
+            )
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=context)
+            if smtp.username and password:
+                client.login(smtp.username, password)
+            client.send_message(message, to_addrs=list(to))
+    except ssl.SSLCertVerificationError as exc:
+        raise MailError(
+            f"The SMTP server {smtp.host} presented a certificate this machine "
+            f"does not trust ({exc.verify_message}). Set `smtp.ca_file` to your "
+            "company's CA certificate, or fix the server's certificate."
+        ) from None
+    except smtplib.SMTPAuthenticationError:
+        raise MailError(
+            f"The SMTP server {smtp.host} refused the login of {smtp.username}: "
+            f"check the user and the password in {smtp.password_env}."
+        ) from None
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise MailError(
+            f"The digest could not be sent through {smtp.host}:{smtp.port} "
+            f"({type(exc).__name__}: {exc}); it will be retried."
+        ) from None
+
+
+def write_outbox(message: EmailMessage, digest: Digest, outbox: Path, team: str) -> Path:
+    """With no SMTP server: the message as .eml and its HTML part as .html, for a look."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    stem = f"{digest.week}-{team}"
+    (outbox / f"{stem}.eml").write_bytes(message.as_bytes())
+    html = outbox / f"{stem}.html"
+    html.write_text(digest.html.replace("cid:status-chart", f"{stem}.png"), encoding="utf-8")
+    (outbox / f"{stem}.png").write_bytes(digest.chart_png)
+    return html
