@@ -233,6 +233,7 @@ def build_digest(
         "owners": sorted(owners.values(), key=lambda o: (-o["red"], o["owner"])),
         "model_note": model_note,
         "stale_note": stale_note,
+        "series": [{"week": w, **c} for w, c in series],
     }
     subject = words["subject"].format(week=number, **now_counts)
     is_link = location.startswith(("http://", "https://"))
