@@ -302,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="work on playbooks: `playbooks check`",
         description="work on the playbook files",
     )
-    playbooks = p.add_subparsers(dest="playbooks_command", metavar="ACTION", required=True)
+    playbooks = p.add_subparsers(
+        dest="playbooks_command", metavar="ACTION", required=True, help="check: lint and preview"
+    )
     check = playbooks.add_parser(
         "check",
         help="lint every playbook and show which accounts each would take on the current sheet",

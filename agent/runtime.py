@@ -100,6 +100,6 @@ def build_agent(config: Config, rate_limit: RateLimit | None = None) -> Agent:
     return Agent(
         config,
         open_store=lambda sleep: open_store(config, sleep, rate_limit),
-        next_actions=load_next_actions(config),
+        next_actions=lambda: load_next_actions(config),  # re-read every pass
         send_digest=digest_sender(config),
     )

@@ -63,7 +63,7 @@ class Agent:
         config: Config,
         *,
         open_store: Callable[[Callable[[float], None]], Store],
-        next_actions: NextActions | None,
+        next_actions: NextActions | Callable[[], NextActions | None] | None,
         send_digest: DigestSender | None,
         state: StateFolder | None = None,
     ) -> None:
@@ -75,6 +75,8 @@ class Agent:
         self.stopping = threading.Event()
         self._pass_lock = threading.Lock()  # never two passes at once
         self.last_result: PassResult | None = None
+        self._good_playbooks: NextActions | None = None
+        self._playbook_error = ""
 
     # --- what one wake-up does ---------------------------------------------------------
 
@@ -83,6 +85,25 @@ class Agent:
         if self.stopping.wait(seconds):
             raise StopRequested()
 
+    def _playbooks(self) -> NextActions | None:
+        """This pass's playbooks: re-read so an admin's edit applies at the next pass.
+
+        A broken edit is reported once and the last good set keeps working meanwhile.
+        """
+        if not callable(self.next_actions):
+            return self.next_actions
+        try:
+            fresh = self.next_actions()
+        except HealthAgentError as exc:
+            if str(exc) != self._playbook_error:
+                log.error("playbooks not reloaded, the previous ones stay in use: %s", exc,
+                          extra={"event": "playbooks_failed"})
+                self._playbook_error = str(exc)
+            return self._good_playbooks
+        self._playbook_error = ""
+        self._good_playbooks = fresh
+        return fresh
+
     def sync(self, now: dt.datetime) -> PassResult | None:
         """One pass; a failure is logged in one line and the next pass tries again."""
         status = self.state.read_status()
@@ -90,7 +111,7 @@ class Agent:
             started = time.perf_counter()
             try:
                 store = self.open_store(self._sleep)
-                result = run_pass(store, self.config, now=now, next_actions=self.next_actions)
+                result = run_pass(store, self.config, now=now, next_actions=self._playbooks())
             except StopRequested:
                 log.info("pass stopped before writing: the agent is shutting down")
                 return None

@@ -179,3 +179,33 @@ def test_a_second_agent_on_the_same_state_folder_is_refused_with_the_pid(tmp_pat
     assert f"process id {os.getpid()}" in str(caught.value)
     with folder.lock():  # released: a new agent may start
         pass
+
+
+def test_an_edited_playbook_applies_at_the_next_pass_and_a_broken_one_keeps_the_last(
+    seed_config, tmp_path, caplog
+):
+    from agent.playbooks import load_playbooks
+
+    folder = tmp_path / "pb"
+    folder.mkdir()
+    rule = folder / "all.md"
+    rule.write_text('+++\nname = "a"\nwhen = "true"\n+++\nPremière version\n', encoding="utf-8")
+    store = MemoryStore(HEADER, accounts(), key_column="Client", history_worksheet="Historique")
+    agent = Agent(
+        seed_config,
+        open_store=lambda sleep: store,
+        next_actions=lambda: load_playbooks(folder),
+        send_digest=None,
+        state=StateFolder(tmp_path / "state"),
+    )
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    first = agent.sync(now)
+    assert first is not None and set(first.accounts["next_action"]) == {"Première version"}
+    rule.write_text('+++\nname = "a"\nwhen = "true"\n+++\nDeuxième version\n', encoding="utf-8")
+    second = agent.sync(now + dt.timedelta(minutes=10))
+    assert second is not None and set(second.accounts["next_action"]) == {"Deuxième version"}
+    rule.write_text('+++\nname = "a"\nwhen = "true"\n+++\n{% if %}\n', encoding="utf-8")
+    caplog.set_level(logging.ERROR, logger="agent")
+    third = agent.sync(now + dt.timedelta(minutes=20))
+    assert third is not None and set(third.accounts["next_action"]) == {"Deuxième version"}
+    assert any("all.md:5" in r.getMessage() for r in caplog.records)
