@@ -216,6 +216,8 @@ def plan_writes(
     positions = {c: header.index(c) for c in out.all() if c in header}
     rows = snapshot.accounts.rows
     desired_by_key: dict[str, dict[str, CellValue]] = {}
+    desired: dict[str, dict[str, CellValue]] = {}
+    plan.desired = desired
     skipped = accounts["skipped"].tolist()
     keys = accounts["key"].tolist()
     shown = accounts["shown"].tolist()
@@ -238,6 +240,7 @@ def plan_writes(
             out.next_action: action or None,
         }
         current = rows[i] if i < len(rows) else []
+        desired[key] = wanted
         changed = desired_by_key.setdefault(key, {})
         for column, value in wanted.items():
             at = positions.get(column)

@@ -86,7 +86,33 @@ def workbook_backend(
     return Backend("workbook", store, reverse, insert, lambda: store.saves)
 
 
+def google_backend(
+    tmp_path: Path, header: list[str], rows: list[list[CellValue]], key_column: str
+) -> Backend:
+    from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet
+    from tests.emulator.server import SheetsEmulator
+
+    emulator = SheetsEmulator().start()
+    store = emulated_sheet(emulator, tmp_path, header, rows)  # type: ignore[arg-type]
+    tab = emulator.spreadsheets[SPREADSHEET_ID].tabs[0]
+
+    def reverse() -> None:
+        with emulator.lock:
+            tab.rows[1:] = list(reversed(tab.rows[1:]))
+
+    def insert(at: int, values: list[CellValue]) -> None:
+        with emulator.lock:
+            tab.rows.insert(at + 1, list(values))  # type: ignore[arg-type]
+            tab.row_count += 1
+
+    def writes() -> int:
+        return emulator.calls["write"] + emulator.calls["format"]
+
+    return Backend("google", store, reverse, insert, writes, emulator.stop)
+
+
 FACTORIES: dict[str, Callable[..., Backend]] = {
     "memory": memory_backend,
     "workbook": workbook_backend,
+    "google": google_backend,
 }

@@ -80,6 +80,9 @@ class WritePlan:
     history_rows: list[list[CellValue]] = field(default_factory=list)
     history_oldest_week: str | None = None
     formatting: Formatting | None = None
+    # every account's wanted agent cells, by key: lets a store put right the rows a CSM
+    # moved during the pass, including accounts whose cells did not change
+    desired: dict[str, dict[str, CellValue]] | None = None
 
     def is_empty(self) -> bool:
         return not (
