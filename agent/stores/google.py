@@ -648,7 +648,7 @@ def _chunks(data: list[dict[str, Any]], limit: int) -> Iterable[list[dict[str, A
     chunk: list[dict[str, Any]] = []
     size = 200  # the envelope
     for item in data:
-        item_size = len(json.dumps(item, ensure_ascii=False).encode()) + 2
+        item_size = len(json.dumps(item).encode()) + 2  # as requests sends it: ASCII-escaped
         if chunk and size + item_size > limit:
             yield chunk
             chunk, size = [], 200
