@@ -575,6 +575,7 @@ _API = re.compile(r"^/v4/spreadsheets/([^/:]+)(.*)$")
 class _Handler(BaseHTTPRequestHandler):
     owner: SheetsEmulator
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return  # quiet
