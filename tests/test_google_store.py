@@ -315,3 +315,28 @@ def test_the_endpoint_can_come_from_the_environment(emulator, tmp_path, monkeypa
         credentials=store.credentials_path,
     )
     assert len(env_store.read().accounts.rows) == 3
+
+
+def test_check_command_for_a_google_sheet(emulator, tmp_path, capsys):
+    from agent.cli import main
+    from tests.conftest import ROOT
+
+    store = emulated_sheet(emulator, tmp_path, HEADER, sheet_rows(3))
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = (
+        text.replace('backend = "workbook"', 'backend = "google"')
+        .replace('# spreadsheet_id = "1AbC..."', f'spreadsheet_id = "{SPREADSHEET_ID}"')
+        .replace(
+            'credentials = "service-account.json"', f'credentials = "{store.credentials_path}"'
+        )
+        .replace('# endpoint = "http://127.0.0.1:8085"', f'endpoint = "{emulator.url}"')
+        .replace('dir = "playbooks/fr"', f'dir = "{ROOT / "playbooks" / "fr"}"')
+    )
+    config = tmp_path / "google.toml"
+    config.write_text(text, encoding="utf-8")
+    assert main(["check", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"credentials: ok ({EMAIL})" in out and "every criterion column found" in out
+    emulator.spreadsheets[SPREADSHEET_ID].shared_with.clear()
+    assert main(["check", "-c", str(config)]) == 1
+    assert "share the sheet with it as Editor" in capsys.readouterr().err
