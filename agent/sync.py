@@ -137,6 +137,8 @@ def _score_cell(shown: float) -> int | float | None:
 
 def _same(current: CellValue, wanted: CellValue) -> bool:
     """Whether a cell already shows the wanted value (6 == "6" == 6.0; None == "")."""
+    if current == wanted and type(current) is type(wanted):
+        return True  # the usual case, decided without any text work
     if wanted is None or wanted == "":
         return cell_text(current).strip() == ""
     if isinstance(wanted, int | float):

@@ -53,6 +53,7 @@ SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
+BLOCK_ROWS = 500  # rows per ValueRange: small enough to split bodies at 2 MB
 RETRIED = {429, 500, 502, 503, 504}
 AGENT_MARK = "health-agent"  # in the description of the agent's protected range
 FILLS = {"green": (0.776, 0.937, 0.808), "orange": (1.0, 0.894, 0.71), "red": (1.0, 0.78, 0.808)}
@@ -405,43 +406,77 @@ class GoogleStore:
         return self._ranges(self.worksheet, by_row), sum(len(v) for v in by_row.values())
 
     @staticmethod
-    def _ranges(title: str, by_row: dict[int, dict[int, CellValue]]) -> list[dict[str, Any]]:
-        data = []
+    def _ranges(
+        title: str, by_row: dict[int, dict[int, CellValue]], offset: int = 2
+    ) -> list[dict[str, Any]]:
+        """ValueRanges for cells given by row (0-based, sheet row = row + offset) and column.
+
+        A row's adjacent cells make one run; runs over the same columns on consecutive rows
+        make one block of up to BLOCK_ROWS rows, so a full first pass stays compact.
+        """
+        data: list[dict[str, Any]] = []
+        block: list[list[Any]] = []
+        block_at: tuple[int, int, int] | None = None  # (first row, first column, width)
+
+        def flush() -> None:
+            if block_at is not None:
+                row, col, width = block_at
+                start = rowcol_to_a1(row + offset, col + 1)
+                end = rowcol_to_a1(row + offset + len(block) - 1, col + width)
+                data.append({"range": f"{quote(title)}!{start}:{end}", "values": list(block)})
+
         for row, cells in sorted(by_row.items()):
-            run: list[tuple[int, CellValue]] = []
+            runs: list[list[tuple[int, CellValue]]] = []
             for col in sorted(cells):
-                if run and col != run[-1][0] + 1:
-                    data.append(_value_range(title, row, run))
-                    run = []
-                run.append((col, cells[col]))
-            if run:
-                data.append(_value_range(title, row, run))
+                if runs and col == runs[-1][-1][0] + 1:
+                    runs[-1].append((col, cells[col]))
+                else:
+                    runs.append([(col, cells[col])])
+            for run in runs:
+                values = [_raw(v) for _, v in run]
+                same = block_at is not None and (
+                    len(runs) == 1
+                    and block_at[0] + len(block) == row
+                    and (block_at[1], block_at[2]) == (run[0][0], len(run))
+                    and len(block) < BLOCK_ROWS
+                )
+                if same:
+                    block.append(values)
+                    continue
+                flush()
+                block, block_at = [values], (row, run[0][0], len(run))
+        flush()
         return data
 
     def _history_ranges(self, plan: WritePlan) -> tuple[list[dict[str, Any]], int, int]:
-        """The history rows that change (read in the same batch as the accounts), dropped
-        rows blanked; with how many rows were written and how tall the tab becomes."""
+        """The history rows that change (the tab was read with the accounts), rows after a
+        dropped one shifted up, leftovers blanked; with the count written and the new height."""
         assert self.history_worksheet is not None
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
         new_header, new_rows, written = merge_history(old.header, old.rows, plan)
-        full_old: list[list[Any]] = [old.header, *old.rows]
-        full_new: list[list[Any]] = [new_header, *new_rows]
-        data = []
-        for i in range(max(len(full_old), len(full_new))):
-            before = full_old[i] if i < len(full_old) else []
-            after = full_new[i] if i < len(full_new) else []
-            if [cell_text(v) for v in before] != [cell_text(v) for v in after]:
-                width = max(len(before), len(after))
-                values = [after[j] if j < len(after) else "" for j in range(width)]
-                data.append(
-                    {
-                        "range": f"{quote(title)}!{rowcol_to_a1(i + 1, 1)}",
-                        "values": [[_raw(v) for v in values]],
-                    }
-                )
+        changed = {(key_text(r[0]), key_text(r[2])) for r in plan.history_rows}
+        kept = {(key_text(r[0]), key_text(r[2]) if len(r) > 2 else "") for r in new_rows}
+        dropped_at = next(
+            (
+                i
+                for i, r in enumerate(old.rows)
+                if (key_text(r[0]) if r else "", key_text(r[2]) if len(r) > 2 else "") not in kept
+            ),
+            None,
+        )
+        by_row: dict[int, dict[int, CellValue]] = {}
+        if new_header != old.header:
+            by_row[0] = dict(enumerate(new_header))
+        for i, row in enumerate(new_rows):
+            shifted = dropped_at is not None and i >= dropped_at
+            if shifted or (key_text(row[0]), key_text(row[2])) in changed:
+                by_row[i + 1] = dict(enumerate(row))
+        width = max([len(new_header), *(len(r) for r in old.rows[:1])], default=0)
+        for i in range(len(new_rows), len(old.rows)):  # rows left over after a drop
+            by_row[i + 1] = dict.fromkeys(range(width), "")
         self._history = Tab(title, new_header, new_rows)
-        return data, written, len(full_new)
+        return self._ranges(title, by_row, offset=1), written, len(new_rows) + 1
 
     def _send_values(self, data: list[dict[str, Any]]) -> None:
         """One values:batchUpdate (RAW), split so that no body exceeds the size limit."""
@@ -637,11 +672,6 @@ def _raw(value: CellValue) -> Any:
     if isinstance(value, bool | int | float):
         return value
     return cell_text(value)
-
-
-def _value_range(title: str, row: int, run: list[tuple[int, CellValue]]) -> dict[str, Any]:
-    start = rowcol_to_a1(row + 2, run[0][0] + 1)
-    return {"range": f"{quote(title)}!{start}", "values": [[_raw(v) for _, v in run]]}
 
 
 def _chunks(data: list[dict[str, Any]], limit: int) -> Iterable[list[dict[str, Any]]]:

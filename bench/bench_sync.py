@@ -1,0 +1,182 @@
+"""Benchmark: one sync pass against the local Sheets API emulator, beside its I/O floor.
+
+    python bench/bench_sync.py                    # 1k, 10k and 100k rows
+    python bench/bench_sync.py --sizes 1000
+
+For each size, in one run, on the same emulated sheet (real gspread + google-auth over
+HTTP on 127.0.0.1):
+- agent: `run_pass` on a fresh sheet (everything written), then an unchanged pass;
+- I/O floor: a bare gspread batch read of the same tabs and a batch write of exactly
+  the cells the agent wrote (its own request bodies, replayed);
+- naive: a gspread script that updates cell by cell (`update_cell`), measured on 200
+  rows and extrapolated;
+- whole-range rewrite, in the style of gspread-dataframe: read the whole tab, write the
+  whole tab back (split in 2 MB bodies so the emulator accepts it).
+Calls and bytes are the emulator's counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import gspread  # noqa: E402
+
+from agent.config import load_config  # noqa: E402
+from agent.stores.google import load_credentials, make_http_client  # noqa: E402
+from agent.sync import run_pass  # noqa: E402
+from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet  # noqa: E402
+from tests.emulator.server import SheetsEmulator  # noqa: E402
+
+HEADER = [
+    "Client",
+    "CSM",
+    "Segment",
+    "Utilisation hebdomadaire",
+    "Réactivité aux relances",
+    "Feedback client",
+    "Adoption des nouveautés",
+]
+NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+
+
+def rows(n: int, seed: int = 1) -> list[list[Any]]:
+    config = load_config(ROOT / "config.example.toml")
+    labels = [list(c.points or {}) for c in config.model.criteria]
+    rng = random.Random(seed)
+    return [
+        [
+            f"Compte {i:06d}",
+            rng.choice(["Camille", "Hugo", "Léa"]),
+            "PME",
+            *(rng.choice(options) for options in labels),
+        ]
+        for i in range(n)
+    ]
+
+
+def counters(emulator: SheetsEmulator) -> tuple[int, int]:
+    return emulator.api_calls(), emulator.bytes_sent()
+
+
+def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
+    http = make_http_client(emulator.url, 30, time.sleep, 5, random.Random(), None)
+    return gspread.Client(load_credentials(store.credentials_path), http_client=http)
+
+
+def measure(n: int, folder: Path) -> dict[str, Any]:
+    config = load_config(ROOT / "config.example.toml")
+    config = dataclasses.replace(config, sheet=dataclasses.replace(config.sheet, backend="google"))
+    out: dict[str, Any] = {"rows": n}
+    with SheetsEmulator() as emulator:
+        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        store.read()  # the token, outside the measure
+        emulator.reset_counters()
+        started = time.perf_counter()
+        run_pass(store, config, now=NOW)
+        out["agent"] = (time.perf_counter() - started, *counters(emulator))
+        writes = [body for kind, _, body in emulator.requests if kind == "write"]
+        format_bodies = [body for kind, _, body in emulator.requests if kind == "format"]
+        emulator.reset_counters()
+        started = time.perf_counter()
+        run_pass(store, config, now=NOW + dt.timedelta(minutes=10))
+        out["unchanged"] = (time.perf_counter() - started, *counters(emulator))
+
+    with SheetsEmulator() as emulator:  # the floor: same sheet, same cells, no agent
+        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        client = gspread_client(store, emulator).http_client
+        store.read()
+        for body in format_bodies:  # same grid and tabs as the agent had
+            client.batch_update(SPREADSHEET_ID, body)
+        emulator.reset_counters()
+        started = time.perf_counter()
+        client.fetch_sheet_metadata(SPREADSHEET_ID)
+        client.values_batch_get(
+            SPREADSHEET_ID, ["'Comptes'"], params={"valueRenderOption": "UNFORMATTED_VALUE"}
+        )
+        for body in writes:
+            client.values_batch_update(SPREADSHEET_ID, body)
+        out["floor"] = (time.perf_counter() - started, *counters(emulator))
+
+    sample = min(n, 200)
+    with SheetsEmulator() as emulator:  # naive: one call per cell
+        store = emulated_sheet(emulator, folder, HEADER, rows(sample))
+        ws = gspread_client(store, emulator).open_by_key(SPREADSHEET_ID).worksheet("Comptes")
+        ws.add_cols(4)
+        emulator.reset_counters()
+        started = time.perf_counter()
+        for r in range(2, sample + 2):
+            for c, value in enumerate((6, "En bonne santé", "Adoption 1/2", "Relancer"), 8):
+                ws.update_cell(r, c, value)
+        seconds = (time.perf_counter() - started) * n / sample
+        calls, sent = counters(emulator)
+        out["naive"] = (seconds, calls * n // sample, sent * n // sample)
+
+    with SheetsEmulator() as emulator:  # whole-range rewrite, gspread-dataframe style
+        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        client = gspread_client(store, emulator).http_client
+        store.read()
+        client.batch_update(
+            SPREADSHEET_ID,
+            {
+                "requests": [
+                    {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 4}}
+                ]
+            },
+        )
+        emulator.reset_counters()
+        started = time.perf_counter()
+        values = client.values_get(SPREADSHEET_ID, "'Comptes'")["values"]
+        grid = [r + [""] * (11 - len(r)) for r in values]
+        for line in grid[1:]:
+            line[7:11] = [6, "En bonne santé", "Adoption 1/2", "Relancer"]
+        step = max(1, 1_800_000 // max(1, len(str(grid[1])) * 2))
+        for start in range(0, len(grid), step):
+            client.values_update(
+                SPREADSHEET_ID,
+                f"'Comptes'!A{start + 1}",
+                params={"valueInputOption": "RAW"},
+                body={"values": grid[start : start + step]},
+            )
+        out["rewrite"] = (time.perf_counter() - started, *counters(emulator))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    args = parser.parse_args()
+    print(f"{'rows':>8} | {'what':<26} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            result = measure(n, Path(tmp))
+            floor = result["floor"][0]
+            names = [
+                ("agent", "agent pass (first)"),
+                ("unchanged", "agent pass (unchanged)"),
+                ("floor", "I/O floor (bare gspread)"),
+                ("naive", "naive cell by cell*"),
+                ("rewrite", "whole-range rewrite"),
+            ]
+            for key, label in names:
+                seconds, calls, sent = result[key]
+                print(
+                    f"{n:>8,} | {label:<26} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
+                    f"{seconds / floor:>6.2f}x",
+                    flush=True,
+                )
+    print("* measured on 200 rows, extrapolated")
+
+
+if __name__ == "__main__":
+    main()
