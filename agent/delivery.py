@@ -24,6 +24,8 @@ from agent.sync import PassResult
 
 Transport = Callable[[EmailMessage], None]
 LEDGER_FILE = "digests.sqlite"
+# a digest missed while the machine was off is still sent this long after its time
+CATCH_UP = dt.timedelta(days=2)
 
 
 @dataclass
@@ -49,8 +51,9 @@ def due_week(config: Config, ledger: DigestLedger, now: dt.datetime) -> str | No
     """The ISO week whose digest is due at `now` and not yet sent, if any."""
     local = now.astimezone(ZoneInfo(config.digest.timezone))
     week = iso_week(local.date())
-    if local < due_at(config, week):
-        return None
+    due = due_at(config, week)
+    if local < due or local >= due + CATCH_UP:
+        return None  # too early, or too late to be news: wait for next week's
     return None if ledger.state(config.digest.team, week) == "sent" else week
 
 

@@ -296,12 +296,18 @@ def test_a_digest_missed_while_the_machine_was_off_goes_out_once(seed_config, se
     controller, inbox = server
     config = with_smtp(seed_config, controller.port)
     result = four_weeks_of_passes(config)
-    wednesday = MONDAY_9_PARIS + dt.timedelta(days=2)
-    assert deliver(config, result, now=wednesday, location="/x", last_synced=None).sent
+    tuesday = MONDAY_9_PARIS + dt.timedelta(days=1)  # off all Monday
+    assert deliver(config, result, now=tuesday, location="/x", last_synced=None).sent
     assert not deliver(
-        config, result, now=wednesday + dt.timedelta(minutes=10), location="/x", last_synced=None
+        config, result, now=tuesday + dt.timedelta(minutes=10), location="/x", last_synced=None
     ).sent
     assert len(inbox.messages) == 1
+
+
+def test_a_digest_more_than_two_days_late_waits_for_next_week(seed_config):
+    ledger = ledger_for(seed_config)
+    thursday = MONDAY_9_PARIS + dt.timedelta(days=3)
+    assert due_week(seed_config, ledger, thursday) is None
 
 
 class Crash(Exception):
