@@ -68,30 +68,47 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     if tab is None or not tab.rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     header = tab.header
-    records: list[dict[str, Any]] = []
-    point_at = {i: header.index(i) for i in ids if i in header}
+    width = max(len(header), 6)
+    grid = pd.DataFrame(
+        [list(r[:width]) + [None] * (width - len(r)) for r in tab.rows], dtype=object
+    )
+
+    def text(col: int) -> pd.Series:
+        return grid[col].map(_text, na_action="ignore").fillna("")
+
     last = len(header) - 1
-    for row in tab.rows:
-        cells = list(row) + [None] * (len(header) - len(row))
-        week = cell_text(cells[0]).strip()
-        key = " ".join(cell_text(cells[2]).split()) if len(cells) > 2 else ""
-        if not week or not key:
-            continue
-        status_text = cell_text(cells[4]).strip().casefold() if len(cells) > 4 else ""
-        score = parse_number(cells[3]) if len(cells) > 3 else None
-        record: dict[str, Any] = {
-            "week": week,
-            "date": cell_text(cells[1]).strip(),
-            "key": key,
-            "score": np.nan if score is None else score,
-            "status": _STATUS_BY_LABEL.get(status_text),
-            "model_version": cell_text(cells[last]).strip() if last >= 5 else "",
+    frame = pd.DataFrame(
+        {
+            "week": text(0),
+            "date": text(1),
+            "key": grid[2].map(_key, na_action="ignore").fillna(""),
+            "score": _numbers(grid[3]),
+            "status": text(4).str.casefold().map(_STATUS_BY_LABEL),
+            "model_version": text(last) if last >= 5 else "",
         }
-        for i in ids:
-            value = parse_number(cells[point_at[i]]) if i in point_at else None
-            record[f"points.{i}"] = np.nan if value is None else value
-        records.append(record)
-    return pd.DataFrame.from_records(records, columns=columns)
+    )
+    for i in ids:
+        frame[f"points.{i}"] = _numbers(grid[header.index(i)]) if i in header else np.nan
+    frame = frame[(frame["week"] != "") & (frame["key"] != "")]
+    frame["status"] = frame["status"].astype(object).where(frame["status"].notna(), None)
+    return frame.reset_index(drop=True)[columns]
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else cell_text(value).strip()
+
+
+def _key(value: Any) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else " ".join(cell_text(value).split())
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Numbers as the sheet holds them; text such as "6,5" parsed like scores are."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    text = numeric.isna() & column.notna()
+    if text.any():
+        numeric[text] = [np.nan if (v := parse_number(x)) is None else v for x in column[text]]
+    return numeric.astype(float)
 
 
 @dataclass

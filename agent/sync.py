@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from agent.config import Config
@@ -207,85 +208,122 @@ def account_contexts(
     return contexts
 
 
+def _cells_of(rows: list[list[CellValue]], at: int | None, n: int) -> np.ndarray:
+    """One column of the read rows (None where the row is short), as an object array."""
+    out = np.full(n, None, dtype=object)
+    if at is not None:
+        out[: len(rows)] = [r[at] if at < len(r) else None for r in rows[:n]]
+    return out
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None or v == "" for v in values], dtype=bool)
+
+
+def _changed_text(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where a text cell differs from the wanted text (a blank equals None)."""
+    equal = current == wanted
+    return ~(equal | (_blank(current) & _blank(wanted)))
+
+
+def _changed_number(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where a score cell differs from the wanted number (6 == "6" == 6.0)."""
+    now = pd.to_numeric(pd.Series(current, dtype=object), errors="coerce").to_numpy(float)
+    both_blank = np.isnan(wanted) & _blank(current)
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(now, wanted, rtol=0, atol=1e-9)
+    return ~(close | both_blank)
+
+
 def plan_writes(
-    snapshot: Snapshot, accounts: pd.DataFrame, config: Config, *, week: str, today: dt.date
+    snapshot: Snapshot,
+    accounts: pd.DataFrame,
+    config: Config,
+    *,
+    week: str,
+    today: dt.date,
+    history: pd.DataFrame | None = None,
 ) -> WritePlan:
-    """Only what differs: missing agent columns, changed agent cells, changed history rows."""
+    """Only what differs: missing agent columns, changed agent cells, changed history rows.
+
+    Vectorised: the comparisons run over whole columns, and Python objects are built only
+    for the cells and history rows that change.
+    """
     out = config.output
     header = snapshot.accounts.header
     plan = WritePlan(formatting=formatting_for(config))
     plan.new_columns = [c for c in out.all() if c not in header]
-    positions = {c: header.index(c) for c in out.all() if c in header}
+    n = len(accounts)
     rows = snapshot.accounts.rows
-    desired_by_key: dict[str, dict[str, CellValue]] = {}
-    desired: dict[str, dict[str, CellValue]] = {}
-    plan.desired = desired
-    skipped = accounts["skipped"].tolist()
-    keys = accounts["key"].tolist()
-    shown = accounts["shown"].tolist()
-    for i, (key, score, label, why, action) in enumerate(
-        zip(
-            keys,
-            shown,
-            accounts["status_label"],
-            accounts["why"],
-            accounts["next_action"],
-            strict=True,
-        )
-    ):
-        if skipped[i]:
-            continue
-        wanted: dict[str, CellValue] = {
-            out.score: _score_cell(score),
-            out.status: label or None,
-            out.why: why or None,
-            out.next_action: action or None,
-        }
-        current = rows[i] if i < len(rows) else []
-        desired[key] = wanted
-        changed = desired_by_key.setdefault(key, {})
-        for column, value in wanted.items():
-            at = positions.get(column)
-            now_value = current[at] if at is not None and at < len(current) else None
-            if not _same(now_value, value):
-                changed[column] = value
-    for key, changed in desired_by_key.items():
-        for column, value in changed.items():
-            plan.cells.append(CellWrite(key, column, value))
+    live = ~accounts["skipped"].to_numpy(dtype=bool)
+    keys = accounts["key"].to_numpy(dtype=object)
+    shown = accounts["shown"].to_numpy(dtype=float)
+    score_cells = np.array([_score_cell(v) for v in shown], dtype=object)
+
+    def wanted_text(column: str) -> np.ndarray:
+        values = accounts[column].to_numpy(dtype=object)
+        return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+    wanted = {
+        out.score: score_cells,
+        out.status: wanted_text("status_label"),
+        out.why: wanted_text("why"),
+        out.next_action: wanted_text("next_action"),
+    }
+    changes: dict[tuple[str, str], CellValue] = {}
+    for column, values in wanted.items():
+        at = header.index(column) if column in header else None
+        current = _cells_of(rows, at, n)
+        if column == out.score:
+            differs = _changed_number(current, shown)
+        else:
+            differs = _changed_text(current, values)
+        for i in np.flatnonzero(differs & live):
+            changes[(keys[i], column)] = values[i]
+    plan.cells = [CellWrite(key, column, value) for (key, column), value in changes.items()]
+    names = list(wanted)
+    plan.desired = {
+        key: dict(zip(names, cells, strict=True))
+        for key, cells, keep in zip(keys, zip(*wanted.values(), strict=True), live, strict=True)
+        if keep
+    }
 
     # history: this week's row per scored account, replaced only when it differs
     model = config.model
     h_header = history_header(model, config.sheet.key_column, config.language)
-    existing: dict[str, list[CellValue]] = {}
-    if snapshot.history is not None:
-        for r in snapshot.history.rows:
-            if r and cell_text(r[0]).strip() == week and len(r) > 2:
-                existing[" ".join(cell_text(r[2]).split())] = list(r)
     version = model.version()
-    duplicate = accounts["duplicate"].tolist()
-    labels = accounts["status_label"].tolist()
-    points = [accounts[f"points.{c.id}"].tolist() for c in model.criteria]
-    for i, key in enumerate(keys):
-        if skipped[i] or duplicate[i] or shown[i] != shown[i]:
-            continue
-        values: list[CellValue] = [week, today.isoformat(), key, _score_cell(shown[i]), labels[i]]
-        values += [_score_cell(p[i]) for p in points]
+    ids = [c.id for c in model.criteria]
+    scored = accounts[live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)]
+    if history is None:
+        history = history_frame(snapshot.history, model)
+    this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
+    old = this_week.set_index("key").reindex(scored["key"])
+    differs = ~np.isclose(
+        old["score"].to_numpy(float), scored["shown"].to_numpy(float), rtol=0, atol=1e-9
+    )
+    differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
+    differs |= old["model_version"].to_numpy(dtype=object) != version
+    for i in ids:
+        before = old[f"points.{i}"].to_numpy(float)
+        after = scored[f"points.{i}"].to_numpy(float)
+        same = np.isclose(before, after, rtol=0, atol=1e-9) | (np.isnan(before) & np.isnan(after))
+        differs |= ~same
+    changed = scored[differs]
+    for record in changed.to_dict("records"):
+        values: list[CellValue] = [
+            week,
+            today.isoformat(),
+            record["key"],
+            _score_cell(record["shown"]),
+            record["status_label"],
+        ]
+        values += [_score_cell(record[f"points.{i}"]) for i in ids]
         values.append(version)
-        old = existing.get(key)
-        same = (
-            old is not None
-            and len(old) >= len(values)
-            and all(j == 1 or _same(old[j], v) for j, v in enumerate(values))
-        )
-        if not same:
-            plan.history_rows.append(values)
+        plan.history_rows.append(values)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
         plan.history_header = h_header
     oldest = shift_week(week, -config.sheet.history_keep_weeks)
-    if snapshot.history is not None and any(
-        r and cell_text(r[0]).strip() and cell_text(r[0]).strip() < oldest
-        for r in snapshot.history.rows
-    ):
+    if len(history) and (history["week"] < oldest).any():
         plan.history_oldest_week = oldest
     return plan
 
@@ -363,7 +401,9 @@ def run_pass(
         failures = [str(f) for f in choice.failures]
         for failure in failures:
             log.warning("playbook failed: %s", failure)
-    plan = plan_writes(sheet.snapshot, scored, config, week=sheet.week, today=sheet.today)
+    plan = plan_writes(
+        sheet.snapshot, scored, config, week=sheet.week, today=sheet.today, history=sheet.history
+    )
     report = WriteReport() if dry_run else store.write(plan)
     accounts = scored[~scored["skipped"]].reset_index(drop=True)
     return PassResult(
