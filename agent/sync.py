@@ -303,23 +303,23 @@ def plan_writes(
     )
     differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
     differs |= old["model_version"].to_numpy(dtype=object) != version
-    for i in ids:
-        before = old[f"points.{i}"].to_numpy(float)
-        after = scored[f"points.{i}"].to_numpy(float)
+    for cid in ids:
+        before = old[f"points.{cid}"].to_numpy(float)
+        after = scored[f"points.{cid}"].to_numpy(float)
         same = np.isclose(before, after, rtol=0, atol=1e-9) | (np.isnan(before) & np.isnan(after))
         differs |= ~same
     changed = scored[differs]
     for record in changed.to_dict("records"):
-        values: list[CellValue] = [
+        row: list[CellValue] = [
             week,
             today.isoformat(),
             record["key"],
             _score_cell(record["shown"]),
             record["status_label"],
         ]
-        values += [_score_cell(record[f"points.{i}"]) for i in ids]
-        values.append(version)
-        plan.history_rows.append(values)
+        row += [_score_cell(record[f"points.{cid}"]) for cid in ids]
+        row.append(version)
+        plan.history_rows.append(row)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
         plan.history_header = h_header
     oldest = shift_week(week, -config.sheet.history_keep_weeks)
