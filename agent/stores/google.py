@@ -1,29 +1,39 @@
 """A Google Sheet through gspread 6 and google-auth, within a fixed budget of API calls.
 
-One pass costs: one metadata read (tabs, grid sizes, the agent's formatting), one
-batched read of the accounts and history tabs, then only if something changed: one
-`:batchUpdate` for structure and formatting (new columns, the history tab, rules that
-differ), one `values:batchUpdate` (RAW) with only the agent cells that differ (split so
-no body exceeds 2 MB), and one re-read of the key column to catch rows a CSM moved
-while the pass ran. An unchanged sheet costs the two reads and nothing else.
+One pass costs a constant number of calls whatever the number of rows:
 
-Rows are addressed by their key: if the key column moved between the read and the write
-(a sort, an insert, a delete), the cells written to the wrong rows are rewritten to the
-right ones, a bounded number of times.
+- `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
+  holds) and one `values:batchGet` of the accounts and history tabs together;
+- `write(plan)`: nothing at all when the plan is empty and the formatting is current;
+  otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
+  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW) with only
+  the plan's cells (split so no body exceeds 2 MB), and one re-read of the key column.
+
+Rows are addressed by their key. The re-read of the key column catches rows a CSM
+sorted, inserted or deleted while the pass ran; the agent cells that went to the wrong
+rows are rewritten to the right ones, a bounded number of times.
+
+Network calls have a timeout; 429, 5xx and dropped connections are retried with capped,
+jittered exponential backoff a bounded number of times (through the injected `sleep`);
+400/401/403/404 are not retried and become a sentence that says what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import google.auth
+import gspread
 import requests
 from google.auth.exceptions import DefaultCredentialsError, RefreshError, TransportError
 from google.oauth2 import service_account
@@ -31,9 +41,8 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import rowcol_to_a1
 
-from agent.errors import SheetAccessError, SheetError, TransientError
+from agent.errors import HealthAgentError, SheetAccessError, SheetError, TransientError
 from agent.labels import STATUS_LABELS
-from agent.ratelimit import RateLimit
 from agent.scoring import cell_text
 from agent.stores.base import (
     CellValue,
@@ -44,90 +53,169 @@ from agent.stores.base import (
     WriteReport,
     key_text,
     merge_history,
-    rows_by_key,
 )
 
 log = logging.getLogger("agent.google")
 
-SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+SCOPE = "https://www.googleapis.com/auth/spreadsheets"  # the only scope the agent asks for
 GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
-BLOCK_ROWS = 500  # rows per ValueRange: small enough to split bodies at 2 MB
-RETRIED = {429, 500, 502, 503, 504}
-AGENT_MARK = "health-agent"  # in the description of the agent's protected range
-FILLS = {"green": (0.776, 0.937, 0.808), "orange": (1.0, 0.894, 0.71), "red": (1.0, 0.78, 0.808)}
+BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finely at 2 MB
+RETRIED = frozenset({429, 500, 502, 503, 504})
+AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
+FILLS = {
+    "green": (0.776, 0.937, 0.808),
+    "orange": (1.0, 0.894, 0.71),
+    "red": (1.0, 0.78, 0.808),
+}
 _KNOWN_LABELS = {label for labels in STATUS_LABELS.values() for label in labels.values()}
+_METADATA_FIELDS = (
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
+)
+
+Json = dict[str, Any]
+Params = dict[str, str | int | bool | float | list[str] | None]
+
+
+# --- small pure helpers ----------------------------------------------------------------------
 
 
 def quote(title: str) -> str:
-    """A tab title as it goes in an A1 range: always quoted, quotes doubled."""
+    """A tab title as it goes in an A1 range: always quoted, inner quotes doubled."""
     return "'" + title.replace("'", "''") + "'"
 
 
+def column_letter(index: int) -> str:
+    """0-based column index -> its letters (0 -> A, 26 -> AA)."""
+    return rowcol_to_a1(1, index + 1)[:-1]
+
+
 def backoff(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 32.0) -> float:
-    """Capped exponential backoff with full jitter (Google's recommendation)."""
-    return rng.uniform(0, min(cap, base * 2**attempt))
+    """The wait before retry `attempt` (0-based): exponential, capped, half of it jittered.
+
+    Equal jitter keeps every wait between half and all of min(cap, base * 2**attempt),
+    so clients that failed together do not retry together, yet each still backs off.
+    """
+    ceiling = min(cap, base * 2**attempt)
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-def make_http_client(
+def sheets_base_url(endpoint: str | None) -> str:
+    """Where the Sheets API lives: the argument, else $HEALTH_AGENT_SHEETS_ENDPOINT, else Google."""
+    return (endpoint or os.environ.get(ENDPOINT_ENV) or GOOGLE_BASE).rstrip("/")
+
+
+def _raw(value: CellValue) -> Any:
+    """A value as a RAW write takes it: numbers and booleans stay, everything else is text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else cell_text(value)
+    return cell_text(value)
+
+
+# --- transport: endpoint, timeout, bounded retries ----------------------------------------------
+
+
+class AgentHTTPClient(HTTPClient):
+    """gspread's HTTP client pointed at `base_url`, with a timeout and bounded retries.
+
+    gspread has no base-URL option, so URLs it builds for Google are rewritten here. The
+    class is specialised per store by `http_client_class` (gspread instantiates it).
+    Retries are ours, not gspread's BackOffHTTPClient (which retries without bound).
+    """
+
+    base_url = GOOGLE_BASE
+    timeout_s: float = 30
+    max_tries = 5
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+    rng = random.Random()
+    rate_limit: Any = None
+    calls = 0  # HTTP requests sent to the Sheets API, retries included
+
+    def __init__(self, auth: Any, session: requests.Session | None = None) -> None:
+        super().__init__(auth, session)
+        self.timeout = self.timeout_s
+
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if endpoint.startswith(GOOGLE_BASE):
+            endpoint = self.base_url + endpoint[len(GOOGLE_BASE) :]
+        for attempt in range(self.max_tries):
+            if self.rate_limit is not None:
+                self.rate_limit.acquire()
+            type(self).calls += 1
+            try:
+                return super().request(method, endpoint, *args, **kwargs)
+            except APIError as exc:
+                status = exc.response.status_code
+                if status not in RETRIED or attempt == self.max_tries - 1:
+                    raise
+                reason = f"HTTP {status}"
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                TransportError,
+            ) as exc:
+                if attempt == self.max_tries - 1:
+                    raise TransientError(
+                        f"Google Sheets could not be reached after {self.max_tries} tries "
+                        f"({type(exc).__name__}); the next pass will try again."
+                    ) from None
+                reason = type(exc).__name__
+            wait = backoff(attempt, self.rng)
+            log.info(
+                "Sheets API %s on %s; retry %d of %d in %.1f s",
+                reason,
+                method.upper(),
+                attempt + 1,
+                self.max_tries - 1,
+                wait,
+            )
+            self.sleep(wait)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+
+def http_client_class(
     endpoint: str | None,
     timeout_s: float,
     sleep: Callable[[float], None],
     max_tries: int,
     rng: random.Random,
-    rate_limit: RateLimit | None,
-) -> type[HTTPClient]:
-    """A gspread HTTPClient that talks to `endpoint`, with a timeout and bounded retries."""
-    base = (endpoint or os.environ.get(ENDPOINT_ENV) or GOOGLE_BASE).rstrip("/")
+    rate_limit: Any = None,
+) -> type[AgentHTTPClient]:
+    """An AgentHTTPClient subclass bound to these settings, to pass as `http_client=`."""
+    return type(
+        "BoundAgentHTTPClient",
+        (AgentHTTPClient,),
+        {
+            "base_url": sheets_base_url(endpoint),
+            "timeout_s": timeout_s,
+            "max_tries": max(1, max_tries),
+            "sleep": staticmethod(sleep),
+            "rng": rng,
+            "rate_limit": rate_limit,
+            "calls": 0,
+        },
+    )
 
-    class AgentHTTPClient(HTTPClient):
-        calls = 0
 
-        def __init__(self, auth: Any, session: Any = None) -> None:
-            super().__init__(auth, session)
-            self.timeout = timeout_s
-
-        def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> Any:
-            if endpoint.startswith(GOOGLE_BASE):
-                endpoint = base + endpoint[len(GOOGLE_BASE) :]
-            for attempt in range(max_tries):
-                if rate_limit is not None:
-                    rate_limit.acquire()
-                type(self).calls += 1
-                try:
-                    return super().request(method, endpoint, *args, **kwargs)
-                except APIError as exc:
-                    code = exc.response.status_code
-                    if code not in RETRIED or attempt == max_tries - 1:
-                        raise
-                    reason = f"HTTP {code}"
-                except (requests.ConnectionError, requests.Timeout, TransportError) as exc:
-                    if attempt == max_tries - 1:
-                        raise TransientError(
-                            f"Google Sheets could not be reached after {max_tries} tries "
-                            f"({type(exc).__name__}); the next pass will try again."
-                        ) from None
-                    reason = type(exc).__name__
-                wait = backoff(attempt, rng)
-                log.info(
-                    "Sheets API %s, retry %d/%d in %.1fs", reason, attempt + 1, max_tries - 1, wait
-                )
-                sleep(wait)
-            raise AssertionError("unreachable")
-
-    return AgentHTTPClient
+make_http_client = http_client_class  # the name bench/bench_sync.py uses
 
 
 def load_credentials(path: Path | None) -> Any:
-    """A service-account key file, or Application Default Credentials; spreadsheets only."""
+    """A service-account key file, or Application Default Credentials; spreadsheets scope only."""
     if path is None:
         try:
             credentials, _ = google.auth.default(scopes=[SCOPE])
         except DefaultCredentialsError:
             raise SheetAccessError(
                 "No Google credentials: set `google.credentials` to a service-account JSON "
-                "key file, or run on a machine with Application Default Credentials."
+                "key file, or run where Application Default Credentials are set up "
+                "(gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS)."
             ) from None
         return credentials
     try:
@@ -144,8 +232,11 @@ def load_credentials(path: Path | None) -> Any:
         ) from None
 
 
+# --- the store --------------------------------------------------------------------------------
+
+
 class GoogleStore:
-    """The accounts and history tabs of a Google Sheet."""
+    """The accounts and history tabs of one Google Sheet, read and written by key."""
 
     def __init__(
         self,
@@ -160,7 +251,7 @@ class GoogleStore:
         sleep: Callable[[float], None] = time.sleep,
         max_tries: int = 5,
         rng: random.Random | None = None,
-        rate_limit: RateLimit | None = None,
+        rate_limit: Any = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         rewrite_tries: int = 3,
     ) -> None:
@@ -171,457 +262,424 @@ class GoogleStore:
         self.credentials_path = credentials
         self.max_body_bytes = max_body_bytes
         self.rewrite_tries = rewrite_tries
-        self._client_class = make_http_client(
+        self._client_class = http_client_class(
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
         )
         self._http: HTTPClient | None = None
-        self._meta: dict[str, Any] | None = None
+        # what the last read saw; write() addresses rows through it
+        self._meta: Json | None = None
         self._header: list[str] = []
-        self._keys: list[str] = []  # key of each data row, as read
+        self._rows: list[list[CellValue]] = []
+        self._keys: list[str] = []
         self._history: Tab | None = None
-        self._written_at: dict[int, set[int]] = {}  # row -> columns written this pass
 
-    # --- plumbing -----------------------------------------------------------------------
+    # plumbing ----------------------------------------------------------------------------------
 
     @property
     def calls(self) -> int:
-        return int(self._client_class.calls)  # type: ignore[attr-defined]
+        """HTTP requests this store sent to the Sheets API (retries included)."""
+        return int(self._client_class.calls)
 
     def location(self) -> str:
         return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit"
 
     def _client(self) -> HTTPClient:
         if self._http is None:
-            self._http = self._client_class(load_credentials(self.credentials_path))
+            credentials = load_credentials(self.credentials_path)
+            client = gspread.Client(credentials, http_client=self._client_class)
+            self._http = client.http_client
         return self._http
 
-    def _account_email(self) -> str:
+    def service_account_email(self) -> str:
+        """The address to share the sheet with (or a description for other credentials)."""
         credentials = self._client().auth
-        return str(getattr(credentials, "service_account_email", "") or "the service account")
+        email = getattr(credentials, "service_account_email", None)
+        return str(email) if email and email != "default" else "the agent's Google account"
 
-    def _call(self, func: Callable[[], Any]) -> Any:
+    def _call(self, func: Callable[[HTTPClient], Any]) -> Any:
         """One API call; Google's refusals become sentences that say what to do."""
+        client = self._client()
         try:
-            return func()
+            return func(client)
         except RefreshError as exc:
             raise SheetAccessError(
-                f"Google refused the service account's credentials ({_first(exc)}). The key "
-                "may be revoked or deleted: download a new JSON key and point "
+                f"Google refused the agent's credentials ({_first_line(exc)}). The key may be "
+                "revoked or deleted: create a new JSON key for the service account and point "
                 "`google.credentials` at it."
             ) from None
         except APIError as exc:
             raise self._explain(exc) from None
 
-    def _explain(self, exc: APIError) -> Exception:
-        code = exc.response.status_code
+    def _explain(self, exc: APIError) -> HealthAgentError:
+        status = exc.response.status_code
         message = _error_message(exc)
-        if code in RETRIED:
+        if status in RETRIED:
             return TransientError(
-                f"Google Sheets kept answering {code} ({message}); the next pass will try again."
+                f"Google Sheets kept answering {status} ({message}); the next pass will try again."
             )
-        if code == 403:
+        if status == 403:
             return SheetAccessError(
-                f"The service account {self._account_email()} cannot open spreadsheet "
-                f"{self.spreadsheet_id}: share the sheet with it as Editor (Share button, "
-                "paste that address)."
+                f"The service account {self.service_account_email()} may not edit spreadsheet "
+                f"{self.spreadsheet_id}: share the sheet with it as Editor (Share button, paste "
+                "that address)."
             )
-        if code == 404:
+        if status == 404:
             return SheetAccessError(
                 f"No spreadsheet with id {self.spreadsheet_id}: copy the id from the sheet's "
                 "address (docs.google.com/spreadsheets/d/<id>/edit) into `sheet.spreadsheet_id`."
             )
-        if code == 401:
+        if status == 401:
             return SheetAccessError(
-                "Google did not accept the agent's credentials: check `google.credentials`."
+                "Google did not accept the agent's credentials: check that `google.credentials` "
+                "names a current service-account key."
             )
-        return SheetError(f"Google Sheets refused the request ({code}: {message}).")
-
-    # --- read ---------------------------------------------------------------------------
-
-    def _metadata(self) -> dict[str, Any]:
-        fields = (
-            "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,"
-            "protectedRanges)"
-        )
-        meta = self._call(
-            lambda: self._client().fetch_sheet_metadata(
-                self.spreadsheet_id, params={"includeGridData": "false", "fields": fields}
+        if status == 400 and message.startswith("Unable to parse range"):
+            return SheetError(
+                f"Google Sheets could not find a tab the agent uses ({message}). Check "
+                "`sheet.worksheet` and `sheet.history_worksheet` in the config."
             )
-        )
-        return dict(meta)
+        return SheetError(f"Google Sheets refused the request ({status}: {message}).")
 
-    def _sheet(self, title: str | None) -> dict[str, Any] | None:
-        assert self._meta is not None
-        if title is None:
+    # read --------------------------------------------------------------------------------------
+
+    def _metadata(self) -> Json:
+        params: Params = {"includeGridData": "false", "fields": _METADATA_FIELDS}
+        return dict(self._call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+
+    def _sheet(self, title: str | None) -> Json | None:
+        if title is None or self._meta is None:
             return None
         return next(
             (s for s in self._meta.get("sheets", []) if s["properties"]["title"] == title), None
         )
 
     def read(self) -> Snapshot:
+        """The accounts tab and the history tab (None if it does not exist yet): two calls."""
         self._meta = self._metadata()
         if self._sheet(self.worksheet) is None:
             names = ", ".join(s["properties"]["title"] for s in self._meta.get("sheets", []))
             raise SheetError(
-                f'No tab named "{self.worksheet}" in the spreadsheet (tabs: {names}).'
-                " Fix `sheet.worksheet` in the config."
+                f'No tab named "{self.worksheet}" in the spreadsheet (its tabs: {names}). '
+                "Fix `sheet.worksheet` in the config, or rename the tab."
             )
         ranges = [quote(self.worksheet)]
         has_history = self._sheet(self.history_worksheet) is not None
-        if has_history:
-            assert self.history_worksheet is not None
+        if has_history and self.history_worksheet is not None:
             ranges.append(quote(self.history_worksheet))
-        params: dict[str, Any] = {
-            "valueRenderOption": "UNFORMATTED_VALUE",
-            "dateTimeRenderOption": "FORMATTED_STRING",
+        params: Params = {
+            "valueRenderOption": "UNFORMATTED_VALUE",  # numbers come back as numbers
+            "dateTimeRenderOption": "FORMATTED_STRING",  # dates as the sheet shows them
             "majorDimension": "ROWS",
         }
-        answer = self._call(
-            lambda: self._client().values_batch_get(self.spreadsheet_id, ranges, params=params)
-        )
-        tabs = [
-            _to_tab(title, vr.get("values", []))
-            for title, vr in zip(
-                [self.worksheet, self.history_worksheet], answer["valueRanges"], strict=False
-            )
-        ]
-        accounts = tabs[0]
+        answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        value_ranges = answer.get("valueRanges", [])
+        accounts = _to_tab(self.worksheet, value_ranges[0].get("values", []))
         if self.key_column not in accounts.header:
             raise SheetError(
-                f'The key column "{self.key_column}" is not in the header of '
-                f'"{self.worksheet}". Fix `sheet.key_column` in the config.'
+                f'The key column "{self.key_column}" is not in the header (first row) of tab '
+                f'"{self.worksheet}". Fix `sheet.key_column` in the config, or name the column.'
             )
         self._header = list(accounts.header)
+        self._rows = accounts.rows
         at = self._header.index(self.key_column)
         self._keys = [key_text(r[at] if at < len(r) else None) for r in accounts.rows]
-        self._history = tabs[1] if has_history else None
-        return Snapshot(accounts, self._history)
+        self._history = None
+        if has_history and self.history_worksheet is not None:
+            self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
+        history = _copy_tab(self._history) if self._history is not None else None
+        return Snapshot(_copy_tab(accounts), history)
 
-    # --- write --------------------------------------------------------------------------
+    # write -------------------------------------------------------------------------------------
 
     def write(self, plan: WritePlan) -> WriteReport:
+        """Apply the plan with at most one formatting call, one values call and one re-read."""
         report = WriteReport()
         if self._meta is None:
             self.read()
-        header = list(self._header)
-        new_columns = [c for c in plan.new_columns if c not in header]
         accounts = self._sheet(self.worksheet)
         assert accounts is not None
-        sheet_id = accounts["properties"]["sheetId"]
-        structure: list[dict[str, Any]] = []
-        width = accounts["properties"]["gridProperties"].get("columnCount", 26)
-        if len(header) + len(new_columns) > width:
-            structure.append(
-                {
-                    "appendDimension": {
-                        "sheetId": sheet_id,
-                        "dimension": "COLUMNS",
-                        "length": len(header) + len(new_columns) - width,
-                    }
-                }
-            )
-        history_needed = bool(plan.history_rows or plan.history_oldest_week) and bool(
-            self.history_worksheet
-        )
-        h_data: list[dict[str, Any]] = []
-        h_written, h_rows = 0, 0
-        if history_needed:
-            h_data, h_written, h_rows = self._history_ranges(plan)
-            history = self._sheet(self.history_worksheet)
-            if history is None:
-                structure.append(
-                    {
-                        "addSheet": {
-                            "properties": {
-                                "title": self.history_worksheet,
-                                "gridProperties": {
-                                    "rowCount": max(1000, h_rows + 100),
-                                    "columnCount": max(26, len(plan.history_header)),
-                                    "frozenRowCount": 1,
-                                },
-                            }
-                        }
-                    }
-                )
-            else:
-                grid = history["properties"]["gridProperties"]
-                if h_rows > grid.get("rowCount", 1000):
-                    structure.append(
-                        {
-                            "appendDimension": {
-                                "sheetId": history["properties"]["sheetId"],
-                                "dimension": "ROWS",
-                                "length": h_rows - grid.get("rowCount", 1000) + 100,
-                            }
-                        }
-                    )
+        header = list(self._header)
+        new_columns = [c for c in dict.fromkeys(plan.new_columns) if c not in header]
         columns = header + new_columns
+
+        structure = self._structure_requests(accounts, len(columns))
+        history_data: list[Json] = []
+        if (plan.history_rows or plan.history_oldest_week) and self.history_worksheet:
+            history_data, report.history_rows_written, rows_needed = self._history_ranges(plan)
+            structure += self._history_requests(plan, rows_needed)
         formatting = (
-            self._formatting_requests(sheet_id, columns, plan.formatting)
+            self._formatting_requests(accounts, columns, plan.formatting)
             if plan.formatting is not None
             else []
         )
         if structure or formatting:
             reply = self._call(
-                lambda: self._client().batch_update(
-                    self.spreadsheet_id, {"requests": structure + formatting}
-                )
+                lambda c: c.batch_update(self.spreadsheet_id, {"requests": structure + formatting})
             )
             report.formatting_written = bool(formatting)
             for answer in reply.get("replies", []):
-                if "addSheet" in answer:
-                    assert self._meta is not None
+                if "addSheet" in answer and self._meta is not None:
                     self._meta.setdefault("sheets", []).append(
                         {"properties": answer["addSheet"]["properties"]}
                     )
-        data: list[dict[str, Any]] = []
+
+        data: list[Json] = []
         if new_columns:
             start = rowcol_to_a1(1, len(header) + 1)
             data.append({"range": f"{quote(self.worksheet)}!{start}", "values": [new_columns]})
             report.columns_added = len(new_columns)
-        cell_ranges, written = self._cell_ranges(plan, columns, self._keys)
-        data += cell_ranges
-        report.cells_written = written
-        data += h_data
-        report.history_rows_written = h_written
+        by_row = self._cells_by_row(plan, columns, self._keys)
+        data += _row_ranges(self.worksheet, by_row)
+        report.cells_written = sum(len(cells) for cells in by_row.values())
+        data += history_data
         if data:
             self._send_values(data)
             self._header = columns
-            if plan.cells:
-                report.rewrites = self._fix_moved_rows(plan, columns)
-        self._meta = None  # the next write reads fresh metadata
+            if by_row:
+                report.rewrites = self._put_right_moved_rows(plan, columns, by_row)
+        # the sheet changed or may change: the next write starts from a fresh read
+        self._meta = None
         return report
 
-    def _cell_ranges(
+    def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
+        """Grow the accounts grid when new columns do not fit in it."""
+        grid = accounts["properties"].get("gridProperties", {})
+        have = int(grid.get("columnCount", 26))
+        if width <= have:
+            return []
+        sheet_id = int(accounts["properties"].get("sheetId", 0))
+        return [
+            {
+                "appendDimension": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "length": width - have,
+                }
+            }
+        ]
+
+    def _history_requests(self, plan: WritePlan, rows_needed: int) -> list[Json]:
+        """Create the history tab, or grow it, so the rows to write fit."""
+        history = self._sheet(self.history_worksheet)
+        width = max(len(plan.history_header), max((len(r) for r in plan.history_rows), default=0))
+        if history is None:
+            return [
+                {
+                    "addSheet": {
+                        "properties": {
+                            "title": self.history_worksheet,
+                            "gridProperties": {
+                                "rowCount": max(1000, rows_needed + 100),
+                                "columnCount": max(26, width),
+                                "frozenRowCount": 1,
+                            },
+                        }
+                    }
+                }
+            ]
+        grid = history["properties"].get("gridProperties", {})
+        sheet_id = int(history["properties"].get("sheetId", 0))
+        requests_: list[Json] = []
+        rows_have, columns_have = int(grid.get("rowCount", 1000)), int(grid.get("columnCount", 26))
+        if rows_needed > rows_have:
+            requests_.append(
+                {
+                    "appendDimension": {
+                        "sheetId": sheet_id,
+                        "dimension": "ROWS",
+                        "length": rows_needed - rows_have + 100,
+                    }
+                }
+            )
+        if width > columns_have:
+            requests_.append(
+                {
+                    "appendDimension": {
+                        "sheetId": sheet_id,
+                        "dimension": "COLUMNS",
+                        "length": width - columns_have,
+                    }
+                }
+            )
+        return requests_
+
+    def _cells_by_row(
         self, plan: WritePlan, columns: list[str], keys: list[str]
-    ) -> tuple[list[dict[str, Any]], int]:
-        """ValueRanges for the plan's cells at the rows holding their keys, runs merged."""
-        where = rows_by_key(list(keys))
+    ) -> dict[int, dict[int, CellValue]]:
+        """The plan's cells at every row that holds their key: row -> column -> value."""
+        where: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key:
+                where.setdefault(key, []).append(i)
         by_row: dict[int, dict[int, CellValue]] = {}
         for cell in plan.cells:
-            col = columns.index(cell.column)
-            for row in where.get(cell.key, []):
+            col = self._column(columns, cell.column)
+            for row in where.get(key_text(cell.key), []):
                 by_row.setdefault(row, {})[col] = cell.value
-        self._written_at = {row: set(cells) for row, cells in by_row.items()}
-        return self._ranges(self.worksheet, by_row), sum(len(v) for v in by_row.values())
+        return by_row
 
-    @staticmethod
-    def _ranges(
-        title: str, by_row: dict[int, dict[int, CellValue]], offset: int = 2
-    ) -> list[dict[str, Any]]:
-        """ValueRanges for cells given by row (0-based, sheet row = row + offset) and column.
+    def _column(self, columns: list[str], name: str) -> int:
+        if name == self.key_column:
+            raise SheetError(f'The agent never writes the key column "{name}".')
+        if name not in columns:
+            raise SheetError(
+                f'Column "{name}" is not in the header of "{self.worksheet}" and the plan does '
+                "not add it."
+            )
+        return columns.index(name)
 
-        A row's adjacent cells make one run; runs over the same columns on consecutive rows
-        make one block of up to BLOCK_ROWS rows, so a full first pass stays compact.
-        """
-        data: list[dict[str, Any]] = []
-        block: list[list[Any]] = []
-        block_at: tuple[int, int, int] | None = None  # (first row, first column, width)
-
-        def flush() -> None:
-            if block_at is not None:
-                row, col, width = block_at
-                start = rowcol_to_a1(row + offset, col + 1)
-                end = rowcol_to_a1(row + offset + len(block) - 1, col + width)
-                data.append({"range": f"{quote(title)}!{start}:{end}", "values": list(block)})
-
-        for row, cells in sorted(by_row.items()):
-            runs: list[list[tuple[int, CellValue]]] = []
-            for col in sorted(cells):
-                if runs and col == runs[-1][-1][0] + 1:
-                    runs[-1].append((col, cells[col]))
-                else:
-                    runs.append([(col, cells[col])])
-            for run in runs:
-                values = [_raw(v) for _, v in run]
-                same = block_at is not None and (
-                    len(runs) == 1
-                    and block_at[0] + len(block) == row
-                    and (block_at[1], block_at[2]) == (run[0][0], len(run))
-                    and len(block) < BLOCK_ROWS
-                )
-                if same:
-                    block.append(values)
-                    continue
-                flush()
-                block, block_at = [values], (row, run[0][0], len(run))
-        flush()
-        return data
-
-    def _history_ranges(self, plan: WritePlan) -> tuple[list[dict[str, Any]], int, int]:
-        """The history rows that change (the tab was read with the accounts), rows after a
-        dropped one shifted up, leftovers blanked; with the count written and the new height."""
+    def _history_ranges(self, plan: WritePlan) -> tuple[list[Json], int, int]:
+        """The history rows that change (rows after a dropped one shift up, leftovers are
+        blanked), with how many rows the plan wrote and how many grid rows the tab needs."""
         assert self.history_worksheet is not None
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
         new_header, new_rows, written = merge_history(old.header, old.rows, plan)
-        changed = {(key_text(r[0]), key_text(r[2])) for r in plan.history_rows}
-        kept = {(key_text(r[0]), key_text(r[2]) if len(r) > 2 else "") for r in new_rows}
-        dropped_at = next(
-            (
-                i
-                for i, r in enumerate(old.rows)
-                if (key_text(r[0]) if r else "", key_text(r[2]) if len(r) > 2 else "") not in kept
-            ),
-            None,
-        )
+        before: list[list[Any]] = [list(old.header), *old.rows] if old.header else []
+        after: list[list[Any]] = [list(new_header), *new_rows]
         by_row: dict[int, dict[int, CellValue]] = {}
-        if new_header != old.header:
-            by_row[0] = dict(enumerate(new_header))
-        for i, row in enumerate(new_rows):
-            shifted = dropped_at is not None and i >= dropped_at
-            if shifted or (key_text(row[0]), key_text(row[2])) in changed:
-                by_row[i + 1] = dict(enumerate(row))
-        width = max([len(new_header), *(len(r) for r in old.rows[:1])], default=0)
-        for i in range(len(new_rows), len(old.rows)):  # rows left over after a drop
-            by_row[i + 1] = dict.fromkeys(range(width), "")
-        self._history = Tab(title, new_header, new_rows)
-        return self._ranges(title, by_row, offset=1), written, len(new_rows) + 1
+        for i in range(max(len(before), len(after))):
+            was = before[i] if i < len(before) else []
+            now = after[i] if i < len(after) else []
+            if [cell_text(v) for v in was] != [cell_text(v) for v in now]:
+                width = max(len(was), len(now))
+                by_row[i] = {j: (now[j] if j < len(now) else "") for j in range(width)}
+        self._history = Tab(title, list(new_header), [list(r) for r in new_rows])
+        return _row_ranges(title, by_row, offset=1), written, len(after)
 
-    def _send_values(self, data: list[dict[str, Any]]) -> None:
-        """One values:batchUpdate (RAW), split so that no body exceeds the size limit."""
+    def _send_values(self, data: list[Json]) -> None:
+        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
         for chunk in _chunks(data, self.max_body_bytes):
-            body = {"valueInputOption": "RAW", "data": chunk}
+            body: Json = {"valueInputOption": "RAW", "data": chunk}
 
-            def send(body: dict[str, Any] = body) -> Any:
-                return self._client().values_batch_update(self.spreadsheet_id, body)
+            def send(client: HTTPClient, body: Json = body) -> Any:
+                return client.values_batch_update(self.spreadsheet_id, body)
 
             self._call(send)
 
-    def _fix_moved_rows(self, plan: WritePlan, columns: list[str]) -> int:
-        """Re-read the key column; rewrite the cells of rows that moved during the pass."""
+    def _wanted_by_key(self, plan: WritePlan, columns: list[str]) -> dict[str, dict[int, Any]]:
+        """Every account's agent cells as they should be: as read, then the plan's changes,
+        then the plan's full picture when it gives one."""
+        touched = sorted({self._column(columns, c.column) for c in plan.cells})
+        wanted: dict[str, dict[int, Any]] = {}
+        for key, row in zip(self._keys, self._rows, strict=False):
+            if key:
+                wanted[key] = {c: (row[c] if c < len(row) else "") for c in touched}
+        for cell in plan.cells:
+            wanted.setdefault(key_text(cell.key), {})[columns.index(cell.column)] = cell.value
+        for key, cells in (plan.desired or {}).items():
+            for column, value in cells.items():
+                if column in columns and column != self.key_column:
+                    wanted.setdefault(key_text(key), {})[columns.index(column)] = value
+        return wanted
+
+    def _put_right_moved_rows(
+        self, plan: WritePlan, columns: list[str], written: dict[int, dict[int, CellValue]]
+    ) -> int:
+        """Re-read the key column; rewrite the agent cells of rows that moved meanwhile.
+
+        A row whose key moved gets its own account's cells again; a row with no known
+        account (a CSM's new row) loses what the agent wrote there by mistake.
+        """
         at = columns.index(self.key_column)
-        letter = rowcol_to_a1(1, at + 1).rstrip("1")
+        letter = column_letter(at)
+        key_range = f"{quote(self.worksheet)}!{letter}2:{letter}"
+        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE"}
+        expected = list(self._keys)
+        wanted: dict[str, dict[int, Any]] | None = None
         rewrites = 0
-        expected = self._keys
         for _ in range(self.rewrite_tries):
-            answer = self._call(
-                lambda: self._client().values_get(
-                    self.spreadsheet_id,
-                    f"{quote(self.worksheet)}!{letter}2:{letter}",
-                    params={"valueRenderOption": "UNFORMATTED_VALUE"},
-                )
-            )
+            answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
             now = [key_text(r[0] if r else None) for r in answer.get("values", [])]
-            if now == expected[: len(now)] and len(now) == len(expected):
+            if now == expected:
                 break
-            # rows moved: every row whose key changed gets its own account's values again
-            desired = plan.desired
-            if desired is None:  # a plan without the full picture: what it meant to write
-                desired = {}
-                for cell in plan.cells:
-                    desired.setdefault(cell.key, {})[cell.column] = cell.value
-            by_row: dict[int, dict[int, CellValue]] = {}
-            moved = {
-                i
-                for i in range(max(len(now), len(expected)))
-                if (now[i] if i < len(now) else "") != (expected[i] if i < len(expected) else "")
-            }
-            for i in moved:
+            if wanted is None:
+                wanted = self._wanted_by_key(plan, columns)
+            fix: dict[int, dict[int, CellValue]] = {}
+            for i in range(max(len(now), len(expected))):
                 key = now[i] if i < len(now) else ""
-                values = desired.get(key) if key else None
-                if values is not None:
-                    for column, value in values.items():
-                        by_row.setdefault(i, {})[columns.index(column)] = value
-                elif i in self._written_at:  # another account's values landed here: undo
-                    for col in self._written_at[i]:
-                        by_row.setdefault(i, {})[col] = ""
-            data = self._ranges(self.worksheet, by_row)
-            if data:
-                self._send_values(data)
-                rewrites += sum(len(v) for v in by_row.values())
-            expected = now
+                if key == (expected[i] if i < len(expected) else ""):
+                    continue
+                if key in wanted:
+                    fix[i] = dict(wanted[key])
+                elif i in written:  # no account of ours here now: undo what landed on it
+                    fix[i] = dict.fromkeys(written[i], "")
+            fix = {i: cells for i, cells in fix.items() if cells}
+            if fix:
+                log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
+                self._send_values(_row_ranges(self.worksheet, fix))
+                rewrites += sum(len(cells) for cells in fix.values())
+            expected, written = now, fix
         self._keys = expected
         return rewrites
 
-    # --- formatting ---------------------------------------------------------------------
+    # formatting --------------------------------------------------------------------------------
 
     def _formatting_requests(
-        self, sheet_id: int, columns: list[str], formatting: Formatting
-    ) -> list[dict[str, Any]]:
-        """Requests that bring the agent's rules up to date; none when they already are."""
-        sheet = self._sheet(self.worksheet)
-        assert sheet is not None
-        requests_: list[dict[str, Any]] = []
-        status_col = (
-            columns.index(formatting.status_column)
-            if (formatting.status_column in columns)
-            else None
+        self, accounts: Json, columns: list[str], formatting: Formatting
+    ) -> list[Json]:
+        """Requests that bring the agent's formatting up to date; none when it already is.
+
+        The agent's own rules are recognised by their shape (TEXT_EQ on a status label with
+        one of its fills, on one whole column); its protected ranges by their description,
+        which also carries a fingerprint of everything it applied (dropdowns included, as
+        the API does not show them without grid data). A person's rules are never touched.
+        """
+        props = accounts["properties"]
+        sheet_id = int(props.get("sheetId", 0))
+        requests_: list[Json] = []
+
+        existing = list(accounts.get("conditionalFormats", []))
+        ours = [i for i, rule in enumerate(existing) if _is_agent_rule(rule)]
+        wanted_rules = (
+            _status_rules(sheet_id, columns.index(formatting.status_column), formatting)
+            if formatting.status_column in columns
+            else []
         )
-        wanted = _status_rules(sheet_id, status_col, formatting) if status_col is not None else []
-        existing = sheet.get("conditionalFormats", [])
-        ours = [i for i, rule in enumerate(existing) if _is_ours(rule)]
-        if [existing[i] for i in ours] != wanted:
-            for i in reversed(ours):  # delete from the end so indexes stay right
+        if [_rule_shape(existing[i]) for i in ours] != [_rule_shape(r) for r in wanted_rules]:
+            for i in reversed(ours):  # from the end, so the indexes still hold
                 requests_.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": i}})
-            for rule in wanted:
-                requests_.append(
-                    {
-                        "addConditionalFormatRule": {
-                            "rule": rule,
-                            "index": len(existing) - len(ours) + wanted.index(rule),
-                        }
-                    }
-                )
-        agent_cols = sorted(columns.index(c) for c in formatting.agent_columns if c in columns)
+            first = len(existing) - len(ours)  # after every rule a person made
+            for k, rule in enumerate(wanted_rules):
+                requests_.append({"addConditionalFormatRule": {"rule": rule, "index": first + k}})
+
+        fingerprint = _fingerprint(formatting, columns, sheet_id)
+        description = f"{AGENT_MARK}: filled in by the agent on every pass [{fingerprint}]"
         protected = [
             p
-            for p in sheet.get("protectedRanges", [])
+            for p in accounts.get("protectedRanges", [])
             if str(p.get("description", "")).startswith(AGENT_MARK)
         ]
-        want_ranges = [
-            {"sheetId": sheet_id, "startColumnIndex": c, "endColumnIndex": c + 1}
-            for c in agent_cols
+        wanted_ranges = [
+            _column_range(sheet_id, columns.index(c))
+            for c in dict.fromkeys(formatting.agent_columns)
+            if c in columns
         ]
-        have_ranges = [p.get("range") for p in protected]
-        protection_changed = sorted(map(json.dumps, have_ranges)) != sorted(
-            map(json.dumps, want_ranges)
-        ) or any(not p.get("warningOnly") for p in protected)
-        if protection_changed:
+        current = sorted(_range_shape(p.get("range", {})) for p in protected)
+        if current != sorted(_range_shape(r) for r in wanted_ranges) or any(
+            not p.get("warningOnly") or p.get("description") != description for p in protected
+        ):
             for p in protected:
                 requests_.append(
                     {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
                 )
-            for rng in want_ranges:
+            for rng in wanted_ranges:
                 requests_.append(
                     {
                         "addProtectedRange": {
                             "protectedRange": {
                                 "range": rng,
+                                "description": description,
                                 "warningOnly": True,
-                                "description": f"{AGENT_MARK}: written by the agent on every pass",
                             }
                         }
                     }
                 )
-        frozen = sheet["properties"]["gridProperties"].get("frozenRowCount", 0)
-        if requests_ or frozen < 1:
-            # dropdowns live in the cells; the agent sets them with its other rules
+            # dropdowns are not visible in the metadata: they follow the fingerprint
             for column, allowed in formatting.dropdowns:
-                if column not in columns or not allowed:
-                    continue
-                col = columns.index(column)
-                requests_.append(
-                    {
-                        "setDataValidation": {
-                            "range": {
-                                "sheetId": sheet_id,
-                                "startRowIndex": 1,
-                                "startColumnIndex": col,
-                                "endColumnIndex": col + 1,
-                            },
-                            "rule": {
-                                "condition": {
-                                    "type": "ONE_OF_LIST",
-                                    "values": [{"userEnteredValue": a} for a in allowed],
-                                },
-                                "strict": False,
-                                "showCustomUi": True,
-                            },
-                        }
-                    }
-                )
-        if frozen < 1:
+                if column in columns and allowed:
+                    requests_.append(_dropdown(sheet_id, columns.index(column), allowed))
+        if int(props.get("gridProperties", {}).get("frozenRowCount", 0)) < 1:
             requests_.append(
                 {
                     "updateSheetProperties": {
@@ -635,103 +693,67 @@ class GoogleStore:
             )
         return requests_
 
-    # --- check --------------------------------------------------------------------------
+
+# --- check ------------------------------------------------------------------------------------
 
 
 def check_access(config: Any) -> list[str]:
-    """What `health-agent check` prints for a Google sheet, one sentence per step."""
-    lines = []
-    credentials = load_credentials(config.google.credentials)
-    email = getattr(credentials, "service_account_email", None) or "default credentials"
-    lines.append(f"credentials: ok ({email})")
+    """What `health-agent check` says about a Google sheet: one sentence per step, what is
+    fine and, at the first problem, what is wrong and how to fix it (it never raises for
+    the sheet's own problems)."""
+    sheet, google_ = config.sheet, config.google
+    lines: list[str] = []
+    try:
+        credentials = load_credentials(google_.credentials)
+    except HealthAgentError as exc:
+        return [f"credentials: problem: {exc}"]
+    email = getattr(credentials, "service_account_email", None) or "application default"
+    lines.append(f"credentials: ok ({email}, scope spreadsheets only)")
     store = GoogleStore(
-        spreadsheet_id=config.sheet.spreadsheet_id,
-        worksheet=config.sheet.worksheet,
-        key_column=config.sheet.key_column,
-        history_worksheet=config.sheet.history_worksheet,
-        credentials=config.google.credentials,
-        endpoint=config.google.endpoint,
-        timeout_s=config.google.timeout_s,
+        spreadsheet_id=sheet.spreadsheet_id,
+        worksheet=sheet.worksheet,
+        key_column=sheet.key_column,
+        history_worksheet=sheet.history_worksheet,
+        credentials=google_.credentials,
+        endpoint=google_.endpoint,
+        timeout_s=google_.timeout_s,
         max_tries=2,
     )
-    store.read()
-    lines.append(
-        f"spreadsheet {config.sheet.spreadsheet_id}: shared with {email}, tab "
-        f'"{config.sheet.worksheet}" and key column "{config.sheet.key_column}" found'
-    )
+    try:
+        store._meta = store._metadata()
+    except HealthAgentError as exc:
+        return [*lines, f"spreadsheet {sheet.spreadsheet_id}: problem: {exc}"]
+    lines.append(f"spreadsheet {sheet.spreadsheet_id}: reachable and shared with {email}")
+    if store._sheet(sheet.worksheet) is None:
+        names = ", ".join(s["properties"]["title"] for s in store._meta.get("sheets", []))
+        return [
+            *lines,
+            f'tab "{sheet.worksheet}": problem: not found (tabs: {names}); fix '
+            "`sheet.worksheet` in the config or rename the tab.",
+        ]
+    lines.append(f'tab "{sheet.worksheet}": found')
+    try:
+        header = store._call(
+            lambda c: c.values_get(sheet.spreadsheet_id, f"{quote(sheet.worksheet)}!1:1")
+        ).get("values", [[]])
+    except HealthAgentError as exc:
+        return [*lines, f"key column: problem: {exc}"]
+    found = [cell_text(v).strip() for v in (header[0] if header else [])]
+    if sheet.key_column not in found:
+        return [
+            *lines,
+            f'key column "{sheet.key_column}": problem: not in the header row; fix '
+            "`sheet.key_column` in the config or name the column.",
+        ]
+    lines.append(f'key column "{sheet.key_column}": found')
     return lines
 
 
-# --- pure helpers ---------------------------------------------------------------------------
+# --- pure helpers -----------------------------------------------------------------------------
 
 
-def _raw(value: CellValue) -> Any:
-    """A value as the API takes it (RAW): numbers and booleans stay, the rest is text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float):
-        return value
-    return cell_text(value)
-
-
-def _chunks(data: list[dict[str, Any]], limit: int) -> Iterable[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    size = 200  # the envelope
-    for item in data:
-        item_size = len(json.dumps(item).encode()) + 2  # as requests sends it: ASCII-escaped
-        if chunk and size + item_size > limit:
-            yield chunk
-            chunk, size = [], 200
-        chunk.append(item)
-        size += item_size
-    if chunk:
-        yield chunk
-
-
-def _to_tab(title: str | None, values: list[list[Any]]) -> Tab:
-    header = [cell_text(v).strip() for v in values[0]] if values else []
-    return Tab(title or "", header, [list(r) for r in values[1:]])
-
-
-def _colour(rgb: tuple[float, float, float]) -> dict[str, float]:
-    return {"red": rgb[0], "green": rgb[1], "blue": rgb[2]}
-
-
-def _status_rules(sheet_id: int, col: int, formatting: Formatting) -> list[dict[str, Any]]:
-    labels = formatting.status_labels
-    rules = []
-    for colour, text in (("green", labels.green), ("orange", labels.orange), ("red", labels.red)):
-        rules.append(
-            {
-                "ranges": [
-                    {
-                        "sheetId": sheet_id,
-                        "startRowIndex": 1,
-                        "startColumnIndex": col,
-                        "endColumnIndex": col + 1,
-                    }
-                ],
-                "booleanRule": {
-                    "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
-                    "format": {"backgroundColor": _colour(FILLS[colour])},
-                },
-            }
-        )
-    return rules
-
-
-def _is_ours(rule: dict[str, Any]) -> bool:
-    """The agent's rules: a TEXT_EQ on a status label (any language) with one of its fills."""
-    boolean = rule.get("booleanRule", {})
-    condition = boolean.get("condition", {})
-    values = condition.get("values", [])
-    fill = boolean.get("format", {}).get("backgroundColor")
-    return (
-        condition.get("type") == "TEXT_EQ"
-        and len(values) == 1
-        and values[0].get("userEnteredValue") in _KNOWN_LABELS
-        and fill in [_colour(c) for c in FILLS.values()]
-    )
+def _first_line(exc: Exception) -> str:
+    return str(exc.args[0]).splitlines()[0] if exc.args else type(exc).__name__
 
 
 def _error_message(exc: APIError) -> str:
@@ -741,5 +763,176 @@ def _error_message(exc: APIError) -> str:
         return exc.response.reason or "no details"
 
 
-def _first(exc: Exception) -> str:
-    return str(exc.args[0]) if exc.args else type(exc).__name__
+def _to_tab(title: str, values: list[list[Any]]) -> Tab:
+    header = [cell_text(v).strip() for v in values[0]] if values else []
+    return Tab(title, header, [list(r) for r in values[1:]])
+
+
+def _copy_tab(tab: Tab) -> Tab:
+    # the snapshot is the caller's to change; the store keeps its own copy of what it read
+    return Tab(tab.title, list(tab.header), [list(r) for r in tab.rows])
+
+
+def _row_ranges(title: str, by_row: dict[int, dict[int, CellValue]], offset: int = 2) -> list[Json]:
+    """ValueRanges for cells given by 0-based row (sheet row = row + offset) and column.
+
+    A row's adjacent cells make one run; the same run of columns on consecutive rows makes
+    one block of up to BLOCK_ROWS rows, so a first pass over 100,000 rows stays compact.
+    """
+    data: list[Json] = []
+    block: list[list[Any]] = []
+    at: tuple[int, int, int] | None = None  # first row, first column, width
+
+    def flush() -> None:
+        if at is not None:
+            row, col, width = at
+            start = rowcol_to_a1(row + offset, col + 1)
+            end = rowcol_to_a1(row + offset + len(block) - 1, col + width)
+            data.append({"range": f"{quote(title)}!{start}:{end}", "values": list(block)})
+
+    for row, cells in sorted(by_row.items()):
+        runs: list[list[tuple[int, CellValue]]] = []
+        for col in sorted(cells):
+            if runs and col == runs[-1][-1][0] + 1:
+                runs[-1].append((col, cells[col]))
+            else:
+                runs.append([(col, cells[col])])
+        for run in runs:
+            values = [_raw(v) for _, v in run]
+            if (
+                at is not None
+                and len(runs) == 1
+                and at[0] + len(block) == row
+                and (at[1], at[2]) == (run[0][0], len(run))
+                and len(block) < BLOCK_ROWS
+            ):
+                block.append(values)
+                continue
+            flush()
+            block, at = [values], (row, run[0][0], len(run))
+    flush()
+    return data
+
+
+def _chunks(data: list[Json], limit: int) -> Iterable[list[Json]]:
+    """Split ValueRanges so that each request body (as requests encodes it) stays under limit."""
+    envelope = len(json.dumps({"valueInputOption": "RAW", "data": []}))
+    chunk: list[Json] = []
+    size = envelope
+    for item in data:
+        item_size = len(json.dumps(item, allow_nan=False)) + 2  # ", " between items
+        if chunk and size + item_size > limit:
+            yield chunk
+            chunk, size = [], envelope
+        chunk.append(item)
+        size += item_size
+    if chunk:
+        yield chunk
+
+
+def _column_range(sheet_id: int, col: int) -> Json:
+    """One whole column below the header."""
+    return {
+        "sheetId": sheet_id,
+        "startRowIndex": 1,
+        "startColumnIndex": col,
+        "endColumnIndex": col + 1,
+    }
+
+
+def _dropdown(sheet_id: int, col: int, allowed: tuple[str, ...]) -> Json:
+    """A dropdown of the allowed labels; other text stays possible (strict=False), flagged."""
+    return {
+        "setDataValidation": {
+            "range": _column_range(sheet_id, col),
+            "rule": {
+                "condition": {
+                    "type": "ONE_OF_LIST",
+                    "values": [{"userEnteredValue": a} for a in allowed],
+                },
+                "strict": False,
+                "showCustomUi": True,
+            },
+        }
+    }
+
+
+def _range_shape(rng: Json) -> tuple[int, int, int | None, int, int | None]:
+    # Google leaves zero numbers out of the ranges it returns: read them as 0
+    return (
+        int(rng.get("sheetId", 0)),
+        int(rng.get("startRowIndex", 0)),
+        None if rng.get("endRowIndex") is None else int(rng["endRowIndex"]),
+        int(rng.get("startColumnIndex", 0)),
+        None if rng.get("endColumnIndex") is None else int(rng["endColumnIndex"]),
+    )
+
+
+def _colour(rgb: tuple[float, float, float]) -> dict[str, float]:
+    return {"red": rgb[0], "green": rgb[1], "blue": rgb[2]}
+
+
+def _colour_shape(colour: Json | None) -> tuple[float, ...] | None:
+    if colour is None:
+        return None
+    return tuple(round(float(colour.get(c, 0)), 3) for c in ("red", "green", "blue"))
+
+
+def _status_rules(sheet_id: int, col: int, formatting: Formatting) -> list[Json]:
+    labels = formatting.status_labels
+    return [
+        {
+            "ranges": [_column_range(sheet_id, col)],
+            "booleanRule": {
+                "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
+                "format": {"backgroundColor": _colour(FILLS[colour])},
+            },
+        }
+        for colour, text in (
+            ("green", labels.green),
+            ("orange", labels.orange),
+            ("red", labels.red),
+        )
+    ]
+
+
+def _rule_shape(rule: Json) -> tuple[Any, ...]:
+    """What matters in a rule, in a form that ignores how Google spells it back."""
+    boolean = rule.get("booleanRule", {})
+    condition = boolean.get("condition", {})
+    return (
+        tuple(_range_shape(r) for r in rule.get("ranges", [])),
+        condition.get("type"),
+        tuple(v.get("userEnteredValue") for v in condition.get("values", [])),
+        _colour_shape(boolean.get("format", {}).get("backgroundColor")),
+    )
+
+
+def _is_agent_rule(rule: Json) -> bool:
+    """The agent's rules: TEXT_EQ on a status label with one of its fills, on one column."""
+    boolean = rule.get("booleanRule", {})
+    condition = boolean.get("condition", {})
+    values = condition.get("values", [])
+    ranges = rule.get("ranges", [])
+    fill = _colour_shape(boolean.get("format", {}).get("backgroundColor"))
+    return (
+        condition.get("type") == "TEXT_EQ"
+        and len(values) == 1
+        and values[0].get("userEnteredValue") in _KNOWN_LABELS
+        and fill in {_colour_shape(_colour(c)) for c in FILLS.values()}
+        and len(ranges) == 1
+        and _range_shape(ranges[0])[1:3] == (1, None)
+    )
+
+
+def _fingerprint(formatting: Formatting, columns: list[str], sheet_id: int) -> str:
+    """A short hash of the formatting the agent applies, with the positions it applies at."""
+    used = {formatting.status_column, *formatting.agent_columns}
+    used.update(column for column, _ in formatting.dropdowns)
+    data = {
+        "formatting": asdict(formatting),
+        "positions": {c: columns.index(c) for c in sorted(used) if c in columns},
+        "sheet": sheet_id,
+    }
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,218 @@
+"""Helpers for tests that need a Google Sheet: the local emulator, a service-account key
+made at test time, and a GoogleStore pointed at both.
+
+    with emulated_google(tmp_path, HEADER, ROWS) as (emulator, store):
+        store.read()
+
+or, for a pytest fixture that must outlive a `with` block (the contract suite):
+
+    google = start_emulated_google(tmp_path, HEADER, ROWS, key_column="Client")
+    ... google.store, google.emulator, google.reverse_rows() ...
+    google.close()
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from agent.stores.base import CellValue, key_text
+from agent.stores.google import GoogleStore
+from tests.sheets_emulator import SheetsEmulator, Tab, Value, new_service_account_key
+
+EMAIL = "health-agent@health-tests.iam.gserviceaccount.com"
+SPREADSHEET_ID = "1EmuLaTeDsHeEtIdFoRtEsTs0123456789abcdefGHIJ"
+WORKSHEET = "Comptes"
+HISTORY = "Historique"
+
+
+class RecordedSleep:
+    """A `sleep` for the store that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@cache
+def test_key() -> rsa.RSAPrivateKey:
+    """The RSA key of the test service account, made once per test process (never committed)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def service_account_file(
+    folder: Path, emulator: SheetsEmulator, email: str = EMAIL, *, register: bool = True
+) -> Path:
+    """A service-account JSON key whose token_uri is the emulator's token endpoint.
+
+    The test account (EMAIL) uses `test_key()`; other emails get a fresh key. With
+    `register` the emulator learns the public key, so the JWTs signed with it verify.
+    """
+    info, key = new_service_account_key(
+        email, emulator.token_uri, test_key() if email == EMAIL else None
+    )
+    if register:
+        emulator.add_service_account(email, key.public_key())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"key-{email.split('@')[0]}-{emulator.url.rsplit(':', 1)[-1]}.json"
+    path.write_text(json.dumps(info), encoding="utf-8")
+    return path
+
+
+def google_store(
+    emulator: SheetsEmulator,
+    key_file: Path,
+    *,
+    spreadsheet_id: str = SPREADSHEET_ID,
+    worksheet: str = WORKSHEET,
+    key_column: str,
+    history_worksheet: str | None = HISTORY,
+    **options: Any,
+) -> GoogleStore:
+    """A GoogleStore on the emulator; retries never wait (a RecordedSleep) unless given."""
+    settings: dict[str, Any] = {"sleep": RecordedSleep(), "timeout_s": 10}
+    settings.update(options)
+    return GoogleStore(
+        spreadsheet_id=spreadsheet_id,
+        worksheet=worksheet,
+        key_column=key_column,
+        history_worksheet=history_worksheet,
+        credentials=key_file,
+        endpoint=emulator.url,
+        **settings,
+    )
+
+
+@dataclass
+class EmulatedGoogle:
+    """An emulated Google Sheet, the store that uses it, and a CSM's hands on the sheet."""
+
+    emulator: SheetsEmulator
+    store: GoogleStore
+    key_file: Path
+    spreadsheet_id: str = SPREADSHEET_ID
+    worksheet: str = WORKSHEET
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def tab(self) -> Tab:
+        """The accounts tab as the emulator holds it (row 0 is the header)."""
+        return self.emulator.tab(self.spreadsheet_id, self.worksheet)
+
+    @property
+    def sleep(self) -> RecordedSleep:
+        return self.store._client_class.sleep  # type: ignore[return-value]
+
+    def writes(self) -> int:
+        """Calls that change the sheet (values and formatting)."""
+        return self.emulator.calls["write"] + self.emulator.calls["format"]
+
+    # what a CSM does in the browser, between or during the agent's calls -----------------
+
+    def reverse_rows(self) -> None:
+        with self.emulator.lock:
+            self.tab.rows[1:] = list(reversed(self.tab.rows[1:]))
+
+    def sort_rows(self, column: int, reverse: bool = False) -> None:
+        with self.emulator.lock:
+            self.tab.sort_rows(lambda r: str(r[column]) if column < len(r) else "", reverse)
+
+    def insert_row(self, at: int, values: list[CellValue]) -> None:
+        """Insert a row at 0-based data position `at` (0: just below the header)."""
+        with self.emulator.lock:
+            self.tab.insert_row(at + 1, ["" if v is None else v for v in values])
+
+    def delete_row(self, at: int) -> None:
+        """Delete the row at 0-based data position `at`."""
+        with self.emulator.lock:
+            self.tab.delete_row(at + 1)
+
+    def edit(self, key: str, column: str, value: Value) -> None:
+        """Type `value` into `column` on the row whose key column holds `key`."""
+        with self.emulator.lock:
+            header = [str(h) for h in self.tab.header()]
+            key_at = header.index(self.store.key_column)
+            row = next(
+                i
+                for i, r in enumerate(self.tab.rows)
+                if i and key_text(self.tab.cell(i, key_at)) == key
+            )
+            self.tab.set(row, header.index(column), value)
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+        self.emulator.stop()
+
+
+def start_emulated_google(
+    tmp_path: Path,
+    header: list[str],
+    rows: list[list[CellValue]],
+    *,
+    key_column: str | None = None,
+    worksheet: str = WORKSHEET,
+    history_worksheet: str | None = HISTORY,
+    history: list[list[Value]] | None = None,
+    extra_tabs: dict[str, list[list[Value]]] | None = None,
+    shared: bool = True,
+    row_count: int = 1000,
+    emulator: SheetsEmulator | None = None,
+    **store_options: Any,
+) -> EmulatedGoogle:
+    """Start an emulator (or use `emulator`) holding one spreadsheet, and a store on it.
+
+    The accounts tab is `worksheet` (header, then rows); `history` (header first) creates
+    the history tab; `shared=False` leaves the sheet unshared (403). Call `close()`.
+    """
+    running = emulator or SheetsEmulator().start()
+    grid: list[list[Value]] = [list(header)]
+    grid += [["" if v is None else v for v in r] for r in rows]
+    tabs: dict[str, list[list[Value]]] = {worksheet: grid}
+    if history is not None and history_worksheet is not None:
+        tabs[history_worksheet] = [list(r) for r in history]
+    tabs.update(extra_tabs or {})
+    running.add_spreadsheet(
+        SPREADSHEET_ID,
+        tabs,
+        shared_with={EMAIL} if shared else set(),
+        row_count=max(row_count, len(rows) + 1),
+    )
+    key_file = service_account_file(tmp_path, running)
+    store = google_store(
+        running,
+        key_file,
+        worksheet=worksheet,
+        key_column=key_column or header[0],
+        history_worksheet=history_worksheet,
+        **store_options,
+    )
+    made = EmulatedGoogle(running, store, key_file, worksheet=worksheet)
+    if emulator is not None:
+        made.emulator = emulator
+        made.close = lambda: None  # type: ignore[method-assign]  # the caller owns it
+    return made
+
+
+@contextmanager
+def emulated_google(
+    tmp_path: Path,
+    header: list[str],
+    rows: list[list[CellValue]],
+    **options: Any,
+) -> Iterator[tuple[SheetsEmulator, GoogleStore]]:
+    """`start_emulated_google` as a context manager yielding (emulator, store)."""
+    made = start_emulated_google(tmp_path, header, rows, **options)
+    try:
+        yield made.emulator, made.store
+    finally:
+        made.close()

@@ -1,0 +1,366 @@
+"""The emulator's model of a spreadsheet: tabs, cells, A1 ranges, how values go in and out.
+
+Cells hold what Google keeps: text, numbers, booleans, dates and formulas. How a value is
+entered (RAW or USER_ENTERED) and how it is rendered (FORMATTED_VALUE, UNFORMATTED_VALUE,
+FORMULA; SERIAL_NUMBER or FORMATTED_STRING dates) follows the Sheets API documentation.
+The CSM helpers (sort, insert, delete, edit) are what a person does in the browser.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import datetime as dt
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell that holds a formula (only USER_ENTERED input makes one)."""
+
+    text: str
+
+
+Value = str | int | float | bool | dt.date | dt.datetime | Formula
+EMPTY = ""  # an empty cell; the API writes one with "" and never returns trailing ones
+SERIAL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Sheets' date serial numbers
+
+
+class ApiError(Exception):
+    """An error answer in Google's shape: {"error": {"code", "message", "status"}}."""
+
+    def __init__(self, code: int, message: str, status: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.field = code, message, status, field
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, message, "INVALID_ARGUMENT")
+
+
+# --- A1 notation -------------------------------------------------------------------------
+
+_CELL = re.compile(r"^([A-Za-z]{0,3})(\d*)$")
+
+
+def column_index(letters: str) -> int:
+    """'A' -> 0, 'AA' -> 26."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def column_letters(index: int) -> str:
+    """0 -> 'A', 26 -> 'AA'."""
+    index += 1
+    out = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def quote_title(title: str) -> str:
+    """A tab title as Google writes it in a returned range: bare when plain, else quoted.
+
+    The recordings show `Sheet1!A1:D4` and `'🌵 test_values_batch_get 1'!A1:A10`.
+    """
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", title) is not None
+    looks_like_cell = re.fullmatch(r"[A-Za-z]{1,3}\d+", title) is not None
+    if plain and not looks_like_cell:
+        return title
+    return "'" + title.replace("'", "''") + "'"
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+@dataclass
+class Tab:
+    """One sheet (tab): its grid of cells, size, frozen rows and the formatting it holds."""
+
+    sheet_id: int
+    title: str
+    rows: list[list[Value]] = field(default_factory=list)
+    row_count: int = 1000
+    column_count: int = 26
+    frozen_rows: int = 0
+    conditional_formats: list[dict[str, Any]] = field(default_factory=list)
+    protected_ranges: list[dict[str, Any]] = field(default_factory=list)
+    validations: list[dict[str, Any]] = field(default_factory=list)  # {"range", "rule"}
+
+    # cells --------------------------------------------------------------------------------
+
+    def cell(self, row: int, col: int) -> Value:
+        """The value at 0-based (row, col); "" when empty."""
+        if row < len(self.rows) and col < len(self.rows[row]):
+            return self.rows[row][col]
+        return EMPTY
+
+    def set(self, row: int, col: int, value: Value) -> None:
+        """Set one cell, growing the stored rows as needed (not the grid size)."""
+        while len(self.rows) <= row:
+            self.rows.append([])
+        line = self.rows[row]
+        if len(line) <= col:
+            line.extend([EMPTY] * (col + 1 - len(line)))
+        line[col] = value
+
+    def column(self, col: int, start: int = 1) -> list[Value]:
+        """The values of one column from row `start` (default: below the header)."""
+        return [self.cell(r, col) for r in range(start, len(self.rows))]
+
+    def header(self) -> list[Value]:
+        return list(self.rows[0]) if self.rows else []
+
+    # what a CSM does in the browser ----------------------------------------------------------
+
+    def sort_rows(self, key: Callable[[list[Value]], Any], reverse: bool = False) -> None:
+        """Data > Sort range on every row below the header: whole rows move, agent cells too."""
+        data = self.rows[1:]
+        width = max((len(r) for r in data), default=0)
+        padded = [r + [EMPTY] * (width - len(r)) for r in data]
+        self.rows[1:] = sorted(padded, key=key, reverse=reverse)
+
+    def insert_row(self, at: int, values: list[Value]) -> None:
+        """Insert a row at 0-based grid row `at` (1 = just below the header)."""
+        while len(self.rows) < at:
+            self.rows.append([])
+        self.rows.insert(at, list(values))
+        self.row_count += 1
+
+    def delete_row(self, at: int) -> None:
+        """Delete 0-based grid row `at`; the grid shrinks by one row."""
+        if at < len(self.rows):
+            del self.rows[at]
+        self.row_count -= 1
+
+    # atomic batches -------------------------------------------------------------------------
+
+    def save(self) -> dict[str, Any]:
+        """What a failed batchUpdate must put back (rows copied shallowly: cheap on 100k rows)."""
+        state = {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "rows"}
+        state["rows"] = list(self.rows)
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class Spreadsheet:
+    """A spreadsheet, its tabs and who it is shared with (editors and viewers by email)."""
+
+    spreadsheet_id: str
+    title: str
+    tabs: list[Tab]
+    editors: set[str]
+    viewers: set[str] = field(default_factory=set)
+    locale: str = "fr_FR"
+    time_zone: str = "Europe/Paris"
+
+    def tab(self, title: str) -> Tab | None:
+        """The tab with this exact title, or None."""
+        return next((t for t in self.tabs if t.title == title), None)
+
+    def tab_by_id(self, sheet_id: Any) -> Tab:
+        try:
+            wanted = int(sheet_id or 0)
+        except (TypeError, ValueError):
+            raise bad_request(f"Invalid sheetId: {sheet_id}") from None
+        found = next((t for t in self.tabs if t.sheet_id == wanted), None)
+        if found is None:
+            raise bad_request(f"No grid with id: {wanted}")
+        return found
+
+
+@dataclass
+class GridRange:
+    """A rectangle of one tab, 0-based, ends exclusive."""
+
+    tab: Tab
+    row0: int
+    col0: int
+    row1: int
+    col1: int
+
+    def a1(self) -> str:
+        start = f"{column_letters(self.col0)}{self.row0 + 1}"
+        end = f"{column_letters(max(self.col1, self.col0 + 1) - 1)}{max(self.row1, self.row0 + 1)}"
+        return f"{quote_title(self.tab.title)}!{start}" + ("" if start == end else f":{end}")
+
+
+def parse_range(book: Spreadsheet, text: str) -> tuple[GridRange, bool]:
+    """Parse `'Tab'!A1:D4`, `Tab!A:A`, `Tab!2:2`, `Tab!A2:Z`, `Tab`, `A1:B2` (first tab).
+
+    Returns the range, bounded by the grid where open, and whether it named a whole tab.
+    Unknown tabs and malformed ranges get Google's "Unable to parse range" answer.
+    """
+    bad = bad_request(f"Unable to parse range: {text}")
+    if "!" in text:
+        name, cells = text.rsplit("!", 1)
+    else:
+        unquoted = text[1:-1].replace("''", "'") if text.startswith("'") else text
+        if book.tab(unquoted) is not None:
+            name, cells = text, ""
+        else:
+            name, cells = quote_title(book.tabs[0].title), text
+    if len(name) >= 2 and name.startswith("'") and name.endswith("'"):
+        name = name[1:-1].replace("''", "'")
+    tab = book.tab(name)
+    if tab is None:
+        raise bad
+    if not cells:
+        return GridRange(tab, 0, 0, tab.row_count, tab.column_count), True
+    parts = cells.split(":")
+    if len(parts) > 2 or not all(parts):
+        raise bad
+    first, last = _CELL.match(parts[0]), _CELL.match(parts[-1])
+    if first is None or last is None or not (first.group(0) and last.group(0)):
+        raise bad
+    c0 = column_index(first.group(1)) if first.group(1) else 0
+    r0 = int(first.group(2)) - 1 if first.group(2) else 0
+    c1 = column_index(last.group(1)) + 1 if last.group(1) else tab.column_count
+    r1 = int(last.group(2)) if last.group(2) else tab.row_count
+    if len(parts) == 1:
+        if not (first.group(1) and first.group(2)):
+            raise bad  # a lone "A" or "2" is not a range
+        c1, r1 = c0 + 1, r0 + 1
+    if r0 < 0 or r1 < r0 or c1 < c0:
+        raise bad
+    return GridRange(tab, r0, c0, r1, c1), False
+
+
+# --- values in ---------------------------------------------------------------------------
+
+_NUMBER = {
+    "fr_FR": re.compile(r"^[+-]?(\d+([  ]\d{3})*)(,\d+)?$|^[+-]?\d+(\.\d+)?$"),
+    "en_US": re.compile(r"^[+-]?(\d+(,\d{3})*)(\.\d+)?$"),
+}
+
+
+def entered(value: Any, option: str, locale: str) -> Value:
+    """A cell value as Google stores it after a write with this valueInputOption.
+
+    RAW keeps text as text, even `=SUM(A1)`, `+1` or `@x`; USER_ENTERED parses like
+    typing into the browser: formulas, numbers, booleans, ISO dates, a leading quote.
+    """
+    if value is None:
+        return EMPTY
+    if isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    if option == "RAW" or text == "":
+        return text
+    if text.startswith("'"):
+        return text[1:]
+    if text.startswith("="):
+        return Formula(text)
+    if text.upper() in ("TRUE", "FALSE"):
+        return text.upper() == "TRUE"
+    pattern = _NUMBER.get(locale, _NUMBER["en_US"])
+    if pattern.match(text.strip()):
+        plain = text.strip().replace(" ", "").replace(" ", "")
+        plain = plain.replace(",", ".") if locale == "fr_FR" else plain.replace(",", "")
+        number = float(plain)
+        return int(number) if number.is_integer() and "." not in plain else number
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return text
+
+
+# --- values out --------------------------------------------------------------------------
+
+_OPS: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+
+
+def _arithmetic(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _arithmetic(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return float(_OPS[type(node.op)](_arithmetic(node.left), _arithmetic(node.right)))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+        return float(_OPS[type(node.op)](_arithmetic(node.operand)))
+    raise ValueError("not plain arithmetic")
+
+
+def evaluate(formula: Formula) -> Value:
+    """What Google shows for a formula: plain arithmetic is computed, anything else is an
+    error value here (the emulator has no function library)."""
+    try:
+        result = _arithmetic(ast.parse(formula.text[1:], mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError):
+        return "#NAME?"
+    return int(result) if result.is_integer() else result
+
+
+def _number_json(value: float) -> int | float:
+    # Google keeps numbers as doubles but writes integral ones without a fraction: 5, not 5.0
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _format_number(value: float, locale: str) -> str:
+    text = str(_number_json(value))
+    return text.replace(".", ",") if locale == "fr_FR" else text
+
+
+def _format_date(value: dt.date, locale: str) -> str:
+    day = (
+        f"{value.day:02d}/{value.month:02d}/{value.year}"
+        if locale == "fr_FR"
+        else (f"{value.month}/{value.day}/{value.year}")
+    )
+    if isinstance(value, dt.datetime):
+        return f"{day} {value:%H:%M:%S}"
+    return day
+
+
+def rendered(value: Value, render: str, dates: str, locale: str) -> Any:
+    """A stored value as values.get returns it for these render options."""
+    if isinstance(value, Formula):
+        if render == "FORMULA":
+            return value.text
+        value = evaluate(value)
+    if isinstance(value, dt.date):
+        if render == "FORMATTED_VALUE" or dates == "FORMATTED_STRING":
+            return _format_date(value, locale)
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        return _number_json((moment.replace(tzinfo=None) - SERIAL_EPOCH).total_seconds() / 86400)
+    if render == "FORMATTED_VALUE":
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int | float):
+            return _format_number(value, locale)
+        return value
+    if isinstance(value, float):
+        return _number_json(value)
+    return value
+
+
+def trimmed(rows: list[list[Any]]) -> list[list[Any]]:
+    """Google's shape: trailing empty cells dropped, empty middle rows as [], no trailing rows."""
+    out = []
+    for row in rows:
+        end = len(row)
+        while end and row[end - 1] == EMPTY:
+            end -= 1
+        out.append(row[:end])
+    while out and not out[-1]:
+        out.pop()
+    return out

@@ -1,0 +1,1099 @@
+"""A local emulator of the Google Sheets API v4, served over real HTTP on 127.0.0.1.
+
+Real gspread and google-auth code talks to it: a token endpoint that verifies the
+service account's RS256 JWT, the spreadsheets and values endpoints the agent uses with
+Google's response shapes, every body and enum query parameter checked against Google's
+discovery document, 401/403/404 like Google, fault injection, hooks that let a test
+change the sheet between two calls (a CSM at work), and counters of calls and bytes.
+Tests only: nothing here talks to Google.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.sheets_emulator.grid import (
+    EMPTY,
+    ApiError,
+    GridRange,
+    Spreadsheet,
+    Tab,
+    Value,
+    bad_request,
+    column_letters,
+    entered,
+    parse_range,
+    quote_title,
+    rendered,
+    trimmed,
+)
+from tests.sheets_emulator.schema import Invalid, validate_body, validate_query
+
+GOOGLE_TOKEN_AUD = "https://oauth2.googleapis.com/token"  # google-auth's JWT audience
+SPREADSHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_BODY = 10 * 1024 * 1024  # Google refuses larger request bodies
+KINDS = ("token", "metadata", "read", "write", "format")
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+}
+# Google's messages for the statuses a test injects
+FAULT_MESSAGES = {
+    400: "Request contains an invalid argument.",
+    401: "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+    "login cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+    403: "The caller does not have permission",
+    404: "Requested entity was not found.",
+    429: "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per "
+    "minute per user' of service 'sheets.googleapis.com' for consumer "
+    "'project_number:000000000000'.",
+    500: "Internal error encountered.",
+    502: "Bad Gateway",
+    503: "The service is currently unavailable.",
+}
+NO_CREDENTIALS = (
+    "Request is missing required authentication credential. Expected OAuth 2 access token, "
+    "login cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+
+
+@dataclass
+class Fault:
+    """What a coming call gets instead of its answer.
+
+    `status`: answer with Google's error body for this code (429, 500, 503...);
+    `reset`: close the connection without a word; `delay`: seconds to wait first;
+    `kinds`: only calls of these kinds take the fault (default: any API call, not token).
+    """
+
+    status: int | None = None
+    reset: bool = False
+    delay: float = 0.0
+    kinds: frozenset[str] | None = None
+
+    def applies_to(self, kind: str) -> bool:
+        return kind in self.kinds if self.kinds is not None else kind != "token"
+
+
+@dataclass
+class Call:
+    """One request as the emulator received it."""
+
+    kind: str  # token, metadata, read, write, format
+    method: str
+    path: str  # unquoted path after /v4/spreadsheets/{id}, or /token
+    query: dict[str, list[str]]
+    body: Any  # parsed JSON (or the form for /token), None when empty
+    size: int  # bytes of the body
+    status: int = 0  # what the emulator answered (0: no answer, the connection was reset)
+
+
+Hook = Callable[[Call, "SheetsEmulator"], None]
+
+
+class SheetsEmulator:
+    """The emulated Google service: its spreadsheets, accounts, tokens, faults and counters.
+
+    Use as a context manager, or `start()`/`stop()`. `url` is the base URL to give the
+    store; `/token` on it is the OAuth token endpoint.
+    """
+
+    def __init__(self) -> None:
+        self.spreadsheets: dict[str, Spreadsheet] = {}
+        self.accounts: dict[str, rsa.RSAPublicKey] = {}
+        self.tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expires at)
+        self.faults: list[Fault] = []
+        self.hooks: list[Hook] = []
+        self.calls: Counter[str] = Counter()
+        self.requests: list[Call] = []
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1_000_001, 7919)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # set-up -----------------------------------------------------------------------------------
+
+    def add_service_account(self, email: str, public_key: rsa.RSAPublicKey) -> None:
+        """Register a service account: its JWTs must verify against this public key."""
+        self.accounts[email] = public_key
+
+    def add_spreadsheet(
+        self,
+        spreadsheet_id: str,
+        tabs: dict[str, list[list[Value]]],
+        *,
+        shared_with: set[str] | None = None,
+        viewers: set[str] | None = None,
+        title: str = "Comptes clients",
+        row_count: int = 1000,
+        column_count: int = 26,
+        locale: str = "fr_FR",
+    ) -> Spreadsheet:
+        """A spreadsheet with these tabs (title -> rows, header first), shared as Editor with
+        `shared_with`; grids are at least `row_count` x `column_count`, like a new sheet."""
+        book = Spreadsheet(
+            spreadsheet_id, title, [], set(shared_with or ()), set(viewers or ()), locale
+        )
+        for i, (name, rows) in enumerate(tabs.items()):
+            width = max((len(r) for r in rows), default=0)
+            book.tabs.append(
+                Tab(
+                    0 if i == 0 else next(self._ids),
+                    name,
+                    [list(r) for r in rows],
+                    row_count=max(row_count, len(rows)),
+                    column_count=max(column_count, width),
+                )
+            )
+        self.spreadsheets[spreadsheet_id] = book
+        return book
+
+    def tab(self, spreadsheet_id: str, title: str) -> Tab:
+        """A tab of a spreadsheet, for a test to look at or change (under `lock`)."""
+        found = self.spreadsheets[spreadsheet_id].tab(title)
+        if found is None:
+            raise KeyError(title)
+        return found
+
+    # faults and hooks -----------------------------------------------------------------------
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults: each is taken by the next call it applies to."""
+        with self.lock:
+            self.faults.extend(faults)
+
+    def fail_next(self, n: int, status: int | None = None, *, reset: bool = False) -> None:
+        """The next `n` API calls fail with `status` (or a connection reset)."""
+        self.inject(*[Fault(status=status, reset=reset) for _ in range(n)])
+
+    def before_call(self, callback: Hook) -> Callable[[], None]:
+        """Run `callback(call, emulator)` before every call is served, holding `lock`.
+
+        Returns a function that removes the hook.
+        """
+        with self.lock:
+            self.hooks.append(callback)
+
+        def remove() -> None:
+            with self.lock:
+                if callback in self.hooks:
+                    self.hooks.remove(callback)
+
+        return remove
+
+    def between(
+        self, first: str, then: str, action: Callable[[SheetsEmulator], None]
+    ) -> Callable[[], bool]:
+        """Run `action` once, after a `first`-kind call was served and before the next
+        `then`-kind call is (e.g. between the agent's write and its re-read: "write",
+        "read"); `first` may be "" for "before the next `then` call". Returns a function
+        that tells whether the action ran."""
+        state = {"armed": not first, "done": False}
+
+        def hook(call: Call, emulator: SheetsEmulator) -> None:
+            if state["done"]:
+                return
+            if state["armed"] and call.kind == then:
+                state["done"] = True
+                action(emulator)
+                remove()
+            elif call.kind == first:
+                state["armed"] = True  # this one is served first; the next `then` fires
+
+        remove = self.before_call(hook)
+        return lambda: state["done"]
+
+    def clear_hooks(self) -> None:
+        with self.lock:
+            self.hooks.clear()
+
+    # counters ---------------------------------------------------------------------------------
+
+    def reset_counters(self) -> None:
+        """Forget calls counted and requests recorded so far."""
+        with self.lock:
+            self.calls.clear()
+            self.requests.clear()
+
+    def api_calls(self) -> int:
+        """Calls to the Sheets API (token requests not counted)."""
+        return sum(n for kind, n in self.calls.items() if kind != "token")
+
+    def bodies(self, kind: str | None = None) -> list[Any]:
+        """The parsed bodies of the recorded requests, of one kind or all."""
+        return [c.body for c in self.requests if kind is None or c.kind == kind]
+
+    def sizes(self, kind: str | None = None) -> list[int]:
+        """Bytes received per recorded request, of one kind or all."""
+        return [c.size for c in self.requests if kind is None or c.kind == kind]
+
+    @property
+    def max_body_size(self) -> int:
+        """The largest request body received since the counters were reset."""
+        return max(self.sizes(), default=0)
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far stops working (the next call gets 401)."""
+        with self.lock:
+            self.tokens.clear()
+
+    # serving ----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the emulator first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.url}/token"
+
+    def start(self) -> SheetsEmulator:
+        emulator = self
+
+        class Handler(_Handler):
+            owner = emulator
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            name="sheets-emulator",
+            daemon=True,
+            kwargs={"poll_interval": 0.05},
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SheetsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # OAuth token endpoint -----------------------------------------------------------------------
+
+    def issue_token(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        """Verify a service account's JWT bearer assertion and issue an opaque access token."""
+
+        def refuse(description: str, error: str = "invalid_grant") -> ApiError:
+            return ApiError(400, description, error)
+
+        if form.get("grant_type") != [JWT_BEARER]:
+            raise refuse(
+                "Invalid grant_type: " + ",".join(form.get("grant_type", [])),
+                "unsupported_grant_type",
+            )
+        assertion = (form.get("assertion") or [""])[0]
+        try:
+            head_b64, body_b64, sig_b64 = assertion.split(".")
+            header = json.loads(_b64(head_b64))
+            claims = json.loads(_b64(body_b64))
+            signature = _b64(sig_b64)
+        except (ValueError, json.JSONDecodeError):
+            raise refuse("Invalid JWT: Failed to parse the assertion.") from None
+        key = self.accounts.get(str(claims.get("iss", "")))
+        if header.get("alg") != "RS256" or key is None:
+            raise refuse("Invalid JWT Signature.")
+        try:
+            key.verify(
+                signature, f"{head_b64}.{body_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            raise refuse("Invalid JWT Signature.") from None
+        if claims.get("aud") != GOOGLE_TOKEN_AUD:
+            raise refuse("Invalid JWT: Failed audience check.")
+        now = time.time()
+        iat, exp = int(claims.get("iat", 0)), int(claims.get("exp", 0))
+        if exp <= now or iat > now + 300 or exp - iat > 3600:
+            raise refuse(
+                "Invalid JWT: Token must be a short-lived token (60 minutes) and in a "
+                "reasonable timeframe. Check your iat and exp values in the JWT claim."
+            )
+        scopes = str(claims.get("scope", "")).split()
+        if not scopes or any(s != SPREADSHEETS_SCOPE for s in scopes):
+            raise refuse(
+                f"Invalid OAuth scope or ID token audience provided: {scopes}", "invalid_scope"
+            )
+        token = "ya29.emu-" + secrets.token_urlsafe(48)
+        self.tokens[token] = (str(claims["iss"]), now + 3599)
+        return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+    # the Sheets API -----------------------------------------------------------------------------
+
+    def caller(self, authorization: str | None) -> str:
+        """The service-account email behind an Authorization header, or 401."""
+        if not authorization:
+            raise ApiError(401, NO_CREDENTIALS, "UNAUTHENTICATED")
+        token = authorization.removeprefix("Bearer ").strip()
+        email, expires = self.tokens.get(token, ("", 0.0))
+        if not email or expires < time.time():
+            raise ApiError(401, FAULT_MESSAGES[401], "UNAUTHENTICATED")
+        return email
+
+    def book_for(self, spreadsheet_id: str, email: str, writing: bool) -> Spreadsheet:
+        book = self.spreadsheets.get(spreadsheet_id)
+        if book is None:
+            raise ApiError(404, FAULT_MESSAGES[404], "NOT_FOUND")
+        allowed = book.editors if writing else book.editors | book.viewers
+        if email not in allowed:
+            raise ApiError(403, FAULT_MESSAGES[403], "PERMISSION_DENIED")
+        return book
+
+    def metadata(self, book: Spreadsheet, ranges: list[str]) -> dict[str, Any]:
+        """spreadsheets.get without grid data, as Google shapes it."""
+        wanted = {parse_range(book, r)[0].tab.title for r in ranges} if ranges else None
+        sheets = []
+        for i, tab in enumerate(book.tabs):
+            if wanted is not None and tab.title not in wanted:
+                continue
+            grid: dict[str, Any] = {"rowCount": tab.row_count, "columnCount": tab.column_count}
+            if tab.frozen_rows:
+                grid["frozenRowCount"] = tab.frozen_rows
+            sheet: dict[str, Any] = {
+                "properties": {
+                    "sheetId": tab.sheet_id,
+                    "title": tab.title,
+                    "index": i,
+                    "sheetType": "GRID",
+                    "gridProperties": grid,
+                }
+            }
+            if tab.conditional_formats:
+                sheet["conditionalFormats"] = copy.deepcopy(tab.conditional_formats)
+            if tab.protected_ranges:
+                sheet["protectedRanges"] = copy.deepcopy(tab.protected_ranges)
+            sheets.append(sheet)
+        return {
+            "spreadsheetId": book.spreadsheet_id,
+            "properties": {
+                "title": book.title,
+                "locale": book.locale,
+                "autoRecalc": "ON_CHANGE",
+                "timeZone": book.time_zone,
+            },
+            "sheets": sheets,
+            "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
+        }
+
+    def read_range(
+        self,
+        book: Spreadsheet,
+        text: str,
+        render: str = "FORMATTED_VALUE",
+        dates: str = "SERIAL_NUMBER",
+        major: str = "ROWS",
+    ) -> dict[str, Any]:
+        """One ValueRange: the range Google reports, then the values if there are any."""
+        grid, whole_tab = parse_range(book, text)
+        tab = grid.tab
+        row1, col1 = min(grid.row1, tab.row_count), min(grid.col1, tab.column_count)
+        rows = trimmed(
+            [
+                [rendered(v, render, dates, book.locale) for v in tab.rows[r][grid.col0 : col1]]
+                for r in range(grid.row0, min(row1, len(tab.rows)))
+            ]
+        )
+        if whole_tab and rows:
+            # a whole tab comes back as the rectangle that holds data (Sheet1!A1:D4)
+            row1, col1 = len(rows), max(len(r) for r in rows)
+        shown = GridRange(tab, grid.row0, grid.col0, row1, col1)
+        answer: dict[str, Any] = {"range": shown.a1(), "majorDimension": major}
+        if rows and major == "COLUMNS":
+            width = max(len(r) for r in rows)
+            columns = [[r[c] if c < len(r) else EMPTY for r in rows] for c in range(width)]
+            rows = [list(c) for c in trimmed([list(c) for c in columns])]
+        if rows:
+            answer["values"] = rows
+        return answer
+
+    def _planned_write(
+        self, book: Spreadsheet, text: str, values: list[list[Any]], where: str
+    ) -> GridRange:
+        grid, whole_tab = parse_range(book, text)
+        tab = grid.tab
+        height = len(values)
+        width = max((len(r) for r in values), default=0)
+        explicit_end = not whole_tab and (":" in text.rsplit("!", 1)[-1])
+        if explicit_end and (height > grid.row1 - grid.row0 or width > grid.col1 - grid.col0):
+            raise bad_request(
+                f"Requested writing within range [{text}], but tried writing to "
+                + (
+                    f"row [{grid.row0 + height}]"
+                    if height > grid.row1 - grid.row0
+                    else f"column [{column_letters(grid.col0 + width - 1)}]"
+                )
+            )
+        if grid.row0 + height > tab.row_count or grid.col0 + width > tab.column_count:
+            raise bad_request(
+                f"Range ({quote_title(tab.title)}!{column_letters(grid.col0)}{grid.row0 + 1}"
+                f":{column_letters(grid.col0 + max(width, 1) - 1)}{grid.row0 + max(height, 1)}) "
+                f"exceeds grid limits. Max rows: {tab.row_count}, max columns: {tab.column_count}"
+            )
+        for i, row in enumerate(values):
+            if not isinstance(row, list):
+                raise bad_request(
+                    f"Invalid value at '{where}.values[{i}]' "
+                    f"(type.googleapis.com/google.protobuf.ListValue), {json.dumps(row)}"
+                )
+            for j, cell in enumerate(row):
+                if isinstance(cell, dict | list):
+                    raise bad_request(f"Invalid values[{i}][{j}]: {json.dumps(cell)}")
+        return grid
+
+    def write_range(
+        self, book: Spreadsheet, grid: GridRange, values: list[list[Any]], option: str
+    ) -> dict[str, Any]:
+        """Write values (null cells skipped, "" clears a cell) and answer like values.update."""
+        tab = grid.tab
+        cells = 0
+        for i, row in enumerate(values):
+            for j, value in enumerate(row):
+                if value is None:
+                    continue  # the API's rule: null leaves the cell as it is
+                tab.set(grid.row0 + i, grid.col0 + j, entered(value, option, book.locale))
+                cells += 1
+        height = len(values)
+        width = max((len(r) for r in values), default=0)
+        updated = GridRange(
+            tab, grid.row0, grid.col0, grid.row0 + max(height, 1), grid.col0 + max(width, 1)
+        )
+        return {
+            "spreadsheetId": book.spreadsheet_id,
+            "updatedRange": updated.a1(),
+            "updatedRows": height,
+            "updatedColumns": width,
+            "updatedCells": cells,
+        }
+
+    def batch_update(self, book: Spreadsheet, requests: list[dict[str, Any]]) -> list[Any]:
+        """spreadsheets.batchUpdate: every request applies, or none does (atomic, like Google)."""
+        saved = [(tab, tab.save()) for tab in book.tabs]
+        tabs = list(book.tabs)
+        replies: list[Any] = []
+        try:
+            for i, request in enumerate(requests):
+                [(kind, body)] = [(k, v) for k, v in request.items() if v is not None]
+                try:
+                    replies.append(self._apply(book, kind, body))
+                except ApiError as exc:
+                    if exc.code == 400 and not exc.message.startswith("Invalid requests["):
+                        exc.message = f"Invalid requests[{i}].{kind}: {exc.message}"
+                    raise
+        except Exception:
+            book.tabs[:] = tabs
+            for tab, state in saved:
+                tab.restore(state)
+            raise
+        return replies
+
+    def _apply(self, book: Spreadsheet, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, f"_do_{kind}", None)
+        if handler is None:
+            raise bad_request(f"the emulator does not implement {kind}")
+        return dict(handler(book, body))
+
+    def _do_addSheet(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        props = body.get("properties", {})
+        title = props.get("title") or f"Sheet{len(book.tabs) + 1}"
+        if book.tab(title):
+            raise bad_request(
+                f'A sheet with the name "{title}" already exists. Please enter another name.'
+            )
+        grid = props.get("gridProperties", {})
+        sheet_id = int(props.get("sheetId", next(self._ids)))
+        if any(t.sheet_id == sheet_id for t in book.tabs):
+            raise bad_request(f"Sheet with id {sheet_id} already exists.")
+        tab = Tab(
+            sheet_id,
+            title,
+            row_count=int(grid.get("rowCount", 1000)),
+            column_count=int(grid.get("columnCount", 26)),
+            frozen_rows=int(grid.get("frozenRowCount", 0)),
+        )
+        book.tabs.insert(int(props.get("index", len(book.tabs))), tab)
+        answer_grid: dict[str, Any] = {"rowCount": tab.row_count, "columnCount": tab.column_count}
+        if tab.frozen_rows:
+            answer_grid["frozenRowCount"] = tab.frozen_rows
+        properties = {
+            "sheetId": tab.sheet_id,
+            "title": tab.title,
+            "index": book.tabs.index(tab),
+            "sheetType": "GRID",
+            "gridProperties": answer_grid,
+        }
+        return {"addSheet": {"properties": properties}}
+
+    def _do_updateSheetProperties(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        props = body.get("properties", {})
+        fields = body.get("fields")
+        if not fields:
+            raise bad_request("At least one field must be updated, but 'fields' is empty.")
+        tab = book.tab_by_id(props.get("sheetId", 0))
+        names = {f.strip().replace("/", ".") for f in fields.split(",")}
+        grid = props.get("gridProperties", {})
+        if names & {"*", "gridProperties", "gridProperties.frozenRowCount"}:
+            frozen = int(grid.get("frozenRowCount", 0))
+            if frozen >= tab.row_count:
+                raise bad_request("You can't freeze all visible rows on the sheet.")
+            tab.frozen_rows = frozen
+        if names & {"*", "gridProperties", "gridProperties.rowCount"} and "rowCount" in grid:
+            tab.row_count = int(grid["rowCount"])
+        if names & {"*", "gridProperties", "gridProperties.columnCount"} and "columnCount" in grid:
+            tab.column_count = int(grid["columnCount"])
+        if names & {"*", "title"} and "title" in props:
+            tab.title = props["title"]
+        return {}
+
+    def _do_appendDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        tab = book.tab_by_id(body.get("sheetId", 0))
+        length = int(body.get("length", 0))
+        if length <= 0:
+            raise bad_request("length must be positive")
+        if body.get("dimension") == "COLUMNS":
+            tab.column_count += length
+        else:
+            tab.row_count += length
+        return {}
+
+    def _dimension(self, book: Spreadsheet, body: dict[str, Any]) -> tuple[Tab, int, int]:
+        rng = body.get("range", {})
+        if rng.get("dimension") != "ROWS":
+            raise bad_request("the emulator only inserts and deletes ROWS")
+        tab = book.tab_by_id(rng.get("sheetId", 0))
+        start, end = int(rng.get("startIndex", 0)), int(rng.get("endIndex", 0))
+        if not 0 <= start < end <= tab.row_count + (1 if "inheritFromBefore" in body else 0):
+            raise bad_request(f"Invalid dimension range: {start}..{end}")
+        return tab, start, end
+
+    def _do_insertDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        tab, start, end = self._dimension(book, body)
+        for _ in range(end - start):
+            tab.insert_row(start, [])
+        return {}
+
+    def _do_deleteDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        tab, start, end = self._dimension(book, body)
+        for _ in range(end - start):
+            tab.delete_row(start)
+        return {}
+
+    def _do_addConditionalFormatRule(
+        self, book: Spreadsheet, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        rule = body.get("rule") or {}
+        ranges = rule.get("ranges") or []
+        if not ranges:
+            raise bad_request("Conditional format rule must have at least one range.")
+        tabs = {book.tab_by_id(r.get("sheetId", 0)).sheet_id for r in ranges}
+        if len(tabs) != 1:
+            raise bad_request("All ranges must be on the same sheet.")
+        if ("booleanRule" in rule) == ("gradientRule" in rule):
+            raise bad_request("Exactly one of booleanRule or gradientRule must be set.")
+        condition = rule.get("booleanRule", {}).get("condition")
+        if (
+            condition is not None
+            and condition.get("type") == "TEXT_EQ"
+            and len(condition.get("values", [])) != 1
+        ):
+            raise bad_request("TEXT_EQ condition requires exactly one value.")
+        tab = book.tab_by_id(ranges[0].get("sheetId", 0))
+        index = int(body.get("index", 0))  # Google's default index is 0: the rule goes first
+        if index > len(tab.conditional_formats):
+            raise bad_request(f"Invalid index: {index}")
+        tab.conditional_formats.insert(index, as_stored(rule))
+        return {}
+
+    def _do_updateConditionalFormatRule(
+        self, book: Spreadsheet, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        tab = book.tab_by_id(body.get("sheetId", 0))
+        index = int(body.get("index", 0))
+        if index >= len(tab.conditional_formats):
+            raise bad_request(f"No conditional format on sheet: {tab.sheet_id} at index: {index}")
+        old = tab.conditional_formats[index]
+        if "rule" in body:
+            tab.conditional_formats[index] = as_stored(body["rule"])
+        elif "newIndex" in body:
+            tab.conditional_formats.insert(
+                int(body["newIndex"]), tab.conditional_formats.pop(index)
+            )
+        reply = {"oldRule": old, "oldIndex": index, "newIndex": int(body.get("newIndex", index))}
+        reply["newRule"] = tab.conditional_formats[reply["newIndex"]]
+        return {"updateConditionalFormatRule": reply}
+
+    def _do_deleteConditionalFormatRule(
+        self, book: Spreadsheet, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        tab = book.tab_by_id(body.get("sheetId", 0))
+        index = int(body.get("index", 0))
+        if index >= len(tab.conditional_formats):
+            raise bad_request(f"No conditional format on sheet: {tab.sheet_id} at index: {index}")
+        return {"deleteConditionalFormatRule": {"rule": tab.conditional_formats.pop(index)}}
+
+    def _do_setDataValidation(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        rng = as_stored(body.get("range") or {})
+        tab = book.tab_by_id(rng.get("sheetId", 0))
+        tab.validations = [v for v in tab.validations if v["range"] != rng]
+        rule = body.get("rule")
+        if rule:
+            condition = rule.get("condition") or {}
+            if condition.get("type") == "ONE_OF_LIST" and not condition.get("values"):
+                raise bad_request("ONE_OF_LIST condition requires at least one value.")
+            tab.validations.append({"range": rng, "rule": copy.deepcopy(rule)})
+        return {}
+
+    def _do_addProtectedRange(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        protected = as_stored(body.get("protectedRange") or {})
+        rng = protected.get("range")
+        if rng is None:
+            raise bad_request("ProtectedRange must have a range or a namedRangeId.")
+        tab = book.tab_by_id(rng.get("sheetId", 0))
+        protected["protectedRangeId"] = next(self._ids)
+        protected["requestingUserCanEdit"] = True
+        if not protected.get("warningOnly"):
+            protected.setdefault("editors", {"users": ["owner@example.com"]})
+        tab.protected_ranges.append(protected)
+        return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
+
+    def _do_deleteProtectedRange(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        wanted = int(body.get("protectedRangeId", 0))
+        for tab in book.tabs:
+            for p in tab.protected_ranges:
+                if p["protectedRangeId"] == wanted:
+                    tab.protected_ranges.remove(p)
+                    return {}
+        raise bad_request(f"No protected range with id: {wanted}")
+
+
+def as_stored(value: Any) -> Any:
+    """A piece of formatting as Google gives it back: proto3 JSON drops zero numbers in
+    grid ranges and colours, and every colour gets its `...ColorStyle` twin."""
+    if isinstance(value, list):
+        return [as_stored(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if (
+            key
+            in (
+                "sheetId",
+                "startRowIndex",
+                "endRowIndex",
+                "startColumnIndex",
+                "endColumnIndex",
+                "red",
+                "green",
+                "blue",
+            )
+            and item == 0
+        ):
+            continue
+        out[key] = as_stored(item)
+    for colour in ("backgroundColor", "foregroundColor"):
+        if colour in out and f"{colour}Style" not in out:
+            out[f"{colour}Style"] = {"rgbColor": copy.deepcopy(out[colour])}
+    return out
+
+
+def _b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def field_mask(text: str) -> dict[str, Any] | None:
+    """Parse a `fields` partial-response mask ("a,b(c,d/e),f.g") into a tree; None = all."""
+    if text.strip() in ("", "*"):
+        return None
+    pos = 0
+    name = re.compile(r"\s*([A-Za-z0-9_*]+(?:[./][A-Za-z0-9_*]+)*)\s*")
+
+    def parse() -> dict[str, Any]:
+        nonlocal pos
+        tree: dict[str, Any] = {}
+        while True:
+            match = name.match(text, pos)
+            if match is None:
+                raise bad_request(f"Invalid field selection {text}")
+            pos = match.end()
+            parts = re.split(r"[./]", match.group(1))
+            node = tree
+            for part in parts[:-1]:
+                if part in node and node[part] is None:
+                    break
+                node = node.setdefault(part, {})
+            else:
+                if pos < len(text) and text[pos] == "(":
+                    pos += 1
+                    sub = parse()
+                    if pos >= len(text) or text[pos] != ")":
+                        raise bad_request(f"Invalid field selection {text}")
+                    pos += 1
+                    if node.get(parts[-1], {}) is not None:
+                        node.setdefault(parts[-1], {}).update(sub)
+                else:
+                    node[parts[-1]] = None
+            if pos < len(text) and text[pos] == ",":
+                pos += 1
+                continue
+            return tree
+
+    tree = parse()
+    if pos != len(text):
+        raise bad_request(f"Invalid field selection {text}")
+    return tree
+
+
+def masked(value: Any, tree: dict[str, Any] | None) -> Any:
+    """Keep only the fields a mask selects."""
+    if tree is None or "*" in tree:
+        return value
+    if isinstance(value, list):
+        return [masked(v, tree) for v in value]
+    if isinstance(value, dict):
+        return {k: masked(v, tree[k]) for k, v in value.items() if k in tree}
+    return value
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+_BOOK = re.compile(r"^/v4/spreadsheets/([^/:]+)(:batchUpdate)?$")
+_VALUES_BATCH = re.compile(r"^/v4/spreadsheets/([^/:]+)/values(:batchGet|:batchUpdate)$")
+_VALUES = re.compile(r"^/v4/spreadsheets/([^/:]+)/values/(.+?)(:append|:clear)?$")
+
+
+def _route(method: str, path: str) -> tuple[str, str, str, str]:
+    """(kind, method name in the discovery document, spreadsheet id, range) of a request."""
+    if match := _BOOK.match(path):
+        if method == "GET" and not match.group(2):
+            return "metadata", "get", match.group(1), ""
+        if method == "POST" and match.group(2):
+            return "format", "batchUpdate", match.group(1), ""
+    elif match := _VALUES_BATCH.match(path):
+        if method == "GET" and match.group(2) == ":batchGet":
+            return "read", "values.batchGet", match.group(1), ""
+        if method == "POST" and match.group(2) == ":batchUpdate":
+            return "write", "values.batchUpdate", match.group(1), ""
+    elif match := _VALUES.match(path):
+        target = urllib.parse.unquote(match.group(2))
+        suffix = match.group(3)
+        if method == "GET" and not suffix:
+            return "read", "values.get", match.group(1), target
+        if method == "PUT" and not suffix:
+            return "write", "values.update", match.group(1), target
+        if method == "POST" and suffix == ":append":
+            return "write", "values.append", match.group(1), target
+        if method == "POST" and suffix == ":clear":
+            return "write", "values.clear", match.group(1), target
+    raise ApiError(404, "Method not found.", "NOT_FOUND")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: SheetsEmulator
+    protocol_version = "HTTP/1.1"  # keep-alive, like Google's front end
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return  # quiet: tests read counters, not access logs
+
+    def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, error: ApiError, call: Call | None) -> None:
+        if call is not None:
+            call.status = error.code
+        if call is not None and call.kind == "token":
+            # the OAuth endpoint answers in RFC 6749's shape, not the API's
+            self._send(error.code, {"error": error.status, "error_description": error.message})
+            return
+        body: dict[str, Any] = {
+            "code": error.code,
+            "message": error.message,
+            "status": error.status,
+        }
+        if error.field is not None:
+            body["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": error.field, "description": error.message}],
+                }
+            ]
+        headers = (
+            {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
+            if (error.code == 401)
+            else None
+        )
+        self._send(error.code, {"error": body}, headers)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send a TCP RST: what a dropped connection looks like
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def _read_body(self) -> tuple[bytes, int]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= MAX_BODY:
+            return (self.rfile.read(length) if length else b""), length
+        left = length
+        while left > 0:  # drain it, so the client reads our answer instead of a broken pipe
+            left -= len(self.rfile.read(min(left, 1 << 20)) or b"x" * left)
+        self.close_connection = True
+        return b"", length
+
+    def _handle(self, method: str) -> None:
+        emu = self.owner
+        raw, size = self._read_body()
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        call = Call("", method, urllib.parse.unquote(url.path), query, None, size)
+        try:
+            if url.path == "/token" and method == "POST":
+                call.kind = "token"
+                call.body = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
+            else:
+                call.kind, name, spreadsheet_id, target = _route(method, url.path)
+        except ApiError as exc:
+            self._error(exc, call)
+            return
+        with emu.lock:
+            for hook in list(emu.hooks):
+                hook(call, emu)
+            emu.calls[call.kind] += 1
+            emu.requests.append(call)
+            fault = next((f for f in emu.faults if f.applies_to(call.kind)), None)
+            if fault is not None:
+                emu.faults.remove(fault)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.reset:
+                self._reset()
+                return
+            if fault.status:
+                self._error(
+                    ApiError(
+                        fault.status,
+                        FAULT_MESSAGES.get(fault.status, "Error"),
+                        STATUS_NAMES.get(fault.status, "UNKNOWN"),
+                    ),
+                    call,
+                )
+                return
+        if size > MAX_BODY:
+            self._error(
+                ApiError(
+                    400,
+                    f"Request payload size exceeds the limit: {MAX_BODY} bytes.",
+                    "INVALID_ARGUMENT",
+                ),
+                call,
+            )
+            return
+        if call.kind == "token":
+            try:
+                with emu.lock:
+                    answer = emu.issue_token(call.body)
+                call.status = 200
+                self._send(200, answer)
+            except ApiError as exc:
+                self._error(exc, call)
+            return
+        try:
+            with emu.lock:
+                email = emu.caller(self.headers.get("Authorization"))
+                try:
+                    call.body = json.loads(raw) if raw else None
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise ApiError(
+                        400,
+                        "Invalid JSON payload received. Unexpected token.",
+                        "INVALID_ARGUMENT",
+                    ) from None
+                validate_query(name, query)
+                answer = self._serve(name, spreadsheet_id, target, query, call.body, email)
+            call.status = 200
+            self._send(200, answer)
+        except Invalid as exc:
+            self._error(ApiError(400, str(exc), "INVALID_ARGUMENT", exc.field), call)
+        except ApiError as exc:
+            self._error(exc, call)
+
+    def _serve(
+        self,
+        name: str,
+        spreadsheet_id: str,
+        target: str,
+        query: dict[str, list[str]],
+        body: Any,
+        email: str,
+    ) -> Any:
+        emu = self.owner
+
+        def one(key: str, default: str) -> str:
+            return (query.get(key) or [default])[0]
+
+        writing = name not in ("get", "values.get", "values.batchGet")
+        schema = {
+            "batchUpdate": ("BatchUpdateSpreadsheetRequest", ""),
+            "values.batchUpdate": ("BatchUpdateValuesRequest", ""),
+            "values.update": ("ValueRange", "data"),
+            "values.append": ("ValueRange", "data"),
+            "values.clear": ("ClearValuesRequest", ""),
+        }.get(name)
+        if schema is not None:
+            validate_body(schema[0], body or {}, schema[1])
+        book = emu.book_for(spreadsheet_id, email, writing)
+        if name == "get":
+            answer = emu.metadata(book, query.get("ranges", []))
+            return masked(answer, field_mask(one("fields", "*")))
+        if name == "batchUpdate":
+            requests = (body or {}).get("requests") or []
+            replies = emu.batch_update(book, requests)
+            return {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+        render = one("valueRenderOption", "FORMATTED_VALUE")
+        dates = one("dateTimeRenderOption", "SERIAL_NUMBER")
+        major = one("majorDimension", "ROWS")
+        if name == "values.batchGet":
+            return {
+                "spreadsheetId": book.spreadsheet_id,
+                "valueRanges": [
+                    emu.read_range(book, r, render, dates, major) for r in query.get("ranges", [])
+                ],
+            }
+        if name == "values.get":
+            return emu.read_range(book, target, render, dates, major)
+        if name == "values.batchUpdate":
+            option = body.get("valueInputOption")
+            if option not in ("RAW", "USER_ENTERED"):
+                raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
+            data = body.get("data") or []
+            # check every range first: the batch is atomic
+            planned = [
+                emu._planned_write(book, d.get("range", ""), d.get("values") or [], f"data[{i}]")
+                for i, d in enumerate(data)
+            ]
+            responses = [
+                emu.write_range(book, grid, d.get("values") or [], option)
+                for grid, d in zip(planned, data, strict=True)
+            ]
+            return {
+                "spreadsheetId": book.spreadsheet_id,
+                "totalUpdatedRows": sum(r["updatedRows"] for r in responses),
+                "totalUpdatedColumns": max((r["updatedColumns"] for r in responses), default=0),
+                "totalUpdatedCells": sum(r["updatedCells"] for r in responses),
+                "totalUpdatedSheets": len({r["updatedRange"].rsplit("!", 1)[0] for r in responses}),
+                "responses": responses,
+            }
+        option = one("valueInputOption", "")
+        if name in ("values.update", "values.append") and option not in ("RAW", "USER_ENTERED"):
+            raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
+        values = (body or {}).get("values") or []
+        if name == "values.update":
+            grid = emu._planned_write(book, target, values, "data")
+            return emu.write_range(book, grid, values, option)
+        if name == "values.clear":
+            grid, _ = parse_range(book, target)
+            for r in range(grid.row0, min(grid.row1, len(grid.tab.rows))):
+                line = grid.tab.rows[r]
+                for c in range(grid.col0, min(grid.col1, len(line))):
+                    line[c] = EMPTY
+            return {"spreadsheetId": book.spreadsheet_id, "clearedRange": grid.a1()}
+        # values.append: after the last row of the table the range starts in
+        grid, _ = parse_range(book, target)
+        tab = grid.tab
+        last = len(tab.rows)
+        while last > grid.row0 and not any(v != EMPTY for v in tab.rows[last - 1][grid.col0 :]):
+            last -= 1
+        answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+        if last > grid.row0:
+            width = max(len(r) for r in tab.rows[grid.row0 : last])
+            answer["tableRange"] = GridRange(tab, grid.row0, grid.col0, last, width).a1()
+        start = max(last, grid.row0)
+        if one("insertDataOption", "OVERWRITE") == "INSERT_ROWS":
+            for _ in values:
+                tab.insert_row(start, [])
+        tab.row_count = max(tab.row_count, start + len(values))  # append grows the grid
+        a1 = f"{quote_title(tab.title)}!{column_letters(grid.col0)}{start + 1}"
+        planned = emu._planned_write(book, a1, values, "data")
+        answer["updates"] = emu.write_range(book, planned, values, option)
+        return answer
+
+
+def new_service_account_key(
+    email: str, token_uri: str, key: rsa.RSAPrivateKey | None = None
+) -> tuple[dict[str, Any], rsa.RSAPrivateKey]:
+    """A service-account JSON key shaped like Google's, with a fresh RSA key (never committed)
+    unless `key` is given."""
+    if key is None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    project = email.split("@", 1)[-1].split(".", 1)[0]
+    info = {
+        "type": "service_account",
+        "project_id": project,
+        "private_key_id": secrets.token_hex(20),
+        "private_key": pem,
+        "client_email": email,
+        "client_id": str(100000000000000000000 + secrets.randbelow(10**20)),
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri,
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/"
+        + urllib.parse.quote(email),
+        "universe_domain": "googleapis.com",
+    }
+    return info, key
