@@ -44,7 +44,7 @@ class RecordedSleep:
 
 
 @cache
-def test_key() -> rsa.RSAPrivateKey:
+def service_account_rsa_key() -> rsa.RSAPrivateKey:
     """The RSA key of the test service account, made once per test process (never committed)."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -54,11 +54,11 @@ def service_account_file(
 ) -> Path:
     """A service-account JSON key whose token_uri is the emulator's token endpoint.
 
-    The test account (EMAIL) uses `test_key()`; other emails get a fresh key. With
+    The test account (EMAIL) uses `service_account_rsa_key()`; other emails get a fresh key. With
     `register` the emulator learns the public key, so the JWTs signed with it verify.
     """
     info, key = new_service_account_key(
-        email, emulator.token_uri, test_key() if email == EMAIL else None
+        email, emulator.token_uri, service_account_rsa_key() if email == EMAIL else None
     )
     if register:
         emulator.add_service_account(email, key.public_key())

@@ -1050,12 +1050,12 @@ class _Handler(BaseHTTPRequestHandler):
                 for c in range(grid.col0, min(grid.col1, len(line))):
                     line[c] = EMPTY
             return {"spreadsheetId": book.spreadsheet_id, "clearedRange": grid.a1()}
-        # values.append: after the last row of the table the range starts in
+        # values.append: after the table (contiguous non-empty rows) the range starts at
         grid, _ = parse_range(book, target)
         tab = grid.tab
-        last = len(tab.rows)
-        while last > grid.row0 and not any(v != EMPTY for v in tab.rows[last - 1][grid.col0 :]):
-            last -= 1
+        last = grid.row0
+        while last < len(tab.rows) and any(v != EMPTY for v in tab.rows[last][grid.col0 :]):
+            last += 1
         answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
         if last > grid.row0:
             width = max(len(r) for r in tab.rows[grid.row0 : last])
