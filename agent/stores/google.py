@@ -117,6 +117,45 @@ def _raw(value: CellValue) -> Any:
     return cell_text(value)
 
 
+class _NoCredentialsInLogs(logging.Filter):
+    """Blanks credentials in the request/response details google-auth attaches to its DEBUG
+    records: it hashes access tokens itself, but not the signed JWT assertion it sends to
+    the token endpoint, which can be exchanged for a token for an hour."""
+
+    SECRET = frozenset(
+        {"assertion", "access_token", "id_token", "refresh_token", "private_key", "client_secret"}
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name in ("httpRequest", "httpResponse"):
+            details = getattr(record, name, None)
+            if isinstance(details, dict):
+                setattr(record, name, self._clean(details))
+        return True
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: "<redacted>"
+                if k in self.SECRET or k.lower() == "authorization"
+                else self._clean(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._clean(v) for v in value]
+        return value
+
+
+def _guard_google_auth_logs() -> None:
+    """Attach the credentials filter to google-auth's transport logger, once."""
+    target = logging.getLogger("google.auth.transport.requests")
+    if not any(isinstance(f, _NoCredentialsInLogs) for f in target.filters):
+        target.addFilter(_NoCredentialsInLogs())
+
+
+_guard_google_auth_logs()
+
+
 # --- transport: endpoint, timeout, bounded retries ----------------------------------------------
 
 

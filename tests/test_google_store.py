@@ -1,0 +1,485 @@
+"""The Google store against the local Sheets API emulator, over real HTTP: the real
+gspread and google-auth code, nothing mocked. Write plans are built by hand here (the
+scoring core has its own tests); the emulator counts every call and records every body."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from agent.errors import SheetAccessError, SheetError, TransientError
+from agent.stores.base import CellWrite, Formatting, StatusColours, WritePlan
+from agent.stores.google import GoogleStore, backoff, check_access
+from tests.google_fixtures import (
+    EMAIL,
+    SPREADSHEET_ID,
+    EmulatedGoogle,
+    RecordedSleep,
+    emulated_google,
+    start_emulated_google,
+)
+from tests.sheets_emulator import Fault, Formula, SheetsEmulator
+
+INPUTS = ["Client", "CSM", "Utilisation"]
+AGENT = ["Score", "Statut", "Pourquoi", "Prochaine action"]
+LABELS = StatusColours("En bonne santé", "À surveiller", "À risque")
+FORMAT = Formatting(
+    status_column="Statut",
+    status_labels=LABELS,
+    score_column="Score",
+    agent_columns=tuple(AGENT),
+    dropdowns=(("Utilisation", ("Quotidienne", "Hebdomadaire", "Rare")),),
+)
+USAGE = ["Quotidienne", "Hebdomadaire", "Rare"]
+
+
+def accounts(n: int) -> list[list[Any]]:
+    return [[f"Compte {i:06d}", ["Camille", "Hugo", "Léa"][i % 3], USAGE[i % 3]] for i in range(n)]
+
+
+def agent_cells(key: str, usage: str) -> dict[str, Any]:
+    """What a scoring core would write for an account (stands in for the real one)."""
+    score = {"Quotidienne": 9, "Hebdomadaire": 5, "Rare": 2}.get(usage, 0)
+    status = LABELS.green if score > 6 else LABELS.orange if score > 3 else LABELS.red
+    return {"Score": score, "Statut": status, "Pourquoi": f"{key}: usage {usage.lower()}",
+            "Prochaine action": f"Appeler {key}" if score < 4 else ""}  # fmt: skip
+
+
+def plan_for(store: GoogleStore, week: str = "2026-W48") -> WritePlan:
+    """Read the sheet and plan what changed, the way the sync core does."""
+    tab = store.read().accounts
+    header = tab.header
+    plan = WritePlan(formatting=FORMAT, new_columns=[c for c in AGENT if c not in header])
+    plan.desired = {}
+    plan.history_header = ["Semaine", "Date", "Client", "Score", "Statut"]
+    for row in tab.rows:
+        key, usage = str(row[0]), str(row[2]) if len(row) > 2 else ""
+        wanted = agent_cells(key, usage)
+        plan.desired[key] = wanted
+        for column, value in wanted.items():
+            at = header.index(column) if column in header else None
+            now = row[at] if at is not None and at < len(row) else ""
+            if now != value:
+                plan.cells.append(CellWrite(key, column, value))
+        if any(c.key == key for c in plan.cells[-4:]):
+            plan.history_rows.append([week, "2026-11-24", key, wanted["Score"], wanted["Statut"]])
+    return plan
+
+
+def counts(emulator: SheetsEmulator) -> dict[str, int]:
+    return {kind: n for kind, n in emulator.calls.items() if n}
+
+
+@pytest.fixture
+def google(tmp_path: Path) -> Iterator[EmulatedGoogle]:
+    made = start_emulated_google(tmp_path, INPUTS, accounts(30), key_column="Client")
+    yield made
+    made.close()
+
+
+# --- the call budget ----------------------------------------------------------------------------
+
+
+def budget(tmp_path: Path, n: int) -> dict[str, Any]:
+    """Call counts and body sizes of a first pass, an unchanged pass and a one-edit pass."""
+    made = start_emulated_google(tmp_path, INPUTS, accounts(n), key_column="Client")
+    emulator, store = made.emulator, made.store
+    try:
+        store.write(plan_for(store))
+        first, first_sizes = counts(emulator), emulator.sizes()
+        emulator.reset_counters()
+        unchanged = store.write(plan_for(store))
+        second = counts(emulator)
+        emulator.reset_counters()
+        made.edit(
+            "Compte 000042", "Utilisation", "Rare" if USAGE[42 % 3] != "Rare" else "Quotidienne"
+        )
+        store.write(plan_for(store, week="2026-W48"))
+        third = counts(emulator)
+        writes = emulator.bodies("write")
+        return {"first": first, "first_sizes": first_sizes, "unchanged": unchanged,
+                "second": second, "third": third, "third_writes": writes, "made": made}  # fmt: skip
+    finally:
+        made.close()
+
+
+def test_call_budget_on_1000_rows(tmp_path: Path) -> None:
+    seen = budget(tmp_path, 1000)
+    assert seen["first"] == {"token": 1, "metadata": 1, "read": 2, "format": 1, "write": 1}
+    assert seen["second"] == {"metadata": 1, "read": 1}  # reads only, no write at all
+    assert not seen["unchanged"].wrote_anything
+    assert seen["third"] == {"metadata": 1, "read": 2, "write": 1}
+    [body] = seen["third_writes"]
+    assert body["valueInputOption"] == "RAW"
+    accounts_ranges = [d["range"] for d in body["data"] if d["range"].startswith("'Comptes'!")]
+    # only row 44 (account 42 below the header), only agent columns (D onwards)
+    assert accounts_ranges and all(r.split("!")[1][0] in "DEFG" for r in accounts_ranges)
+    assert all(r.endswith("44") for r in accounts_ranges)
+    history = [d for d in body["data"] if d["range"].startswith("'Historique'!")]
+    assert len(history) == 1 and history[0]["values"][0][2] == "Compte 000042"
+
+
+def test_a_100k_row_sheet_costs_the_same_calls_and_bodies_stay_under_2mb(tmp_path: Path) -> None:
+    small, big = budget(tmp_path / "small", 1000), budget(tmp_path / "big", 100_000)
+    assert big["second"] == small["second"] == {"metadata": 1, "read": 1}
+    assert big["third"] == small["third"]
+    first = dict(big["first"])
+    writes = first.pop("write")
+    assert first == {"token": 1, "metadata": 1, "read": 2, "format": 1}
+    # the one values:batchUpdate of the first pass is split by size, nothing else
+    sizes = big["first_sizes"]
+    assert len(sizes) == 6 + writes - 1 - 1 or len(sizes) >= writes  # every call recorded
+    assert max(sizes) < 2_000_000 and writes >= 2
+    assert writes <= 1 + sum(sizes) // 1_500_000  # the bodies are well filled
+
+
+# --- rows identified by key while CSMs work ------------------------------------------------------
+
+
+class CsmAtWork(RuleBasedStateMachine):
+    """CSMs sort, insert, delete and edit, also in the middle of the agent's write (before
+    it, and between it and the key re-read); no agent cell ever lands on the wrong row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="csm-"))
+        self.google = start_emulated_google(self.folder, INPUTS, accounts(6), key_column="Client")
+        self.expected = [list(r) for r in accounts(6)]  # the CSM cells, in sheet order
+        self.next_key = 100
+        self.version = 0
+
+    def teardown(self) -> None:
+        self.google.close()
+
+    def csm(self, change: str, seed: int) -> None:
+        """One CSM change on the sheet, mirrored on the expected CSM cells."""
+        tab, n = self.google.tab, len(self.expected)
+        if change == "sort":
+            order = sorted(range(n), key=lambda i: (self.expected[i][2], self.expected[i][0]))
+            width = max((len(r) for r in tab.rows[1:]), default=0)
+            rows = [r + [""] * (width - len(r)) for r in tab.rows[1 : n + 1]]
+            tab.rows[1 : n + 1] = [rows[i] for i in order]
+            self.expected = [self.expected[i] for i in order]
+        elif change == "insert":
+            at = seed % (n + 1)
+            row = [f"Nouveau {self.next_key}", "Hugo", USAGE[seed % 3]]
+            self.next_key += 1
+            tab.insert_row(at + 1, list(row))
+            self.expected.insert(at, row)
+        elif change == "delete" and n > 1:
+            at = seed % n
+            tab.delete_row(at + 1)
+            del self.expected[at]
+        elif change == "edit" and n:
+            at = seed % n
+            tab.set(at + 1, 2, USAGE[(seed // 7) % 3])
+            self.expected[at][2] = USAGE[(seed // 7) % 3]
+
+    @rule(change=st.sampled_from(["sort", "insert", "delete", "edit"]), seed=st.integers(0, 99))
+    def between_passes(self, change: str, seed: int) -> None:
+        with self.google.emulator.lock:
+            self.csm(change, seed)
+
+    @rule(
+        change=st.sampled_from(["sort", "insert", "delete", "edit"]),
+        moment=st.sampled_from([("", "write"), ("write", "read"), ("format", "write")]),
+        seed=st.integers(0, 99),
+    )
+    def during_a_pass(self, change: str, moment: tuple[str, str], seed: int) -> None:
+        store = self.google.store
+        plan = plan_for(store)
+        first, then = moment
+        self.google.emulator.between(first, then, lambda emu: self.csm(change, seed))
+        store.write(plan)
+        self.google.emulator.clear_hooks()
+
+    @invariant()
+    def no_csm_cell_changed(self) -> None:
+        rows = [r for r in self.google.tab.rows[1:] if any(v != "" for v in r[:3])]
+        assert [list(r[:3]) + [""] * (3 - len(r[:3])) for r in rows] == self.expected
+
+    @invariant()
+    def every_agent_cell_belongs_to_its_row(self) -> None:
+        tab = self.google.tab
+        header = [str(h) for h in tab.header()]
+        if "Score" not in header:
+            return
+        at = [header.index(c) for c in AGENT]
+        for r in range(1, len(tab.rows)):
+            cells = dict(zip(AGENT, (tab.cell(r, c) for c in at), strict=True))
+            key = str(tab.cell(r, 0))
+            if not key or all(v == "" for v in cells.values()):
+                assert all(v == "" for v in cells.values()), f"agent cells on empty row {r}"
+                continue  # a CSM's new row: the next pass fills it
+            # the cells name their account, and all come from one write for it
+            assert str(cells["Pourquoi"]).startswith(f"{key}: "), (key, cells)
+            usage = str(cells["Pourquoi"]).split("usage ", 1)[1]
+            assert cells == agent_cells(key, usage.capitalize()), (key, cells)
+
+
+CsmAtWork.TestCase.settings = settings(max_examples=30, stateful_step_count=6, deadline=None)
+test_csm_edits_interleaved_with_writes = CsmAtWork.TestCase
+
+
+def test_a_sort_between_the_write_and_the_reread_is_put_right(google: EmulatedGoogle) -> None:
+    store, emulator = google.store, google.emulator
+    plan = plan_for(store)
+    emulator.between("", "write", lambda emu: google.reverse_rows())  # before the write
+    report = store.write(plan)
+    assert report.rewrites > 0
+    tab = google.tab
+    header = [str(h) for h in tab.header()]
+    for r in range(1, len(tab.rows)):
+        key, usage = str(tab.cell(r, 0)), str(tab.cell(r, 2))
+        assert tab.cell(r, header.index("Score")) == agent_cells(key, usage)["Score"]
+        assert tab.cell(r, header.index("Pourquoi")) == agent_cells(key, usage)["Pourquoi"]
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def test_ten_writes_leave_the_rules_identical_and_a_persons_rules_stay(
+    google: EmulatedGoogle,
+) -> None:
+    theirs = {
+        "ranges": [{"sheetId": 0, "startRowIndex": 1, "startColumnIndex": 1, "endColumnIndex": 2}],
+        "booleanRule": {
+            "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": "Camille"}]},
+            "format": {"backgroundColor": {"red": 0.8, "green": 0.8, "blue": 1}},
+        },
+    }
+    google.tab.conditional_formats.append(theirs)
+    google.store.write(plan_for(google.store))
+    status_col = google.tab.header().index("Statut")
+    on_status = {  # a person's own rule on the agent's status column: kept too
+        "ranges": [{"startRowIndex": 1, "startColumnIndex": status_col,
+                    "endColumnIndex": status_col + 1}],
+        "booleanRule": {
+            "condition": {"type": "TEXT_CONTAINS", "values": [{"userEnteredValue": "risque"}]},
+            "format": {"textFormat": {"bold": True}},
+        },
+    }  # fmt: skip
+    google.tab.conditional_formats.insert(0, on_status)
+    after_first = json.dumps(google.tab.conditional_formats, sort_keys=True)
+    google.emulator.reset_counters()
+    for _ in range(10):
+        google.store.write(plan_for(google.store))
+        assert json.dumps(google.tab.conditional_formats, sort_keys=True) == after_first
+    assert google.emulator.calls["format"] == 0
+    rules = google.tab.conditional_formats
+    assert theirs in rules and rules[0] == on_status and len(rules) == 5
+    protected = google.tab.protected_ranges
+    assert len(protected) == 4 and all(p["warningOnly"] for p in protected)
+    assert all(p["description"].startswith("health-agent") for p in protected)
+    assert google.tab.frozen_rows == 1
+    [dropdown] = google.tab.validations
+    assert dropdown["rule"]["condition"]["type"] == "ONE_OF_LIST"
+
+
+def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
+    google.store.write(plan_for(google.store))
+    del google.tab.conditional_formats[1]
+    google.emulator.reset_counters()
+    google.store.write(plan_for(google.store))
+    google.store.write(plan_for(google.store))
+    assert google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == 3
+
+
+# --- literal text -------------------------------------------------------------------------------
+
+
+def test_formula_like_text_is_stored_literally(tmp_path: Path) -> None:
+    keys = ['=IMPORTXML("http://x","//a")', "+1", "@SUM(A1)", "-2", "=1+1"]
+    rows = [[k, "Léa", "Rare"] for k in keys]
+    with emulated_google(tmp_path, INPUTS, rows, key_column="Client") as (emulator, store):
+        store.read()
+        plan = WritePlan(
+            new_columns=["Prochaine action"],
+            cells=[CellWrite(k, "Prochaine action", k) for k in keys],
+        )
+        store.write(plan)
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        written = [tab.cell(r, 3) for r in range(1, len(keys) + 1)]
+        assert written == keys and not any(isinstance(v, Formula) for v in written)
+        assert [b["valueInputOption"] for b in emulator.bodies("write")] == ["RAW"]
+        assert [r[3] for r in store.read().accounts.rows] == keys
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(status=429), Fault(status=500), Fault(status=503), Fault(reset=True)],
+    ids=["429", "500", "503", "reset"],
+)
+def test_retried_failures_succeed_after_n_tries_with_bounded_sleeps(
+    tmp_path: Path, fault: Fault
+) -> None:
+    sleep = RecordedSleep()
+    with emulated_google(
+        tmp_path, INPUTS, accounts(3), sleep=sleep, rng=random.Random(7), max_tries=5
+    ) as (emulator, store):
+        emulator.inject(fault, fault, fault)
+        assert len(store.read().accounts.rows) == 3
+        rng = random.Random(7)
+        assert sleep.waits == pytest.approx([backoff(i, rng) for i in range(3)])
+        for attempt, wait in enumerate(sleep.waits):
+            assert 2**attempt / 2 <= wait <= 2**attempt  # exponential, half jittered
+        assert emulator.calls["metadata"] == 4  # three failures, then the answer
+
+
+def test_retries_are_bounded_then_a_transient_error(tmp_path: Path) -> None:
+    sleep = RecordedSleep()
+    with emulated_google(tmp_path, INPUTS, accounts(3), sleep=sleep, max_tries=4) as (
+        emulator,
+        store,
+    ):
+        emulator.fail_next(10, 503)
+        with pytest.raises(TransientError, match="503"):
+            store.read()
+        assert len(sleep.waits) == 3 and emulator.api_calls() == 4
+        assert max(sleep.waits) <= 32
+        emulator.faults.clear()
+        emulator.fail_next(10, reset=True)
+        with pytest.raises(TransientError, match="could not be reached after 4 tries"):
+            store.read()
+
+
+def test_not_shared_fails_at_once_naming_the_service_account(tmp_path: Path) -> None:
+    with emulated_google(tmp_path, INPUTS, accounts(3), shared=False) as (emulator, store):
+        with pytest.raises(SheetAccessError) as caught:
+            store.read()
+        assert EMAIL in str(caught.value)
+        assert "share the sheet with it as Editor" in str(caught.value)
+        assert emulator.api_calls() == 1
+
+
+def test_unknown_spreadsheet_missing_tab_and_missing_key_column(tmp_path: Path) -> None:
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+        store.spreadsheet_id = "no-such-id"
+        with pytest.raises(SheetAccessError, match="No spreadsheet with id no-such-id"):
+            store.read()
+        store.spreadsheet_id, store.worksheet = SPREADSHEET_ID, "Clients"
+        with pytest.raises(SheetError, match='No tab named "Clients".*tabs: Comptes'):
+            store.read()
+        store.worksheet, store.key_column = "Comptes", "Compte"
+        with pytest.raises(SheetError, match='key column "Compte"'):
+            store.read()
+        assert store._client_class.sleep.waits == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_refusals_are_never_retried(tmp_path: Path, status: int) -> None:
+    sleep = RecordedSleep()
+    with emulated_google(tmp_path, INPUTS, accounts(3), sleep=sleep) as (emulator, store):
+        # one 401 is an expired token that google-auth refreshes by itself; more is a refusal
+        emulator.fail_next(3, status)
+        with pytest.raises(SheetError) as caught:
+            store.read()
+        assert sleep.waits == []
+        expected = {400: "refused the request", 401: "did not accept", 403: "as Editor",
+                    404: "No spreadsheet"}[status]  # fmt: skip
+        assert expected in str(caught.value)
+
+
+def test_a_key_the_token_endpoint_does_not_know_is_refused(tmp_path: Path) -> None:
+    from tests.google_fixtures import service_account_file
+
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+        store.credentials_path = service_account_file(
+            tmp_path / "other", emulator, "stranger@x.iam.gserviceaccount.com", register=False
+        )
+        with pytest.raises(SheetAccessError, match="refused the agent's credentials"):
+            store.read()
+
+
+# --- secrets, scope, endpoint, check -------------------------------------------------------------
+
+
+def test_debug_logs_of_a_whole_pass_hold_no_token_and_no_private_key(tmp_path: Path) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.DEBUG)
+    loggers = [logging.getLogger(), logging.getLogger("google"), logging.getLogger("urllib3")]
+    saved = [(lg, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("google").addHandler(handler)  # google-auth logs only when configured
+    try:
+        with emulated_google(tmp_path, INPUTS, accounts(30)) as (emulator, store):
+            emulator.inject(Fault(status=503))
+            store.write(plan_for(store))
+            tokens = list(emulator.tokens)
+            assertions = [c.body["assertion"][0] for c in emulator.requests if c.kind == "token"]
+            key = json.loads(Path(str(store.credentials_path)).read_text())["private_key"]
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger("google").removeHandler(handler)
+        for lg, level in saved:
+            lg.setLevel(level)
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in records)
+    assert "retry" in text and "/v4/spreadsheets" in text  # the pass was logged
+    assert tokens and all(token not in text for token in tokens)
+    assert all(a not in text and a.split(".")[2] not in text for a in assertions)
+    for line in key.splitlines()[1:-1]:
+        assert line not in text
+
+
+def test_scope_timeout_and_endpoint_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+        store.read()
+        assert store._client().auth.scopes == ["https://www.googleapis.com/auth/spreadsheets"]
+        assert store._client().timeout == 10
+        monkeypatch.setenv("HEALTH_AGENT_SHEETS_ENDPOINT", emulator.url)
+        from_env = GoogleStore(
+            spreadsheet_id=SPREADSHEET_ID,
+            worksheet="Comptes",
+            key_column="Client",
+            history_worksheet=None,
+            credentials=store.credentials_path,
+        )
+        assert len(from_env.read().accounts.rows) == 3
+
+
+def test_check_access_says_what_is_fine_and_what_is_wrong(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+
+        def config(**sheet: Any) -> Any:
+            values = {"spreadsheet_id": SPREADSHEET_ID, "worksheet": "Comptes",
+                      "key_column": "Client", "history_worksheet": "Historique"}  # fmt: skip
+            values.update(sheet)
+            google_ = SimpleNamespace(
+                credentials=store.credentials_path, endpoint=emulator.url, timeout_s=5
+            )
+            return SimpleNamespace(sheet=SimpleNamespace(**values), google=google_)
+
+        fine = check_access(config())
+        assert [line.split(":")[0] for line in fine] == [
+            "credentials", f"spreadsheet {SPREADSHEET_ID}", 'tab "Comptes"', 'key column "Client"'
+        ]  # fmt: skip
+        assert not any("problem" in line for line in fine)
+        assert "problem" in check_access(config(key_column="Compte"))[-1]
+        assert (
+            "Share" in check_access(config(spreadsheet_id="nope"))[-1]
+            or "No spreadsheet" in (check_access(config(spreadsheet_id="nope"))[-1])
+        )
