@@ -400,7 +400,7 @@ def test_a_key_the_token_endpoint_does_not_know_is_refused(tmp_path: Path) -> No
         store.credentials_path = service_account_file(
             tmp_path / "other", emulator, "stranger@x.iam.gserviceaccount.com", register=False
         )
-        with pytest.raises(SheetAccessError, match="refused the agent's credentials"):
+        with pytest.raises(SheetAccessError, match="refused the service account's credentials"):
             store.read()
 
 

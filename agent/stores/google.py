@@ -342,9 +342,9 @@ class GoogleStore:
             return func(client)
         except RefreshError as exc:
             raise SheetAccessError(
-                f"Google refused the agent's credentials ({_first_line(exc)}). The key may be "
-                "revoked or deleted: create a new JSON key for the service account and point "
-                "`google.credentials` at it."
+                f"Google refused the service account's credentials ({_first_line(exc)}). "
+                "The key may be revoked or deleted: create a new JSON key for the service "
+                "account and point `google.credentials` at it."
             ) from None
         except APIError as exc:
             raise self._explain(exc) from None
@@ -747,7 +747,7 @@ def check_access(config: Any) -> list[str]:
     except HealthAgentError as exc:
         return [f"credentials: problem: {exc}"]
     email = getattr(credentials, "service_account_email", None) or "application default"
-    lines.append(f"credentials: ok ({email}, scope spreadsheets only)")
+    lines.append(f"credentials: ok ({email})")
     store = GoogleStore(
         spreadsheet_id=sheet.spreadsheet_id,
         worksheet=sheet.worksheet,
