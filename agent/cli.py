@@ -112,8 +112,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if config.sheet.backend == "google":
         from agent.stores.google import check_access
 
-        for line in check_access(config):
+        lines = check_access(config)
+        for line in lines:
             print(line)
+        if any("problem:" in line for line in lines):
+            return 1  # the line above says what to fix
     store = open_store(config)
     snapshot = store.read()
     check_columns(snapshot.accounts, config)

@@ -35,8 +35,8 @@ import gspread  # noqa: E402
 from agent.config import load_config  # noqa: E402
 from agent.stores.google import load_credentials, make_http_client  # noqa: E402
 from agent.sync import run_pass  # noqa: E402
-from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet  # noqa: E402
-from tests.emulator.server import SheetsEmulator  # noqa: E402
+from tests.google_fixtures import SPREADSHEET_ID, start_emulated_google  # noqa: E402
+from tests.sheets_emulator import SheetsEmulator  # noqa: E402
 
 HEADER = [
     "Client",
@@ -66,7 +66,7 @@ def rows(n: int, seed: int = 1) -> list[list[Any]]:
 
 
 def counters(emulator: SheetsEmulator) -> tuple[int, int]:
-    return emulator.api_calls(), emulator.bytes_sent()
+    return emulator.api_calls(), sum(emulator.sizes())
 
 
 def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
@@ -79,21 +79,21 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     config = dataclasses.replace(config, sheet=dataclasses.replace(config.sheet, backend="google"))
     out: dict[str, Any] = {"rows": n}
     with SheetsEmulator() as emulator:
-        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
         store.read()  # the token, outside the measure
         emulator.reset_counters()
         started = time.perf_counter()
         run_pass(store, config, now=NOW)
         out["agent"] = (time.perf_counter() - started, *counters(emulator))
-        writes = [body for kind, _, body in emulator.requests if kind == "write"]
-        format_bodies = [body for kind, _, body in emulator.requests if kind == "format"]
+        writes = emulator.bodies("write")
+        format_bodies = emulator.bodies("format")
         emulator.reset_counters()
         started = time.perf_counter()
         run_pass(store, config, now=NOW + dt.timedelta(minutes=10))
         out["unchanged"] = (time.perf_counter() - started, *counters(emulator))
 
     with SheetsEmulator() as emulator:  # the floor: same sheet, same cells, no agent
-        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
         client = gspread_client(store, emulator).http_client
         store.read()
         for body in format_bodies:  # same grid and tabs as the agent had
@@ -110,7 +110,7 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
 
     sample = min(n, 200)
     with SheetsEmulator() as emulator:  # naive: one call per cell
-        store = emulated_sheet(emulator, folder, HEADER, rows(sample))
+        store = start_emulated_google(folder, HEADER, rows(sample), emulator=emulator).store
         ws = gspread_client(store, emulator).open_by_key(SPREADSHEET_ID).worksheet("Comptes")
         ws.add_cols(4)
         emulator.reset_counters()
@@ -123,7 +123,7 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         out["naive"] = (seconds, calls * n // sample, sent * n // sample)
 
     with SheetsEmulator() as emulator:  # whole-range rewrite, gspread-dataframe style
-        store = emulated_sheet(emulator, folder, HEADER, rows(n))
+        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
         client = gspread_client(store, emulator).http_client
         store.read()
         client.batch_update(

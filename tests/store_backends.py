@@ -89,26 +89,12 @@ def workbook_backend(
 def google_backend(
     tmp_path: Path, header: list[str], rows: list[list[CellValue]], key_column: str
 ) -> Backend:
-    from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet
-    from tests.emulator.server import SheetsEmulator
+    from tests.google_fixtures import start_emulated_google
 
-    emulator = SheetsEmulator().start()
-    store = emulated_sheet(emulator, tmp_path, header, rows)  # type: ignore[arg-type]
-    tab = emulator.spreadsheets[SPREADSHEET_ID].tabs[0]
-
-    def reverse() -> None:
-        with emulator.lock:
-            tab.rows[1:] = list(reversed(tab.rows[1:]))
-
-    def insert(at: int, values: list[CellValue]) -> None:
-        with emulator.lock:
-            tab.rows.insert(at + 1, list(values))  # type: ignore[arg-type]
-            tab.row_count += 1
-
-    def writes() -> int:
-        return emulator.calls["write"] + emulator.calls["format"]
-
-    return Backend("google", store, reverse, insert, writes, emulator.stop)
+    made = start_emulated_google(tmp_path, header, rows, key_column=key_column)
+    return Backend(
+        "google", made.store, made.reverse_rows, made.insert_row, made.writes, made.close
+    )
 
 
 FACTORIES: dict[str, Callable[..., Backend]] = {

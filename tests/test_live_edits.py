@@ -21,8 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from agent.stores.google import _raw
 from agent.sync import run_pass
 from tests.conftest import example_config
-from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet
-from tests.emulator.server import SheetsEmulator
+from tests.google_fixtures import start_emulated_google
+from tests.sheets_emulator import Call, SheetsEmulator
 from tests.test_history import HEADER
 from tests.test_scoring import LOW, MID, TOP
 
@@ -41,21 +41,24 @@ class LiveSheet(RuleBasedStateMachine):
         self.config = dataclasses.replace(
             self.config, sheet=dataclasses.replace(self.config.sheet, backend="google")
         )
-        self.emulator = SheetsEmulator().start()
         self.names = (f"Compte {i}" for i in itertools.count())
         rows = [
             [next(self.names), "Camille", "PME", *(LABELS[j][i % 3] for j in range(4))]
             for i in range(6)
         ]
-        self.store = emulated_sheet(self.emulator, self.folder, HEADER, rows)
-        self.tab = self.emulator.spreadsheets[SPREADSHEET_ID].tabs[0]
+        self.google = start_emulated_google(self.folder, HEADER, rows)
+        self.emulator, self.store, self.tab = (
+            self.google.emulator,
+            self.google.store,
+            self.google.tab,
+        )
         self.expected_inputs = [list(r) for r in rows]  # what the CSMs typed, in order
         self.now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
         self.desired: dict[str, dict[str, Any]] = {}
         self.rng_seed = 0
 
     def teardown(self) -> None:
-        self.emulator.stop()
+        self.google.close()
 
     # a CSM's change, applied to the sheet and to what we expect the CSM cells to be
     def csm(self, change: str, seed: int) -> None:
@@ -74,20 +77,16 @@ class LiveSheet(RuleBasedStateMachine):
             elif change == "insert":
                 at = seed % (n + 1)
                 row = [next(self.names), "Hugo", "ETI", *(LABELS[j][seed % 3] for j in range(4))]
-                self.tab.rows.insert(at + 1, list(row))
-                self.tab.row_count += 1
+                self.tab.insert_row(at + 1, list(row))
                 self.expected_inputs.insert(at, list(row))
             elif change == "delete" and n > 1:
                 at = seed % n
-                del self.tab.rows[at + 1]
+                self.tab.delete_row(at + 1)
                 del self.expected_inputs[at]
             elif change == "edit" and n:
                 at, col = seed % n, 3 + seed % 4
                 value = LABELS[col - 3][(seed // 4) % 3]
-                line = self.tab.rows[at + 1]
-                while len(line) <= col:
-                    line.append("")
-                line[col] = value
+                self.tab.set(at + 1, col, value)
                 self.expected_inputs[at][col] = value
 
     @rule(change=CHANGES, seed=st.integers(0, 1000))
@@ -98,7 +97,8 @@ class LiveSheet(RuleBasedStateMachine):
     def agent_pass(self, change: str, moment: str, seed: int) -> None:
         fired = {"write": False, "done": False}
 
-        def hook(kind: str, emulator: SheetsEmulator) -> None:
+        def hook(call: Call, emulator: SheetsEmulator) -> None:
+            kind = call.kind
             if fired["done"]:
                 return
             if moment == "before the write" and kind == "write":
@@ -114,12 +114,12 @@ class LiveSheet(RuleBasedStateMachine):
         if moment == "between passes":
             self.csm(change, seed)
         else:
-            self.emulator.hooks.append(hook)
+            self.emulator.before_call(hook)
         self.now += dt.timedelta(minutes=10)
         try:
             result = run_pass(self.store, self.config, now=self.now)
         finally:
-            self.emulator.hooks.clear()
+            self.emulator.clear_hooks()
         self.desired = result.plan.desired or {}
 
     @invariant()

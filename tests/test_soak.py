@@ -20,8 +20,8 @@ from agent.stores.base import Tab
 from agent.stores.google import _raw
 from agent.sync import accounts_frame
 from tests.conftest import ROOT
-from tests.emulator.fixtures import SPREADSHEET_ID, emulated_sheet
-from tests.emulator.server import Fault, SheetsEmulator
+from tests.google_fixtures import HISTORY, start_emulated_google
+from tests.sheets_emulator import Call, Fault, SheetsEmulator
 from tests.smtp_fixtures import start_server
 from tests.test_history import HEADER
 from tests.test_scoring import LOW, MID, TOP
@@ -33,7 +33,7 @@ WALL_CLOCK_LIMIT = 90.0  # seconds: the soak stops by itself
 def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
     rng = random.Random(2026)
     controller, inbox = start_server(tmp_path)
-    emulator = SheetsEmulator().start()
+    google = None
     try:
         config = dataclasses.replace(
             seed_config,
@@ -55,11 +55,11 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
             ]
             for i in range(60)
         ]
-        store = emulated_sheet(emulator, tmp_path, HEADER, rows, max_tries=3)
-        tab = emulator.spreadsheets[SPREADSHEET_ID].tabs[0]
+        google = start_emulated_google(tmp_path, HEADER, rows, max_tries=3)
+        emulator, store, tab = google.emulator, google.store, google.tab
         names = iter(range(1000, 100000))
 
-        def csm_at_work(kind: str, emu: SheetsEmulator) -> None:
+        def csm_at_work(call: Call, emu: SheetsEmulator) -> None:
             if rng.random() > 0.15:
                 return
             injected["edits"] += 1
@@ -72,7 +72,7 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
                 col = rng.randrange(3, 7)
                 line[col] = rng.choice(LABELS[col - 3])
             elif choice == "insert":
-                tab.rows.insert(
+                tab.insert_row(
                     rng.randrange(1, len(tab.rows) + 1),
                     [
                         f"Compte {next(names)}",
@@ -81,13 +81,12 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
                         *(rng.choice(LABELS[j]) for j in range(4)),
                     ],
                 )
-                tab.row_count += 1
             elif choice == "delete" and len(data) > 10:
-                del tab.rows[rng.randrange(1, len(tab.rows))]
+                tab.delete_row(rng.randrange(1, len(tab.rows)))
 
         injected = Counter()
 
-        def faults(kind: str, emu: SheetsEmulator) -> None:
+        def faults(call: Call, emu: SheetsEmulator) -> None:
             if rng.random() < 0.12:
                 injected["faults"] += 1
                 emu.faults.append(
@@ -96,7 +95,8 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
                     )
                 )
 
-        emulator.hooks += [csm_at_work, faults]
+        emulator.before_call(csm_at_work)
+        emulator.before_call(faults)
         agent = Agent(
             config,
             open_store=lambda sleep: store,
@@ -116,13 +116,12 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
         assert passes == 96  # the whole simulated night ran within the wall-clock bound
         assert injected["faults"] > 20  # Google had a bad night
 
-        emulator.hooks.clear()  # calm: one last pass, then check everything
+        emulator.clear_hooks()  # calm: one last pass, then check everything
         emulator.faults.clear()
         result = agent.sync(now)
         assert result is not None
         header = tab.rows[0]
-        history = emulator.spreadsheets[SPREADSHEET_ID].tab("Historique")
-        assert history is not None
+        history = emulator.tab(google.spreadsheet_id, HISTORY)
         ids = Counter((r[0], r[2]) for r in history.rows[1:] if r and r[0])
         assert ids and max(ids.values()) == 1  # never a doubled (week, account) row
 
@@ -140,5 +139,6 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
         status = StateFolder(tmp_path / "state").read_status()
         assert status.last_digest_week == "2026-W48"
     finally:
-        emulator.stop()
+        if google is not None:
+            google.close()
         controller.stop()

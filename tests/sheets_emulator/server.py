@@ -827,6 +827,7 @@ def _route(method: str, path: str) -> tuple[str, str, str, str]:
 class _Handler(BaseHTTPRequestHandler):
     owner: SheetsEmulator
     protocol_version = "HTTP/1.1"  # keep-alive, like Google's front end
+    disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return  # quiet: tests read counters, not access logs
