@@ -72,6 +72,19 @@ CONTEXT_NAMES = frozenset(
 )
 
 
+# what a playbook can raise on one account: reported, never fatal to the pass
+TEMPLATE_FAILURES = (
+    TemplateError,
+    UndefinedError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    AttributeError,
+    IndexError,
+    KeyError,
+)
+
+
 class RunawayTemplate(SecurityError):
     """A template that builds too much or runs too long."""
 
@@ -282,16 +295,7 @@ class PlaybookSet:
                 if key not in verdicts:
                     try:
                         verdict = self.evaluate(playbook, context)
-                    except (
-                        TemplateError,
-                        UndefinedError,
-                        TypeError,
-                        ValueError,
-                        ArithmeticError,
-                        AttributeError,
-                        IndexError,
-                        KeyError,
-                    ) as exc:
+                    except TEMPLATE_FAILURES as exc:
                         failed.setdefault(playbook.file, f"when: {_reason(exc)}")
                         verdict = None
                     verdicts[key] = verdict
@@ -299,16 +303,7 @@ class PlaybookSet:
                     continue
                 try:
                     action, winner = self.render(playbook, context), playbook.file
-                except (
-                    TemplateError,
-                    UndefinedError,
-                    TypeError,
-                    ValueError,
-                    ArithmeticError,
-                    AttributeError,
-                    IndexError,
-                    KeyError,
-                ) as exc:
+                except TEMPLATE_FAILURES as exc:
                     failed.setdefault(playbook.file, f"body: {_reason(exc)}")
                     action, winner = "", None
                 break
@@ -392,15 +387,7 @@ def lint_playbooks(
                 except TypeError as exc:
                     bad = f"`when` must give true or false: {exc}"
                     break
-                except (
-                    TemplateError,
-                    UndefinedError,
-                    ValueError,
-                    ArithmeticError,
-                    AttributeError,
-                    IndexError,
-                    KeyError,
-                ) as exc:
+                except TEMPLATE_FAILURES as exc:
                     bad = f"`when` fails on account {context.get('key')!r}: {_reason(exc)}"
                     break
             if bad:
