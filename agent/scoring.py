@@ -110,6 +110,8 @@ class Model:
 
 def cell_text(value: Any) -> str:
     """A cell as text, the way a person reads it (1.0 -> "1", None -> "")."""
+    if type(value) is str:  # most cells: no work
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -309,17 +309,17 @@ def plan_writes(
         same = np.isclose(before, after, rtol=0, atol=1e-9) | (np.isnan(before) & np.isnan(after))
         differs |= ~same
     changed = scored[differs]
-    for record in changed.to_dict("records"):
-        row: list[CellValue] = [
-            week,
-            today.isoformat(),
-            record["key"],
-            _score_cell(record["shown"]),
-            record["status_label"],
-        ]
-        row += [_score_cell(record[f"points.{cid}"]) for cid in ids]
-        row.append(version)
-        plan.history_rows.append(row)
+    day = today.isoformat()
+    columns = [
+        changed["key"],
+        changed["shown"],
+        changed["status_label"],
+        *(changed[f"points.{cid}"] for cid in ids),
+    ]
+    for key, score, label, *points in zip(*columns, strict=True):
+        plan.history_rows.append(
+            [week, day, key, _score_cell(score), label, *map(_score_cell, points), version]
+        )
     if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
         plan.history_header = h_header
     oldest = shift_week(week, -config.sheet.history_keep_weeks)

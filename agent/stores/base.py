@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
@@ -32,8 +32,7 @@ class Snapshot:
     history: Tab | None = None
 
 
-@dataclass(frozen=True)
-class CellWrite:
+class CellWrite(NamedTuple):
     """One agent cell to set, on every row whose key column holds `key`."""
 
     key: str
@@ -85,9 +84,7 @@ class WritePlan:
     desired: dict[str, dict[str, CellValue]] | None = None
 
     def is_empty(self) -> bool:
-        return not (
-            self.new_columns or self.cells or self.history_rows or self.history_oldest_week
-        )
+        return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)
 
 
 @dataclass
@@ -131,6 +128,8 @@ class Store(Protocol):
 
 def key_text(value: CellValue) -> str:
     """A key cell as the text it is matched on (trimmed, inner spaces collapsed)."""
+    if type(value) is str:
+        return " ".join(value.split())
     from agent.scoring import cell_text
 
     return " ".join(cell_text(value).split())

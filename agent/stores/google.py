@@ -108,6 +108,8 @@ def sheets_base_url(endpoint: str | None) -> str:
 
 def _raw(value: CellValue) -> Any:
     """A value as a RAW write takes it: numbers and booleans stay, everything else is text."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool | int):
