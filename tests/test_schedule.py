@@ -209,3 +209,41 @@ def test_an_edited_playbook_applies_at_the_next_pass_and_a_broken_one_keeps_the_
     third = agent.sync(now + dt.timedelta(minutes=20))
     assert third is not None and set(third.accounts["next_action"]) == {"Deuxième version"}
     assert any("all.md:5" in r.getMessage() for r in caplog.records)
+
+
+def test_status_shows_the_last_pass_error_and_next_digest(seed_config, tmp_path, capsys):
+    from agent.cli import main
+
+    config_path = tmp_path / "config.toml"
+    from agent.templates import init
+
+    init("startup", "fr", tmp_path / "s.xlsx", config_path)
+    from agent.config import load_config
+    from agent.runtime import build_agent
+
+    config = load_config(config_path)
+    agent = build_agent(config)
+    agent.sync(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    assert main(["status", "-c", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    assert "last successful pass: 2026-11-24T09:00:00+00:00" in out
+    assert "next digest:" in out and "last pass: 12 rows" in out
+
+
+def test_json_logs_are_one_object_per_line_and_hold_no_secret(capsys):
+    import json as json_module
+
+    from agent.logs import configure
+
+    configure(logging.INFO, "json")
+    log = logging.getLogger("agent.test")
+    log.info(
+        "token Bearer ya29.secret-token-value and key -----BEGIN PRIVATE KEY-----\nMIIE"
+        "abc\n-----END PRIVATE KEY----- sent",
+        extra={"event": "pass"},
+    )
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json_module.loads(line)
+    assert record["event"] == "pass" and record["level"] == "INFO"
+    assert "ya29.secret-token-value" not in line and "MIIE" not in line
+    logging.getLogger().handlers.clear()
