@@ -417,3 +417,21 @@ def test_readme_says_how_to_open_the_preview():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "xdg-open .health-agent/outbox/" in readme
     assert Path(ROOT / "agent" / "digest_templates" / "digest.html.j2").exists()
+
+
+def test_an_admin_template_folder_overrides_the_bundled_one(seed_config, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "digest.html.j2").write_text(
+        "<p>{{ w.all_red }}: {% for r in red %}{{ r.key }} {% endfor %}</p>", encoding="utf-8"
+    )
+    config = dataclasses.replace(
+        seed_config, digest=dataclasses.replace(seed_config.digest, templates=folder)
+    )
+    result = four_weeks_of_passes(config)
+    outcome = deliver(
+        config, result, now=MONDAY_9_PARIS, location="/x", last_synced=None, dry_run=True
+    )
+    assert outcome.digest is not None
+    assert outcome.digest.html.startswith("<p>Tous les comptes à risque: ")
+    assert "Passés au rouge" in outcome.digest.text  # the text part still bundled
