@@ -76,6 +76,7 @@ class Agent:
         self._pass_lock = threading.Lock()  # never two passes at once
         self.last_result: PassResult | None = None
         self._good_playbooks: NextActions | None = None
+        self._store: Store | None = None
         self._playbook_error = ""
 
     # --- what one wake-up does ---------------------------------------------------------
@@ -110,7 +111,9 @@ class Agent:
         with self._pass_lock:
             started = time.perf_counter()
             try:
-                store = self.open_store(self._sleep)
+                if self._store is None:  # one store for the agent's life: one token, reused
+                    self._store = self.open_store(self._sleep)
+                store = self._store
                 result = run_pass(store, self.config, now=now, next_actions=self._playbooks())
             except StopRequested:
                 log.info("pass stopped before writing: the agent is shutting down")

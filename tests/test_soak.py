@@ -115,6 +115,7 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
             now += dt.timedelta(minutes=10)
         assert passes == 96  # the whole simulated night ran within the wall-clock bound
         assert injected["faults"] > 20  # Google had a bad night
+        assert emulator.calls["token"] == 1  # one store and one token for the whole night
 
         emulator.clear_hooks()  # calm: one last pass, then check everything
         emulator.faults.clear()
