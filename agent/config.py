@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,7 +152,6 @@ class Config:
     smtp: SmtpConfig | None
     sync_every_minutes: float
     state_dir: Path
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --- a small schema: for each table, its keys and how to check each value ------------
