@@ -156,42 +156,49 @@ def account_contexts(
     trends: dict[str, Any],
     today: dt.date,
 ) -> list[dict[str, Any]]:
-    """The names a playbook sees for each account (SPEC §7)."""
-    contexts: list[dict[str, Any]] = []
+    """The names a playbook sees for each account (SPEC §7), built column-wise."""
+    n = len(accounts)
     records = raw.to_dict("records")
     labels = STATUS_LABELS[config.language]
     renewal = config.sheet.renewal_column
-    for i, (_, row) in enumerate(accounts.iterrows()):
-        cells = records[i] if i < len(records) else {}
-        criteria: list[dict[str, Any]] = []
-        for c in model.criteria:
-            points = row[f"points.{c.id}"]
-            criteria.append(
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "max": c.max_points,
-                    "points": None if points != points else float(points),
-                    "value": cell_text(cells.get(c.column)),
-                }
-            )
-        trend = trends.get(row["key"])
-        days_to_renewal = None
-        if renewal:
-            day = parse_date(cells.get(renewal))
-            days_to_renewal = None if day is None else (day - today).days
-        status = row["status"] if isinstance(row["status"], str) else None
+    renewals = raw[renewal].tolist() if renewal and renewal in raw else [None] * n
+    points = [accounts[f"points.{c.id}"].tolist() for c in model.criteria]
+    values = [raw[c.column].tolist() if c.column in raw else [None] * n for c in model.criteria]
+    contexts: list[dict[str, Any]] = []
+    for i, (key, owner, segment, shown, status) in enumerate(
+        zip(
+            accounts["key"],
+            accounts["owner"],
+            accounts["segment"],
+            accounts["shown"],
+            accounts["status"],
+            strict=True,
+        )
+    ):
+        criteria: list[dict[str, Any]] = [
+            {
+                "id": c.id,
+                "label": c.label,
+                "max": c.max_points,
+                "points": None if points[j][i] != points[j][i] else float(points[j][i]),
+                "value": cell_text(values[j][i]),
+            }
+            for j, c in enumerate(model.criteria)
+        ]
+        trend = trends.get(key)
+        day = parse_date(renewals[i]) if renewal else None
+        code = status if isinstance(status, str) else None
         contexts.append(
             {
-                "key": row["key"],
-                "owner": row["owner"],
-                "segment": row["segment"],
-                "score": None if row["shown"] != row["shown"] else float(row["shown"]),
+                "key": key,
+                "owner": owner,
+                "segment": segment,
+                "score": None if shown != shown else float(shown),
                 "scale": model.scale,
-                "status": status,
-                "status_label": labels.get(status or "", ""),
+                "status": code,
+                "status_label": labels.get(code or "", ""),
                 "language": config.language,
-                "row": {k: cell_text(v) for k, v in cells.items()},
+                "row": records[i],
                 "criteria": criteria,
                 "zeros": [c for c in criteria if c["points"] == 0],
                 "ones": [c for c in criteria if c["points"] == 1],
@@ -202,7 +209,7 @@ def account_contexts(
                 "delta_4w": trend.delta_4w if trend else None,
                 "weeks_at_max": trend.weeks_at_max if trend else 0,
                 "weeks": trend.weeks if trend else [],
-                "days_to_renewal": days_to_renewal,
+                "days_to_renewal": None if day is None else (day - today).days,
             }
         )
     return contexts
