@@ -576,17 +576,31 @@ class GoogleStore:
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
         new_header, new_rows, written = merge_history(old.header, old.rows, plan)
-        before: list[list[Any]] = [list(old.header), *old.rows] if old.header else []
-        after: list[list[Any]] = [list(new_header), *new_rows]
+        # only the rows the plan names, the rows shifted up after a dropped one, and the
+        # leftovers at the bottom: no text comparison of the whole tab
+        changed = {(key_text(r[0]), key_text(r[2])) for r in plan.history_rows}
+        kept = {(key_text(r[0]), key_text(r[2]) if len(r) > 2 else "") for r in new_rows}
+        dropped_at = next(
+            (
+                i
+                for i, r in enumerate(old.rows)
+                if (key_text(r[0]) if r else "", key_text(r[2]) if len(r) > 2 else "") not in kept
+            ),
+            None,
+        )
         by_row: dict[int, dict[int, CellValue]] = {}
-        for i in range(max(len(before), len(after))):
-            was = before[i] if i < len(before) else []
-            now = after[i] if i < len(after) else []
-            if [cell_text(v) for v in was] != [cell_text(v) for v in now]:
-                width = max(len(was), len(now))
-                by_row[i] = {j: (now[j] if j < len(now) else "") for j in range(width)}
+        if list(new_header) != list(old.header):
+            width = max(len(new_header), len(old.header))
+            by_row[0] = {j: (new_header[j] if j < len(new_header) else "") for j in range(width)}
+        for i, row in enumerate(new_rows):
+            shifted = dropped_at is not None and i >= dropped_at
+            if shifted or (key_text(row[0]), key_text(row[2])) in changed:
+                width = max(len(row), len(old.rows[i]) if i < len(old.rows) else 0)
+                by_row[i + 1] = {j: (row[j] if j < len(row) else "") for j in range(width)}
+        for i in range(len(new_rows), len(old.rows)):  # rows left over after a drop
+            by_row[i + 1] = dict.fromkeys(range(len(old.rows[i])), "")
         self._history = Tab(title, list(new_header), [list(r) for r in new_rows])
-        return _row_ranges(title, by_row, offset=1), written, len(after)
+        return _row_ranges(title, by_row, offset=1), written, len(new_rows) + 1
 
     def _send_values(self, data: list[Json]) -> None:
         """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
