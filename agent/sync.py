@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
-import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from agent.config import Config
 from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
 from agent.labels import STATUS_LABELS
-from agent.scoring import Model, cell_text, parse_date, parse_number, score_accounts
+from agent.scoring import Model, cell_text, parse_date, score_accounts
 from agent.stores.base import (
     CellValue,
     CellWrite,
@@ -134,18 +133,6 @@ def _score_cell(shown: float) -> int | float | None:
     if shown != shown:
         return None
     return int(shown) if float(shown).is_integer() else float(shown)
-
-
-def _same(current: CellValue, wanted: CellValue) -> bool:
-    """Whether a cell already shows the wanted value (6 == "6" == 6.0; None == "")."""
-    if current == wanted and type(current) is type(wanted):
-        return True  # the usual case, decided without any text work
-    if wanted is None or wanted == "":
-        return cell_text(current).strip() == ""
-    if isinstance(wanted, int | float):
-        number = parse_number(current)
-        return number is not None and math.isclose(number, float(wanted), abs_tol=1e-9)
-    return cell_text(current) == wanted
 
 
 def account_contexts(

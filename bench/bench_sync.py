@@ -33,20 +33,12 @@ sys.path.insert(0, str(ROOT))
 import gspread  # noqa: E402
 
 from agent.config import load_config  # noqa: E402
-from agent.stores.google import load_credentials, make_http_client  # noqa: E402
+from agent.stores.google import http_client_class, load_credentials  # noqa: E402
 from agent.sync import run_pass  # noqa: E402
 from tests.google_fixtures import SPREADSHEET_ID, start_emulated_google  # noqa: E402
 from tests.sheets_emulator import SheetsEmulator  # noqa: E402
+from tests.test_history import HEADER  # noqa: E402  (the seed grid's columns)
 
-HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
-]
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 
 
@@ -70,7 +62,7 @@ def counters(emulator: SheetsEmulator) -> tuple[int, int]:
 
 
 def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
-    http = make_http_client(emulator.url, 30, time.sleep, 5, random.Random(), None)
+    http = http_client_class(emulator.url, 30, time.sleep, 5, random.Random(), None)
     return gspread.Client(load_credentials(store.credentials_path), http_client=http)
 
 

@@ -244,9 +244,6 @@ def http_client_class(
     )
 
 
-make_http_client = http_client_class  # the name bench/bench_sync.py uses
-
-
 def load_credentials(path: Path | None) -> Any:
     """A service-account key file, or Application Default Credentials; spreadsheets scope only."""
     if path is None:
