@@ -27,6 +27,7 @@ from agent.stores.base import (
     CellValue,
     CellWrite,
     Formatting,
+    ScoreScale,
     Snapshot,
     StatusColours,
     Store,
@@ -115,9 +116,11 @@ def check_columns(tab: Tab, config: Config) -> None:
 
 
 def formatting_for(config: Config) -> Formatting:
-    """The formatting the agent wants on the sheet: status colours and input dropdowns."""
+    """The formatting the agent wants on the sheet: status colours, the score's colour scale
+    (the model's thresholds) and input dropdowns."""
     labels = STATUS_LABELS[config.language]
     out = config.output
+    model = config.model
     return Formatting(
         status_column=out.status,
         status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
@@ -126,6 +129,7 @@ def formatting_for(config: Config) -> Formatting:
         dropdowns=tuple(
             (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
         ),
+        score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
     )
 
 

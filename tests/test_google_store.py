@@ -4,6 +4,7 @@ scoring core has its own tests); the emulator counts every call and records ever
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agent.errors import SheetAccessError, SheetError, TransientError
-from agent.stores.base import CellWrite, Formatting, StatusColours, WritePlan
+from agent.stores.base import CellWrite, Formatting, ScoreScale, StatusColours, WritePlan
 from agent.stores.google import GoogleStore, backoff, check_access
 from tests.google_fixtures import (
     EMAIL,
@@ -39,6 +40,7 @@ FORMAT = Formatting(
     score_column="Score",
     agent_columns=tuple(AGENT),
     dropdowns=(("Utilisation", ("Quotidienne", "Hebdomadaire", "Rare")),),
+    score_scale=ScoreScale(0, 3, 6),
 )
 USAGE = ["Quotidienne", "Hebdomadaire", "Rare"]
 
@@ -276,7 +278,15 @@ def test_ten_writes_leave_the_rules_identical_and_a_persons_rules_stay(
         assert json.dumps(google.tab.conditional_formats, sort_keys=True) == after_first
     assert google.emulator.calls["format"] == 0
     rules = google.tab.conditional_formats
-    assert theirs in rules and rules[0] == on_status and len(rules) == 5
+    assert theirs in rules and rules[0] == on_status and len(rules) == 6
+    score_col = google.tab.header().index("Score")
+    [scale] = [r for r in rules if "gradientRule" in r]
+    # Google leaves zero numbers (sheetId 0) out of what it returns
+    assert scale["ranges"] == [{"startRowIndex": 1, "startColumnIndex": score_col,
+                                "endColumnIndex": score_col + 1}]  # fmt: skip
+    points = scale["gradientRule"]
+    assert [(points[p]["type"], points[p]["value"]) for p in ("minpoint", "midpoint", "maxpoint")]\
+        == [("NUMBER", "0"), ("NUMBER", "3"), ("NUMBER", "6")]
     protected = google.tab.protected_ranges
     assert len(protected) == 4 and all(p["warningOnly"] for p in protected)
     assert all(p["description"].startswith("health-agent") for p in protected)
@@ -291,7 +301,32 @@ def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
     google.emulator.reset_counters()
     google.store.write(plan_for(google.store))
     google.store.write(plan_for(google.store))
-    assert google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == 3
+    assert google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == 4
+
+
+def test_new_thresholds_replace_the_score_scale_once_and_a_persons_scale_stays(
+    google: EmulatedGoogle,
+) -> None:
+    google.store.write(plan_for(google.store))
+    score_col = google.tab.header().index("Score")
+    theirs = {
+        "ranges": [{"startRowIndex": 1, "startColumnIndex": score_col,
+                    "endColumnIndex": score_col + 1}],
+        "gradientRule": {"minpoint": {"color": {"red": 1, "green": 1, "blue": 1}, "type": "MIN"},
+                         "maxpoint": {"color": {"blue": 1}, "type": "MAX"}},
+    }  # fmt: skip
+    google.tab.conditional_formats.append(theirs)
+    moved = dataclasses.replace(FORMAT, score_scale=ScoreScale(0, 2, 5))
+    google.emulator.reset_counters()
+    for _ in range(3):
+        plan = plan_for(google.store)
+        plan.formatting = moved
+        google.store.write(plan)
+    assert google.emulator.calls["format"] == 1
+    scales = [r["gradientRule"] for r in google.tab.conditional_formats if "gradientRule" in r]
+    assert theirs["gradientRule"] in scales and len(scales) == 2
+    [ours] = [g for g in scales if g != theirs["gradientRule"]]
+    assert (ours["midpoint"]["value"], ours["maxpoint"]["value"]) == ("2", "5")
 
 
 # --- literal text -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Font
 
 from agent.cli import main
@@ -130,12 +132,21 @@ def test_status_colours_follow_the_value_as_conditional_formatting(sample):
     assert main(["sync", "-c", str(config_path)]) == 0
     assert config.sheet.workbook is not None
     ws = load_workbook(config.sheet.workbook)["Comptes"]
-    rules = [(str(cf.sqref), r.formula[0]) for cf in ws.conditional_formatting for r in cf.rules]
+    every = [(str(cf.sqref), r) for cf in ws.conditional_formatting for r in cf.rules]
+    rules = [(ref, r.formula[0]) for ref, r in every if r.type == "cellIs"]
     status_letter = [c.column_letter for c in ws[1] if c.value == "Statut"][0]
     assert sorted(f for _, f in rules) == sorted(
         ['"En bonne santé"', '"À surveiller"', '"À risque"']
     )
     assert all(ref.startswith(f"{status_letter}2:") for ref, _ in rules)
+    # the score gets a colour scale through the model's thresholds: red 0, orange, green
+    [(ref, scale)] = [(ref, r) for ref, r in every if r.type == "colorScale"]
+    score_letter = [c.column_letter for c in ws[1] if c.value == "Score"][0]
+    assert ref.startswith(f"{score_letter}2:")
+    points = [(v.type, float(v.val)) for v in scale.colorScale.cfvo]
+    model = config.model
+    assert points == [("num", 0.0), ("num", model.orange), ("num", model.green)]
+    assert len(every) == 4
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert '"Active 5 jours sur 7,Usage sporadique,Inactif"' in lists.values()
     assert ws.freeze_panes == "A2"
@@ -186,3 +197,40 @@ def test_formula_like_text_in_a_key_stays_text_in_the_workbook(sample):
     ws = load_workbook(config.sheet.workbook)["Comptes"]
     why = ws.cell(row=2, column=header.index("Pourquoi") + 1)
     assert "HYPERLINK" in why.value and why.data_type == "s"
+
+
+def test_a_new_threshold_replaces_the_score_scale_and_a_persons_scale_stays(sample):
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    wb = load_workbook(config.sheet.workbook)
+    ws = wb["Comptes"]
+    letter = [c.column_letter for c in ws[1] if c.value == "Score"][0]
+    theirs = ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max",
+                            end_color="0000FF")  # fmt: skip
+    ws.conditional_formatting.add(f"{letter}2:{letter}1048576", theirs)
+    wb.save(config.sheet.workbook)
+    model = dataclasses.replace(config.model, green=config.model.green - 1)
+    moved = dataclasses.replace(config, model=model)
+    for _ in range(2):
+        run_pass(open_store(moved), moved, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    scales = [r for cf in ws.conditional_formatting for r in cf.rules if r.type == "colorScale"]
+    ends = sorted(
+        (v.type, v.val) for r in scales for v in r.colorScale.cfvo if v.type in ("num", "max")
+    )
+    assert len(scales) == 2  # the person's, and one of the agent's: the new one
+    assert ("max", None) in ends and ("num", float(model.green)) in ends
+    assert ("num", float(config.model.green)) not in ends
+
+
+def test_status_labels_in_another_language_replace_the_agents_rules(sample):
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    english = dataclasses.replace(config, language="en")
+    for _ in range(2):
+        run_pass(open_store(english), english, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules if r.formula]
+    assert sorted(formulas) == sorted(['"Healthy"', '"Watch"', '"At risk"'])

@@ -50,14 +50,26 @@ class StatusColours:
 
 
 @dataclass(frozen=True)
+class ScoreScale:
+    """The score column's colour scale: red at `red`, orange at `orange`, green at `green`
+    and above (the model's thresholds), shaded in between; a blank score stays blank."""
+
+    red: float
+    orange: float
+    green: float
+
+
+@dataclass(frozen=True)
 class Formatting:
-    """The formatting the agent owns: status colours, dropdowns, protected agent columns."""
+    """The formatting the agent owns: status colours, the score's colour scale, dropdowns,
+    protected agent columns."""
 
     status_column: str
     status_labels: StatusColours
     score_column: str
     agent_columns: tuple[str, ...]
     dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (input column, allowed labels)
+    score_scale: ScoreScale | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ jittered exponential backoff a bounded number of times (through the injected `sl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -47,6 +48,7 @@ from agent.scoring import cell_text
 from agent.stores.base import (
     CellValue,
     Formatting,
+    ScoreScale,
     Snapshot,
     Tab,
     WritePlan,
@@ -673,9 +675,10 @@ class GoogleStore:
         """Requests that bring the agent's formatting up to date; none when it already is.
 
         The agent's own rules are recognised by their shape (TEXT_EQ on a status label with
-        one of its fills, on one whole column); its protected ranges by their description,
-        which also carries a fingerprint of everything it applied (dropdowns included, as
-        the API does not show them without grid data). A person's rules are never touched.
+        one of its fills, or a colour scale through its three fills, on one whole column);
+        its protected ranges by their description, which also carries a fingerprint of
+        everything it applied (dropdowns included, as the API does not show them without
+        grid data). A person's rules are never touched.
         """
         props = accounts["properties"]
         sheet_id = int(props.get("sheetId", 0))
@@ -688,6 +691,9 @@ class GoogleStore:
             if formatting.status_column in columns
             else []
         )
+        if formatting.score_scale is not None and formatting.score_column in columns:
+            col = columns.index(formatting.score_column)
+            wanted_rules.append(_score_rule(sheet_id, col, formatting.score_scale))
         if [_rule_shape(existing[i]) for i in ours] != [_rule_shape(r) for r in wanted_rules]:
             for i in reversed(ours):  # from the end, so the indexes still hold
                 requests_.append({"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": i}})
@@ -948,6 +954,33 @@ def _status_rules(sheet_id: int, col: int, formatting: Formatting) -> list[Json]
     ]
 
 
+_SCALE_POINTS = (("minpoint", "red"), ("midpoint", "orange"), ("maxpoint", "green"))
+
+
+def _score_rule(sheet_id: int, col: int, scale: ScoreScale) -> Json:
+    """A colour scale on the score column: red at 0, orange at the orange threshold, green
+    at the green one (Google leaves blank cells out of a colour scale)."""
+    at = {"red": scale.red, "orange": scale.orange, "green": scale.green}
+    return {
+        "ranges": [_column_range(sheet_id, col)],
+        "gradientRule": {
+            point: {"color": _colour(FILLS[colour]), "type": "NUMBER", "value": f"{at[colour]:g}"}
+            for point, colour in _SCALE_POINTS
+        },
+    }
+
+
+def _gradient_shape(gradient: Json) -> tuple[Any, ...]:
+    shape: list[Any] = []
+    for point, _ in _SCALE_POINTS:
+        given = gradient.get(point) or {}
+        value = given.get("value")
+        with contextlib.suppress(ValueError):  # a formula a person typed stays as it is
+            value = float(value) if value is not None else None
+        shape.append((given.get("type"), value, _colour_shape(given.get("color"))))
+    return tuple(shape)
+
+
 def _rule_shape(rule: Json) -> tuple[Any, ...]:
     """What matters in a rule, in a form that ignores how Google spells it back."""
     boolean = rule.get("booleanRule", {})
@@ -957,23 +990,28 @@ def _rule_shape(rule: Json) -> tuple[Any, ...]:
         condition.get("type"),
         tuple(v.get("userEnteredValue") for v in condition.get("values", [])),
         _colour_shape(boolean.get("format", {}).get("backgroundColor")),
+        _gradient_shape(rule["gradientRule"]) if "gradientRule" in rule else None,
     )
 
 
 def _is_agent_rule(rule: Json) -> bool:
-    """The agent's rules: TEXT_EQ on a status label with one of its fills, on one column."""
+    """The agent's rules, on one whole column below the header: TEXT_EQ on a status label
+    with one of its fills, or a colour scale going through its three fills in order."""
+    ranges = rule.get("ranges", [])
+    if len(ranges) != 1 or _range_shape(ranges[0])[1:3] != (1, None):
+        return False
+    if "gradientRule" in rule:
+        colours = [shape[2] for shape in _gradient_shape(rule["gradientRule"])]
+        return colours == [_colour_shape(_colour(FILLS[c])) for _, c in _SCALE_POINTS]
     boolean = rule.get("booleanRule", {})
     condition = boolean.get("condition", {})
     values = condition.get("values", [])
-    ranges = rule.get("ranges", [])
     fill = _colour_shape(boolean.get("format", {}).get("backgroundColor"))
     return (
         condition.get("type") == "TEXT_EQ"
         and len(values) == 1
         and values[0].get("userEnteredValue") in _KNOWN_LABELS
         and fill in {_colour_shape(_colour(c)) for c in FILLS.values()}
-        and len(ranges) == 1
-        and _range_shape(ranges[0])[1:3] == (1, None)
     )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.formatting.rule import CellIsRule, Rule
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, Rule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -26,6 +27,7 @@ from agent.scoring import cell_text
 from agent.stores.base import (
     CellValue,
     Formatting,
+    ScoreScale,
     Snapshot,
     Tab,
     WritePlan,
@@ -37,6 +39,7 @@ from agent.stores.base import (
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
 FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
 FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
+_SCALE_FILLS = (FILLS["red"], FILLS["orange"], FILLS["green"])  # the score's colour scale
 _KNOWN_STATUS_FORMULAS = {
     f'"{label}"' for labels in STATUS_LABELS.values() for label in labels.values()
 }
@@ -241,39 +244,92 @@ def _status_rules(formatting: Formatting) -> dict[str, Rule]:
     }
 
 
+def _score_scale_rule(scale: ScoreScale) -> Rule:
+    return ColorScaleRule(
+        start_type="num",
+        start_value=scale.red,
+        start_color=FILLS["red"],
+        mid_type="num",
+        mid_value=scale.orange,
+        mid_color=FILLS["orange"],
+        end_type="num",
+        end_value=scale.green,
+        end_color=FILLS["green"],
+    )
+
+
+def _scale_shape(rule: Rule) -> tuple[Any, ...] | None:
+    """(values, colours) of a colour scale; None for any other kind of rule."""
+    scale = rule.colorScale if rule.type == "colorScale" else None
+    if scale is None:
+        return None
+    values = tuple((v.type, float(v.val) if v.val is not None else None) for v in scale.cfvo)
+    colours = tuple(str(c.rgb)[-6:].upper() for c in scale.color)
+    return values, colours
+
+
+def _sync_rules(
+    ws: Worksheet, sqref: str, wanted: dict[Any, Rule], ours: Callable[[Rule], Any]
+) -> bool:
+    """Make the agent's rules on `sqref` exactly `wanted` (by identity: `ours(rule)` is a
+    rule's identity, or None for a rule a person made, which always stays). Stale and
+    duplicate rules of the agent's go; True when the sheet changed."""
+    cf = ws.conditional_formatting
+    present: set[Any] = set()
+    keep: list[Rule] = []
+    dropped = False
+    for block in list(cf):
+        if str(block.sqref) != sqref:
+            continue
+        for rule in block.rules:
+            identity = ours(rule)
+            if identity is None or (identity in wanted and identity not in present):
+                present.add(identity)
+                keep.append(rule)
+            else:
+                dropped = True  # a stale rule of the agent's, or a duplicate
+    if dropped:
+        # openpyxl hands out copies of a range's rules: replace the range's list whole
+        del cf[sqref]
+        for rule in keep:
+            cf.add(sqref, rule)
+    missing = [rule for identity, rule in wanted.items() if identity not in present]
+    for rule in missing:
+        cf.add(sqref, rule)
+    return dropped or bool(missing)
+
+
 def apply_formatting(ws: Worksheet, columns: dict[str, int], formatting: Formatting) -> bool:
     """Bring the agent's rules up to date; True when the sheet changed.
 
-    The agent's rules are recognised by their place (the status column) and their
-    formula (a status label): rules a person made are never removed or duplicated.
+    The agent's rules are recognised by their place (the status and score columns) and
+    their shape (a status label's formula; a colour scale through the agent's three
+    fills): rules a person made are never removed or duplicated.
     """
     changed = False
+
+    def status_rule(rule: Rule) -> Any:
+        formula = rule.formula[0] if rule.formula else None
+        return formula if rule.type == "cellIs" and formula in _KNOWN_STATUS_FORMULAS else None
+
     status_col = columns.get(formatting.status_column)
     if status_col is not None:
         letter = get_column_letter(status_col)
-        sqref = f"{letter}2:{letter}{LAST_ROW}"
-        wanted = _status_rules(formatting)
-        cf = ws.conditional_formatting
-        present: set[str] = set()
-        for block in list(cf):
-            if str(block.sqref) != sqref:
-                continue
-            keep = []
-            for rule in block.rules:
-                formula = rule.formula[0] if rule.formula else None
-                if rule.type == "cellIs" and formula in _KNOWN_STATUS_FORMULAS:
-                    if formula in wanted and formula not in present:
-                        present.add(formula)
-                        keep.append(rule)
-                    else:
-                        changed = True  # a stale rule of ours (old labels or a duplicate)
-                else:
-                    keep.append(rule)
-            block.rules = keep
-        for formula, rule in wanted.items():
-            if formula not in present:
-                cf.add(sqref, rule)
-                changed = True
+        changed |= _sync_rules(
+            ws, f"{letter}2:{letter}{LAST_ROW}", _status_rules(formatting), status_rule
+        )
+
+    def score_rule(rule: Rule) -> Any:
+        shape = _scale_shape(rule)
+        return shape if shape is not None and shape[1] == _SCALE_FILLS else None
+
+    score_col = columns.get(formatting.score_column)
+    if score_col is not None and formatting.score_scale is not None:
+        letter = get_column_letter(score_col)
+        wanted = _score_scale_rule(formatting.score_scale)
+        changed |= _sync_rules(
+            ws, f"{letter}2:{letter}{LAST_ROW}", {_scale_shape(wanted): wanted}, score_rule
+        )
     for column, allowed in formatting.dropdowns:
         col = columns.get(column)
         if col is None or not allowed:
