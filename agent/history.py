@@ -134,18 +134,24 @@ def account_trends(
     if len(past):
         ordered = past.sort_values("week", kind="stable")
         for key, wk, score, status in zip(
-            ordered["key"], ordered["week"], ordered["score"], ordered["status"], strict=True
+            ordered["key"].tolist(),
+            ordered["week"].tolist(),
+            ordered["score"].tolist(),
+            ordered["status"].tolist(),
+            strict=True,
         ):
             by_key.setdefault(key, []).append((wk, score, status))
     four_ago = shift_week(week, -4)
     one_ago = shift_week(week, -1)
     trends: dict[str, Trend] = {}
-    for key, shown in zip(current["key"], current["shown"], strict=True):
+    for key, shown in zip(current["key"].tolist(), current["shown"].tolist(), strict=True):
         snapshots = by_key.get(key, [])
         trend = Trend(
             weeks=[
                 {"week": w, "score": None if s != s else s, "status": st} for w, s, st in snapshots
             ]
+            if snapshots
+            else []
         )
         if shown == shown:  # not NaN
             base = [s for w, s, _ in snapshots if w <= four_ago and s == s]

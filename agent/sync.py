@@ -87,7 +87,10 @@ def accounts_frame(tab: Tab) -> pd.DataFrame:
         seen[base] += 1
         names.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
     width = len(names)
-    rows = [list(r[:width]) + [None] * (width - len(r)) for r in tab.rows]
+    rows = [
+        r if len(r) == width else (r[:width] if len(r) > width else r + [None] * (width - len(r)))
+        for r in tab.rows
+    ]
     return (
         pd.DataFrame(rows, columns=names, dtype=object)
         if rows
@@ -133,10 +136,16 @@ def formatting_for(config: Config) -> Formatting:
     )
 
 
-def _score_cell(shown: float) -> int | float | None:
-    if shown != shown:
-        return None
-    return int(shown) if float(shown).is_integer() else float(shown)
+def _score_cells(values: Any) -> list[int | float | None]:
+    """`_score_cell` over a whole column: whole numbers as int, NaN as None."""
+    shown = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
+    blank = np.isnan(shown).tolist()
+    return [
+        None if b else (int(v) if w else v)
+        for v, w, b in zip(shown.tolist(), whole, blank, strict=True)
+    ]
 
 
 def account_contexts(
@@ -215,7 +224,8 @@ def _cells_of(rows: list[list[CellValue]], at: int | None, n: int) -> np.ndarray
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
-    return np.array([v is None or v == "" for v in values], dtype=bool)
+    """Where a cell is empty: None, NaN or the empty text."""
+    return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
 
 
 def _changed_text(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -256,7 +266,8 @@ def plan_writes(
     live = ~accounts["skipped"].to_numpy(dtype=bool)
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
-    score_cells = np.array([_score_cell(v) for v in shown], dtype=object)
+    score_cells = np.empty(n, dtype=object)
+    score_cells[:] = _score_cells(shown)
 
     def wanted_text(column: str) -> np.ndarray:
         values = accounts[column].to_numpy(dtype=object)
@@ -276,13 +287,21 @@ def plan_writes(
             differs = _changed_number(current, shown)
         else:
             differs = _changed_text(current, values)
-        for i in np.flatnonzero(differs & live):
-            changes[(keys[i], column)] = values[i]
+        where = np.flatnonzero(differs & live)
+        changes.update(
+            zip(
+                zip(keys[where].tolist(), [column] * len(where), strict=True),
+                values[where].tolist(),
+                strict=True,
+            )
+        )
     plan.cells = [CellWrite(key, column, value) for (key, column), value in changes.items()]
-    names = list(wanted)
+    score_, status_, why_, action_ = wanted
     plan.desired = {
-        key: dict(zip(names, cells, strict=True))
-        for key, cells, keep in zip(keys, zip(*wanted.values(), strict=True), live, strict=True)
+        key: {score_: a, status_: b, why_: c, action_: d}
+        for key, a, b, c, d, keep in zip(
+            keys.tolist(), *(v.tolist() for v in wanted.values()), live.tolist(), strict=True
+        )
         if keep
     }
 
@@ -309,15 +328,14 @@ def plan_writes(
     changed = scored[differs]
     day = today.isoformat()
     columns = [
-        changed["key"],
-        changed["shown"],
-        changed["status_label"],
-        *(changed[f"points.{cid}"] for cid in ids),
+        changed["key"].tolist(),
+        _score_cells(changed["shown"]),
+        changed["status_label"].tolist(),
+        *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
-    for key, score, label, *points in zip(*columns, strict=True):
-        plan.history_rows.append(
-            [week, day, key, _score_cell(score), label, *map(_score_cell, points), version]
-        )
+    plan.history_rows = [
+        [week, day, *cells, version] for cells in zip(*columns, strict=True)
+    ]
     if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
         plan.history_header = h_header
     oldest = shift_week(week, -config.sheet.history_keep_weeks)
@@ -364,7 +382,15 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
     def column_text(name: str | None) -> list[str]:
         if not name or name not in raw:
             return [""] * len(raw)
-        return [" ".join(cell_text(v).split()) for v in raw[name]]
+        texts: dict[Any, str] = {}  # a team has few owners and segments: each text once
+        out = []
+        for value in raw[name].tolist():
+            seen = (type(value), value)  # 1, 1.0 and True are equal keys but not equal texts
+            text = texts.get(seen)
+            if text is None:
+                text = texts[seen] = " ".join(cell_text(value).split())
+            out.append(text)
+        return out
 
     scored["owner"] = column_text(config.sheet.owner_column)
     scored["segment"] = column_text(config.sheet.segment_column)

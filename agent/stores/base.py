@@ -157,34 +157,61 @@ def rows_by_key(keys: list[CellValue]) -> dict[str, list[int]]:
     return found
 
 
-def merge_history(
+@dataclass
+class HistoryMerge:
+    """The history tab after a plan, and where it changed."""
+
+    header: list[str]
+    rows: list[list[CellValue]]
+    written: int  # rows inserted, replaced or dropped
+    touched: set[int]  # positions in `rows` of the rows inserted or replaced
+    first_dropped: int | None  # position of the first dropped row: rows from there moved up
+
+
+def merged_history(
     header: list[str], rows: list[list[CellValue]], plan: WritePlan
-) -> tuple[list[str], list[list[CellValue]], int]:
+) -> HistoryMerge:
     """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
 
-    Returns the new header, the new rows and how many rows were inserted, replaced or dropped.
-    Keeps the order: existing rows stay where they were, new ones go at the end.
+    Keeps the order: existing rows stay where they were (moving up past dropped ones),
+    new ones go at the end.
     """
     new_header = plan.history_header or header
     index: dict[tuple[str, str], int] = {}
     kept: list[list[CellValue]] = []
+    touched: set[int] = set()
+    first_dropped: int | None = None
     written = 0
+    oldest = plan.history_oldest_week
     for row in rows:
-        week = key_text(row[0]) if row else ""
-        if plan.history_oldest_week and week and week < plan.history_oldest_week:
-            written += 1  # a dropped row is a change too
-            continue
+        if oldest:
+            week = key_text(row[0]) if row else ""
+            if week and week < oldest:
+                written += 1  # a dropped row is a change too
+                if first_dropped is None:
+                    first_dropped = len(kept)
+                continue
         if len(row) >= 3:
-            index[(week, key_text(row[2]))] = len(kept)
+            index[(key_text(row[0]), key_text(row[2]))] = len(kept)
         kept.append(list(row))
     for row in plan.history_rows:
         ident = (key_text(row[0]), key_text(row[2]))
         position = index.get(ident)
         if position is None:
-            index[ident] = len(kept)
+            index[ident] = position = len(kept)
             kept.append(list(row))
-            written += 1
         elif kept[position] != list(row):
             kept[position] = list(row)
-            written += 1
-    return new_header, kept, written
+        else:
+            continue
+        touched.add(position)
+        written += 1
+    return HistoryMerge(new_header, kept, written, touched, first_dropped)
+
+
+def merge_history(
+    header: list[str], rows: list[list[CellValue]], plan: WritePlan
+) -> tuple[list[str], list[list[CellValue]], int]:
+    """`merged_history` as (new header, new rows, rows inserted, replaced or dropped)."""
+    merge = merged_history(header, rows, plan)
+    return merge.header, merge.rows, merge.written

@@ -54,7 +54,7 @@ from agent.stores.base import (
     WritePlan,
     WriteReport,
     key_text,
-    merge_history,
+    merged_history,
 )
 
 log = logging.getLogger("agent.google")
@@ -551,11 +551,22 @@ class GoogleStore:
         for i, key in enumerate(keys):
             if key:
                 where.setdefault(key, []).append(i)
+        column_at: dict[str, int] = {}
+        rows_of: dict[CellValue, list[int]] = {}  # a plan key -> its rows, matched once
         by_row: dict[int, dict[int, CellValue]] = {}
-        for cell in plan.cells:
-            col = self._column(columns, cell.column)
-            for row in where.get(key_text(cell.key), []):
-                by_row.setdefault(row, {})[col] = cell.value
+        for key, column, value in plan.cells:
+            col = column_at.get(column)
+            if col is None:
+                col = column_at[column] = self._column(columns, column)
+            rows = rows_of.get(key)
+            if rows is None:
+                rows = rows_of[key] = where.get(key_text(key), [])
+            for row in rows:
+                cells = by_row.get(row)
+                if cells is None:
+                    by_row[row] = {col: value}
+                else:
+                    cells[col] = value
         return by_row
 
     def _column(self, columns: list[str], name: str) -> int:
@@ -574,32 +585,23 @@ class GoogleStore:
         assert self.history_worksheet is not None
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
-        new_header, new_rows, written = merge_history(old.header, old.rows, plan)
-        # only the rows the plan names, the rows shifted up after a dropped one, and the
-        # leftovers at the bottom: no text comparison of the whole tab
-        changed = {(key_text(r[0]), key_text(r[2])) for r in plan.history_rows}
-        kept = {(key_text(r[0]), key_text(r[2]) if len(r) > 2 else "") for r in new_rows}
-        dropped_at = next(
-            (
-                i
-                for i, r in enumerate(old.rows)
-                if (key_text(r[0]) if r else "", key_text(r[2]) if len(r) > 2 else "") not in kept
-            ),
-            None,
-        )
-        by_row: dict[int, dict[int, CellValue]] = {}
-        if list(new_header) != list(old.header):
-            width = max(len(new_header), len(old.header))
-            by_row[0] = {j: (new_header[j] if j < len(new_header) else "") for j in range(width)}
-        for i, row in enumerate(new_rows):
-            shifted = dropped_at is not None and i >= dropped_at
-            if shifted or (key_text(row[0]), key_text(row[2])) in changed:
-                width = max(len(row), len(old.rows[i]) if i < len(old.rows) else 0)
-                by_row[i + 1] = {j: (row[j] if j < len(row) else "") for j in range(width)}
-        for i in range(len(new_rows), len(old.rows)):  # rows left over after a drop
-            by_row[i + 1] = dict.fromkeys(range(len(old.rows[i])), "")
-        self._history = Tab(title, list(new_header), [list(r) for r in new_rows])
-        return _row_ranges(title, by_row, offset=1), written, len(new_rows) + 1
+        merge = merged_history(old.header, old.rows, plan)
+        # only the rows the plan wrote, the rows shifted up after a dropped one, and the
+        # leftovers at the bottom: no comparison of the whole tab
+        rows_to_write = set(merge.touched)
+        if merge.first_dropped is not None:
+            rows_to_write.update(range(merge.first_dropped, len(old.rows)))
+        old_rows, new_rows = old.rows, merge.rows
+        lines: dict[int, list[Any]] = {}
+        for i in rows_to_write:
+            row = new_rows[i] if i < len(new_rows) else []
+            line = [v if type(v) is str else _raw(v) for v in row]
+            before = len(old_rows[i]) if i < len(old_rows) else 0
+            lines[i + 1] = line + [""] * (before - len(line))  # blank what the row had more
+        if list(merge.header) != list(old.header):
+            lines[0] = list(merge.header) + [""] * (len(old.header) - len(merge.header))
+        self._history = Tab(title, list(merge.header), [list(r) for r in new_rows])
+        return _line_ranges(title, lines), merge.written, len(new_rows) + 1
 
     def _send_values(self, data: list[Json]) -> None:
         """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
@@ -846,29 +848,60 @@ def _row_ranges(title: str, by_row: dict[int, dict[int, CellValue]], offset: int
             row, col, width = at
             start = rowcol_to_a1(row + offset, col + 1)
             end = rowcol_to_a1(row + offset + len(block) - 1, col + width)
-            data.append({"range": f"{quote(title)}!{start}:{end}", "values": list(block)})
+            data.append({"range": f"{quote(title)}!{start}:{end}", "values": block})
 
-    for row, cells in sorted(by_row.items()):
-        runs: list[list[tuple[int, CellValue]]] = []
-        for col in sorted(cells):
-            if runs and col == runs[-1][-1][0] + 1:
-                runs[-1].append((col, cells[col]))
-            else:
-                runs.append([(col, cells[col])])
+    for row in sorted(by_row):
+        cells = by_row[row]
+        cols = sorted(cells)
+        first, width = cols[0], len(cols)
+        if cols[-1] - first + 1 == width:  # one run of adjacent cells: the usual case
+            runs = [cols]
+        else:
+            runs = []
+            for col in cols:
+                if runs and col == runs[-1][-1] + 1:
+                    runs[-1].append(col)
+                else:
+                    runs.append([col])
         for run in runs:
-            values = [_raw(v) for _, v in run]
+            values = [v if type(v) is str else _raw(v) for v in (cells[c] for c in run)]
             if (
                 at is not None
                 and len(runs) == 1
                 and at[0] + len(block) == row
-                and (at[1], at[2]) == (run[0][0], len(run))
+                and at[1] == run[0]
+                and at[2] == len(run)
                 and len(block) < BLOCK_ROWS
             ):
                 block.append(values)
                 continue
             flush()
-            block, at = [values], (row, run[0][0], len(run))
+            block, at = [values], (row, run[0], len(run))
     flush()
+    return data
+
+
+def _line_ranges(title: str, lines: dict[int, list[Any]]) -> list[Json]:
+    """ValueRanges for whole lines given by 0-based sheet row, from column A: consecutive
+    rows make one block of up to BLOCK_ROWS rows, as wide as its widest line."""
+    data: list[Json] = []
+    order = sorted(lines)
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < BLOCK_ROWS and order[end] == order[end - 1] + 1:
+            end += 1
+        block = [lines[r] for r in order[start:end]]
+        width = max(len(line) for line in block)
+        if width:
+            first, last = order[start] + 1, order[end - 1] + 1
+            data.append(
+                {
+                    "range": f"{quote(title)}!A{first}:{column_letter(width - 1)}{last}",
+                    "values": block,
+                }
+            )
+        start = end
     return data
 
 
