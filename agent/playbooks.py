@@ -145,6 +145,7 @@ class Playbook:
     when: Any = None
     body: Any = None
     when_names: frozenset[str] = frozenset()
+    body_names: frozenset[str] | None = None  # None: the body reads names we cannot list
 
     @property
     def file(self) -> str:
@@ -210,6 +211,9 @@ def parse_playbook(path: Path, env: PlaybookEnvironment) -> Playbook:
         ) from None
     try:
         playbook.body = env.from_string(playbook.body_source)
+        playbook.body_names = frozenset(
+            meta.find_undeclared_variables(env.parse(playbook.body_source))
+        )
     except TemplateSyntaxError as exc:
         line = body_line + (exc.lineno or 1) - 1
         raise PlaybookError(f"{path.name}:{line}: {exc.message}.") from None
@@ -237,8 +241,34 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= MAX_ACTION_CHARS else flat[: MAX_ACTION_CHARS - 1] + "…"
 
 
-def _cache_key(context: dict[str, Any], names: Iterable[str]) -> str:
-    return json.dumps([context.get(n) for n in sorted(names)], default=str, sort_keys=True)
+_PLAIN = (str, int, float, type(None))
+
+
+class _Frozen:
+    """One context's values as dict keys, each name frozen once: equal keys, equal results.
+
+    Plain values stand for themselves, with their type (1, 1.0 and True compare equal but
+    need not give the same text); lists and dicts go through JSON.
+    """
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+        self.values: dict[str, Any] = {}
+
+    def value(self, name: str) -> Any:
+        frozen = self.values.get(name)
+        if frozen is None:
+            value = self.context.get(name)
+            kind = type(value)
+            if kind in _PLAIN:
+                frozen = (kind, value)
+            else:
+                frozen = (kind, json.dumps(value, default=str, sort_keys=True))
+            self.values[name] = frozen
+        return frozen
+
+    def key(self, names: Iterable[str]) -> tuple[Any, ...]:
+        return tuple(self.value(name) for name in names)
 
 
 class PlaybookSet:
@@ -279,18 +309,38 @@ class PlaybookSet:
 
         return _one_line(self._run(collect))
 
+    @property
+    def names_read(self) -> frozenset[str] | None:
+        """Every context name the playbooks read (None when a body's cannot be listed)."""
+        names: set[str] = set()
+        for playbook in self.playbooks:
+            if playbook.body_names is None:
+                return None
+            names |= playbook.when_names | playbook.body_names
+        return frozenset(names)
+
     def choose(self, contexts: Sequence[dict[str, Any]]) -> Choice:
         """The next action of every account: the first matching playbook's text, or ""."""
         actions: list[str] = []
         matched: list[str | None] = []
         failed: dict[str, str] = {}
-        verdicts: dict[tuple[int, str], bool | None] = {}  # a condition is a pure function
+        # conditions and bodies are pure functions of the names they read (immutable
+        # sandbox, no random filter): each is run once per distinct set of values
+        verdicts: dict[tuple[int, Any], bool | None] = {}
+        texts: dict[tuple[int, Any], str] = {}
+        files = [p.file for p in self.playbooks]
+        when_names = [sorted(p.when_names) for p in self.playbooks]
+        body_names = [
+            None if p.body_names is None else sorted(p.body_names) for p in self.playbooks
+        ]
         for context in contexts:
             action, winner = "", None
+            frozen = _Frozen(context)
             for index, playbook in enumerate(self.playbooks):
-                if playbook.file in failed and failed[playbook.file].startswith("when"):
+                file = files[index]
+                if file in failed and failed[file].startswith("when"):
                     continue
-                key = (index, _cache_key(context, playbook.when_names))
+                key = (index, frozen.key(when_names[index]))
                 verdict = verdicts.get(key, False) if key in verdicts else None
                 if key not in verdicts:
                     try:
@@ -301,11 +351,19 @@ class PlaybookSet:
                     verdicts[key] = verdict
                 if not verdict:
                     continue
+                names = body_names[index]
+                text_key = (index, frozen.key(names)) if names is not None else None
+                if text_key is not None and text_key in texts:
+                    action, winner = texts[text_key], playbook.file
+                    break
                 try:
                     action, winner = self.render(playbook, context), playbook.file
                 except TEMPLATE_FAILURES as exc:
                     failed.setdefault(playbook.file, f"body: {_reason(exc)}")
                     action, winner = "", None
+                else:
+                    if text_key is not None:
+                        texts[text_key] = action
                 break
             actions.append(action)
             matched.append(winner)

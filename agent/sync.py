@@ -7,11 +7,14 @@ Everything between the read and the write is pure; the clock comes in as `now`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import gc
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,23 +158,32 @@ def account_contexts(
     config: Config,
     trends: dict[str, Any],
     today: dt.date,
+    names: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The names a playbook sees for each account (SPEC §7), built column-wise."""
+    """The names a playbook sees for each account (SPEC §7), built column-wise.
+
+    With `names` (the names the playbooks read), `row`, the whole sheet row, is built only
+    when one of them reads it; otherwise it is empty.
+    """
     n = len(accounts)
-    records = raw.to_dict("records")
+    records = raw.to_dict("records") if names is None or "row" in names else [{}] * n
     labels = STATUS_LABELS[config.language]
     renewal = config.sheet.renewal_column
     renewals = raw[renewal].tolist() if renewal and renewal in raw else [None] * n
     points = [accounts[f"points.{c.id}"].tolist() for c in model.criteria]
-    values = [raw[c.column].tolist() if c.column in raw else [None] * n for c in model.criteria]
+    values = [
+        [cell_text(v) for v in raw[c.column].tolist()] if c.column in raw else [""] * n
+        for c in model.criteria
+    ]
+    maxima = [c.max_points for c in model.criteria]
     contexts: list[dict[str, Any]] = []
     for i, (key, owner, segment, shown, status) in enumerate(
         zip(
-            accounts["key"],
-            accounts["owner"],
-            accounts["segment"],
-            accounts["shown"],
-            accounts["status"],
+            accounts["key"].tolist(),
+            accounts["owner"].tolist(),
+            accounts["segment"].tolist(),
+            accounts["shown"].tolist(),
+            accounts["status"].tolist(),
             strict=True,
         )
     ):
@@ -179,9 +191,9 @@ def account_contexts(
             {
                 "id": c.id,
                 "label": c.label,
-                "max": c.max_points,
+                "max": maxima[j],
                 "points": None if points[j][i] != points[j][i] else float(points[j][i]),
-                "value": cell_text(values[j][i]),
+                "value": values[j][i],
             }
             for j, c in enumerate(model.criteria)
         ]
@@ -361,10 +373,12 @@ class Scored:
         s = self.scored
         return s[~s["skipped"] & ~s["duplicate"] & s["status"].notna()]
 
-    def contexts(self, config: Config) -> list[dict[str, Any]]:
+    def contexts(
+        self, config: Config, names: frozenset[str] | None = None
+    ) -> list[dict[str, Any]]:
         live = self.live()
         return account_contexts(
-            live, self.raw.loc[live.index], config.model, config, self.trends, self.today
+            live, self.raw.loc[live.index], config.model, config, self.trends, self.today, names
         )
 
 
@@ -405,6 +419,24 @@ def pass_contexts(store: Store, config: Config, *, now: dt.datetime) -> list[dic
     return score_sheet(store.read(), config, now).contexts(config)
 
 
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cycle collector off for the length of a pass.
+
+    A pass over a big sheet makes millions of short-lived lists and dicts; each burst
+    of them makes the collector walk every object alive (the whole sheet) again and
+    again, for nothing: they are freed by reference counting, not by the collector. It
+    runs again as usual once the pass is over.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_pass(
     store: Store,
     config: Config,
@@ -414,28 +446,35 @@ def run_pass(
     dry_run: bool = False,
 ) -> PassResult:
     """One pass over the sheet; with `dry_run`, everything but the write."""
-    started = time.perf_counter()
-    sheet = score_sheet(store.read(), config, now)
-    scored = sheet.scored
-    failures: list[str] = []
-    if next_actions is not None:
-        live = sheet.live()
-        choice = next_actions.choose(sheet.contexts(config))
-        scored.loc[live.index, "next_action"] = list(choice.actions)
-        failures = [str(f) for f in choice.failures]
-        for failure in failures:
-            log.warning("playbook failed: %s", failure)
-    plan = plan_writes(
-        sheet.snapshot, scored, config, week=sheet.week, today=sheet.today, history=sheet.history
-    )
-    report = WriteReport() if dry_run else store.write(plan)
-    accounts = scored[~scored["skipped"]].reset_index(drop=True)
-    return PassResult(
-        accounts=accounts,
-        plan=plan,
-        report=report,
-        history=sheet.history,
-        week=sheet.week,
-        playbook_failures=failures,
-        seconds=time.perf_counter() - started,
-    )
+    with collection_paused():
+        started = time.perf_counter()
+        sheet = score_sheet(store.read(), config, now)
+        scored = sheet.scored
+        failures: list[str] = []
+        if next_actions is not None:
+            live = sheet.live()
+            names = getattr(next_actions, "names_read", None)
+            choice = next_actions.choose(sheet.contexts(config, names))
+            scored.loc[live.index, "next_action"] = list(choice.actions)
+            failures = [str(f) for f in choice.failures]
+            for failure in failures:
+                log.warning("playbook failed: %s", failure)
+        plan = plan_writes(
+            sheet.snapshot,
+            scored,
+            config,
+            week=sheet.week,
+            today=sheet.today,
+            history=sheet.history,
+        )
+        report = WriteReport() if dry_run else store.write(plan)
+        accounts = scored[~scored["skipped"]].reset_index(drop=True)
+        return PassResult(
+            accounts=accounts,
+            plan=plan,
+            report=report,
+            history=sheet.history,
+            week=sheet.week,
+            playbook_failures=failures,
+            seconds=time.perf_counter() - started,
+        )

@@ -1,18 +1,23 @@
-"""Benchmark: one sync pass against the local Sheets API emulator, beside its I/O floor.
+"""Benchmark: sync passes against the local Sheets API emulator, each beside its I/O floor.
 
     python bench/bench_sync.py                    # 1k, 10k and 100k rows
     python bench/bench_sync.py --sizes 1000
 
 For each size, in one run, on the same emulated sheet (real gspread + google-auth over
-HTTP on 127.0.0.1):
-- agent: `run_pass` on a fresh sheet (everything written), then an unchanged pass;
-- I/O floor: a bare gspread batch read of the same tabs and a batch write of exactly
-  the cells the agent wrote (its own request bodies, replayed);
+HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playbooks, as
+`health-agent run` does them), each followed by its I/O floor:
+- first pass on a fresh sheet (every agent cell, a history row per account, the
+  formatting); floor: a bare gspread metadata read, batch read of the accounts tab and
+  batch write of exactly the cells the agent wrote (its own request bodies, replayed);
+- unchanged pass; floor: the metadata read and the batch read of the same two tabs;
+- a pass after one CSM edit; floor: the same reads and the agent's one write, replayed.
+Baselines for the first pass:
 - naive: a gspread script that updates cell by cell (`update_cell`), measured on 200
   rows and extrapolated;
 - whole-range rewrite, in the style of gspread-dataframe: read the whole tab, write the
   whole tab back (split in 2 MB bodies so the emulator accepts it).
-Calls and bytes are the emulator's counters.
+The floors run with Python's cycle collector paused, as the agent's passes do, so the
+agent gets no credit for it. Calls and bytes are the emulator's counters.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ sys.path.insert(0, str(ROOT))
 import gspread  # noqa: E402
 
 from agent.config import load_config  # noqa: E402
+from agent.runtime import load_next_actions  # noqa: E402
 from agent.stores.google import http_client_class, load_credentials  # noqa: E402
-from agent.sync import run_pass  # noqa: E402
+from agent.sync import collection_paused, run_pass  # noqa: E402
 from tests.google_fixtures import SPREADSHEET_ID, start_emulated_google  # noqa: E402
 from tests.sheets_emulator import SheetsEmulator  # noqa: E402
 from tests.test_history import HEADER  # noqa: E402  (the seed grid's columns)
@@ -69,36 +75,51 @@ def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
 def measure(n: int, folder: Path) -> dict[str, Any]:
     config = load_config(ROOT / "config.example.toml")
     config = dataclasses.replace(config, sheet=dataclasses.replace(config.sheet, backend="google"))
+    playbooks = load_next_actions(config)
     out: dict[str, Any] = {"rows": n}
-    with SheetsEmulator() as emulator:
-        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
-        store.read()  # the token, outside the measure
-        emulator.reset_counters()
-        started = time.perf_counter()
-        run_pass(store, config, now=NOW)
-        out["agent"] = (time.perf_counter() - started, *counters(emulator))
-        writes = emulator.bodies("write")
-        format_bodies = emulator.bodies("format")
-        emulator.reset_counters()
-        started = time.perf_counter()
-        run_pass(store, config, now=NOW + dt.timedelta(minutes=10))
-        out["unchanged"] = (time.perf_counter() - started, *counters(emulator))
 
-    with SheetsEmulator() as emulator:  # the floor: same sheet, same cells, no agent
+    def agent_pass(name: str, emulator: SheetsEmulator, store: Any, minutes: int) -> list[Any]:
+        emulator.reset_counters()
+        started = time.perf_counter()
+        run_pass(store, config, now=NOW + dt.timedelta(minutes=minutes), next_actions=playbooks)
+        out[name] = (time.perf_counter() - started, *counters(emulator))
+        return emulator.bodies("write")
+
+    def floor(
+        name: str, emulator: SheetsEmulator, client: Any, tabs: list[str], writes: list[Any]
+    ) -> None:
+        emulator.reset_counters()
+        with collection_paused():
+            started = time.perf_counter()
+            client.fetch_sheet_metadata(SPREADSHEET_ID)
+            client.values_batch_get(
+                SPREADSHEET_ID, tabs, params={"valueRenderOption": "UNFORMATTED_VALUE"}
+            )
+            for body in writes:
+                client.values_batch_update(SPREADSHEET_ID, body)
+            out[name] = (time.perf_counter() - started, *counters(emulator))
+
+    with SheetsEmulator() as emulator:
+        made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator)
+        store = made.store
+        store.read()  # the token, outside the measure
+        first_writes = agent_pass("agent", emulator, store, 0)
+        format_bodies = emulator.bodies("format")
+        agent_pass("unchanged", emulator, store, 10)
+        client = gspread_client(store, emulator).http_client
+        both = ["'Comptes'", "'Historique'"]
+        floor("unchanged floor", emulator, client, both, [])
+        made.edit("Compte 000042", HEADER[3], rows(n)[43][3])
+        edit_writes = agent_pass("edit", emulator, store, 20)
+        floor("edit floor", emulator, client, both, edit_writes)
+
+    with SheetsEmulator() as emulator:  # the first pass's floor: same sheet, same cells
         store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
         client = gspread_client(store, emulator).http_client
         store.read()
         for body in format_bodies:  # same grid and tabs as the agent had
             client.batch_update(SPREADSHEET_ID, body)
-        emulator.reset_counters()
-        started = time.perf_counter()
-        client.fetch_sheet_metadata(SPREADSHEET_ID)
-        client.values_batch_get(
-            SPREADSHEET_ID, ["'Comptes'"], params={"valueRenderOption": "UNFORMATTED_VALUE"}
-        )
-        for body in writes:
-            client.values_batch_update(SPREADSHEET_ID, body)
-        out["floor"] = (time.perf_counter() - started, *counters(emulator))
+        floor("floor", emulator, client, ["'Comptes'"], first_writes)
 
     sample = min(n, 200)
     with SheetsEmulator() as emulator:  # naive: one call per cell
@@ -148,23 +169,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     args = parser.parse_args()
-    print(f"{'rows':>8} | {'what':<26} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+    print(f"{'rows':>8} | {'what':<30} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             result = measure(n, Path(tmp))
-            floor = result["floor"][0]
             names = [
-                ("agent", "agent pass (first)"),
-                ("unchanged", "agent pass (unchanged)"),
-                ("floor", "I/O floor (bare gspread)"),
-                ("naive", "naive cell by cell*"),
-                ("rewrite", "whole-range rewrite"),
+                ("agent", "agent pass (first)", "floor"),
+                ("floor", "  I/O floor (bare gspread)", "floor"),
+                ("naive", "  naive cell by cell*", "floor"),
+                ("rewrite", "  whole-range rewrite", "floor"),
+                ("unchanged", "agent pass (unchanged)", "unchanged floor"),
+                ("unchanged floor", "  I/O floor (reads only)", "unchanged floor"),
+                ("edit", "agent pass (one CSM edit)", "edit floor"),
+                ("edit floor", "  I/O floor (reads, write)", "edit floor"),
             ]
-            for key, label in names:
+            for key, label, against in names:
                 seconds, calls, sent = result[key]
                 print(
-                    f"{n:>8,} | {label:<26} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
-                    f"{seconds / floor:>6.2f}x",
+                    f"{n:>8,} | {label:<30} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
+                    f"{seconds / result[against][0]:>6.2f}x",
                     flush=True,
                 )
     print("* measured on 200 rows, extrapolated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ from openpyxl.styles import Font
 
 from agent.cli import main
 from agent.config import Config, load_config
+from agent.errors import SheetError
 from agent.runtime import load_next_actions, open_store
 from agent.sync import run_pass
 from agent.templates import init
@@ -234,3 +236,32 @@ def test_status_labels_in_another_language_replace_the_agents_rules(sample):
     ws = load_workbook(config.sheet.workbook)["Comptes"]
     formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules if r.formula]
     assert sorted(formulas) == sorted(['"Healthy"', '"Watch"', '"At risk"'])
+
+
+def test_the_cycle_collector_is_paused_during_a_pass_and_back_after_even_a_failed_one(sample):
+    config, _ = sample
+    seen: list[bool] = []
+
+    class Watching:
+        def __init__(self, inner, fail: bool) -> None:
+            self.inner, self.fail = inner, fail
+
+        def read(self):
+            seen.append(gc.isenabled())
+            if self.fail:
+                raise SheetError("the sheet went away")
+            return self.inner.read()
+
+        def write(self, plan):
+            seen.append(gc.isenabled())
+            return self.inner.write(plan)
+
+        def location(self) -> str:
+            return self.inner.location()
+
+    assert gc.isenabled()
+    run_pass(Watching(open_store(config), fail=False), config, now=NOW)
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(SheetError):
+        run_pass(Watching(open_store(config), fail=True), config, now=NOW)
+    assert gc.isenabled()
