@@ -72,11 +72,12 @@ def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
     return gspread.Client(load_credentials(store.credentials_path), http_client=http)
 
 
-def measure(n: int, folder: Path) -> dict[str, Any]:
+def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
+    """Three agent passes (first, unchanged, one CSM edit), each beside its I/O floor."""
     config = load_config(ROOT / "config.example.toml")
     config = dataclasses.replace(config, sheet=dataclasses.replace(config.sheet, backend="google"))
-    playbooks = load_next_actions(config)
-    out: dict[str, Any] = {"rows": n}
+    playbooks = load_next_actions(config) if with_playbooks else None
+    out: dict[str, Any] = {}
 
     def agent_pass(name: str, emulator: SheetsEmulator, store: Any, minutes: int) -> list[Any]:
         emulator.reset_counters()
@@ -103,13 +104,15 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator)
         store = made.store
         store.read()  # the token, outside the measure
-        first_writes = agent_pass("agent", emulator, store, 0)
+        first_writes = agent_pass("first", emulator, store, 0)
         format_bodies = emulator.bodies("format")
         agent_pass("unchanged", emulator, store, 10)
         client = gspread_client(store, emulator).http_client
         both = ["'Comptes'", "'Historique'"]
         floor("unchanged floor", emulator, client, both, [])
-        made.edit("Compte 000042", HEADER[3], rows(n)[43][3])
+        criterion = config.model.criteria[0]
+        labels = [label for label in (criterion.points or {}) if label != rows(n)[42][3]]
+        made.edit("Compte 000042", criterion.column, labels[0])  # a CSM changes one cell
         edit_writes = agent_pass("edit", emulator, store, 20)
         floor("edit floor", emulator, client, both, edit_writes)
 
@@ -119,8 +122,13 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         store.read()
         for body in format_bodies:  # same grid and tabs as the agent had
             client.batch_update(SPREADSHEET_ID, body)
-        floor("floor", emulator, client, ["'Comptes'"], first_writes)
+        floor("first floor", emulator, client, ["'Comptes'"], first_writes)
+    return out
 
+
+def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
+    """The naive cell-by-cell script and the whole-range rewrite, on a fresh sheet."""
+    out: dict[str, Any] = {}
     sample = min(n, 200)
     with SheetsEmulator() as emulator:  # naive: one call per cell
         store = start_emulated_google(folder, HEADER, rows(sample), emulator=emulator).store
@@ -169,28 +177,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     args = parser.parse_args()
-    print(f"{'rows':>8} | {'what':<30} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+    print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+
+    def line(n: int, label: str, figures: tuple[float, int, int], floor: float) -> None:
+        seconds, calls, sent = figures
+        print(
+            f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
+            f"{seconds / floor:>6.2f}x",
+            flush=True,
+        )
+
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            result = measure(n, Path(tmp))
-            names = [
-                ("agent", "agent pass (first)", "floor"),
-                ("floor", "  I/O floor (bare gspread)", "floor"),
-                ("naive", "  naive cell by cell*", "floor"),
-                ("rewrite", "  whole-range rewrite", "floor"),
-                ("unchanged", "agent pass (unchanged)", "unchanged floor"),
-                ("unchanged floor", "  I/O floor (reads only)", "unchanged floor"),
-                ("edit", "agent pass (one CSM edit)", "edit floor"),
-                ("edit floor", "  I/O floor (reads, write)", "edit floor"),
+            variants = [
+                ("store + scoring", measure_agent(n, Path(tmp), with_playbooks=False)),
+                ("with playbooks", measure_agent(n, Path(tmp), with_playbooks=True)),
             ]
-            for key, label, against in names:
-                seconds, calls, sent = result[key]
-                print(
-                    f"{n:>8,} | {label:<30} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
-                    f"{seconds / result[against][0]:>6.2f}x",
-                    flush=True,
-                )
-    print("* measured on 200 rows, extrapolated")
+            baselines = measure_baselines(n, Path(tmp))
+            for kind, floor_label in (
+                ("first", "I/O floor: read, write same cells"),
+                ("unchanged", "I/O floor: read the same tabs"),
+                ("edit", "I/O floor: read, write same cells"),
+            ):
+                title = {
+                    "first": "first pass",
+                    "unchanged": "unchanged pass",
+                    "edit": "one CSM edit",
+                }
+                for variant, result in variants:
+                    line(n, f"agent {title[kind]}, {variant}", result[kind],
+                         result[f"{kind} floor"][0])  # fmt: skip
+                    line(n, f"  {floor_label}", result[f"{kind} floor"],
+                         result[f"{kind} floor"][0])  # fmt: skip
+                if kind == "first":
+                    first_floor = variants[0][1]["first floor"][0]
+                    line(n, "  naive cell by cell*", baselines["naive"], first_floor)
+                    line(n, "  whole-range rewrite", baselines["rewrite"], first_floor)
+    print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
+    print("  without playbooks (it writes no next actions either)")
 
 
 if __name__ == "__main__":
