@@ -208,6 +208,34 @@ def test_conditions_are_compiled_once_per_pass(tmp_path):
     assert playbooks.playbooks[0].when is compiled
 
 
+def test_a_body_is_rendered_once_per_distinct_set_of_the_values_it_reads(tmp_path):
+    folder = tmp_path / "fr"
+    write_playbook(folder, "owner.md", "status == 'green'", "Voir {{ owner }} ({{ row.Plan }})")
+    write_playbook(folder, "key.md", "status == 'red'", "Appeler {{ key }}", priority=60)
+    playbooks = load_playbooks(folder)
+    assert playbooks.names_read == {"status", "owner", "row", "key"}
+    renders = {"n": 0}
+    original = playbooks.render
+
+    def counting(playbook, context):
+        renders["n"] += 1
+        return original(playbook, context)
+
+    playbooks.render = counting  # type: ignore[method-assign]
+    green = [
+        account([2, 2, 2, 2], key=f"Vert {i}", owner=["Camille", "Hugo"][i % 2],
+                row={"Plan": "Pro"}, segment=f"S{i}")
+        for i in range(40)
+    ]  # fmt: skip
+    red = [account([0, 0, 0, 0], key=f"Rouge {i}") for i in range(10)]
+    choice = playbooks.choose(green + red)
+    # green: two owners, one plan, the rest unread: two renders; red: one per key
+    assert renders["n"] == 2 + 10
+    assert choice.actions[:2] == ["Voir Camille (Pro)", "Voir Hugo (Pro)"]
+    assert choice.actions[40:] == [f"Appeler Rouge {i}" for i in range(10)]
+    assert len(set(choice.actions[:40])) == 2
+
+
 # --- playbooks check -------------------------------------------------------------------
 
 
@@ -292,6 +320,20 @@ def test_declining_trend_through_real_passes(seed_config):
         store, seed_config, now=monday + dt.timedelta(weeks=4), next_actions=playbooks
     )
     assert result.accounts["next_action"].iloc[0].startswith("Score en baisse de 2 en 4 semaines")
+
+
+def test_a_playbook_reading_the_sheet_row_gets_it_in_a_real_pass(seed_config, tmp_path):
+    store = MemoryStore(
+        HEADER,
+        [["Acme", "Camille", "PME", *TOP], ["Boréal", "Hugo", "ETI", *TOP]],
+        key_column="Client",
+        history_worksheet="Historique",
+    )
+    folder = tmp_path / "fr"
+    write_playbook(folder, "row.md", "status == 'green'", "{{ key }}: {{ row.Segment }}")
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    result = run_pass(store, seed_config, now=now, next_actions=load_playbooks(folder))
+    assert list(result.accounts["next_action"]) == ["Acme: PME", "Boréal: ETI"]
 
 
 def test_formula_like_actions_stay_text_in_the_workbook(tmp_path):
