@@ -145,7 +145,7 @@ class Playbook:
     when: Any = None
     body: Any = None
     when_names: frozenset[str] = frozenset()
-    body_names: frozenset[str] | None = None  # None: the body reads names we cannot list
+    body_names: frozenset[str] | None = None  # None until parsed: any name may be read
 
     @property
     def file(self) -> str:

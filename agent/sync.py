@@ -37,6 +37,7 @@ from agent.stores.base import (
     Tab,
     WritePlan,
     WriteReport,
+    key_text,
 )
 
 log = logging.getLogger("agent.sync")
@@ -140,7 +141,7 @@ def formatting_for(config: Config) -> Formatting:
 
 
 def _score_cells(values: Any) -> list[int | float | None]:
-    """`_score_cell` over a whole column: whole numbers as int, NaN as None."""
+    """Score cells for a whole column: whole numbers as int, others as float, NaN as None."""
     shown = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
         whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
@@ -308,9 +309,8 @@ def plan_writes(
             )
         )
     plan.cells = [CellWrite(key, column, value) for (key, column), value in changes.items()]
-    score_, status_, why_, action_ = wanted
     plan.desired = {
-        key: {score_: a, status_: b, why_: c, action_: d}
+        key: {out.score: a, out.status: b, out.why: c, out.next_action: d}
         for key, a, b, c, d, keep in zip(
             keys.tolist(), *(v.tolist() for v in wanted.values()), live.tolist(), strict=True
         )
@@ -402,7 +402,7 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
             seen = (type(value), value)  # 1, 1.0 and True are equal keys but not equal texts
             text = texts.get(seen)
             if text is None:
-                text = texts[seen] = " ".join(cell_text(value).split())
+                text = texts[seen] = key_text(value)
             out.append(text)
         return out
 

@@ -168,7 +168,7 @@ class HistoryMerge:
     first_dropped: int | None  # position of the first dropped row: rows from there moved up
 
 
-def merged_history(
+def merge_history(
     header: list[str], rows: list[list[CellValue]], plan: WritePlan
 ) -> HistoryMerge:
     """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
@@ -208,10 +208,3 @@ def merged_history(
         written += 1
     return HistoryMerge(new_header, kept, written, touched, first_dropped)
 
-
-def merge_history(
-    header: list[str], rows: list[list[CellValue]], plan: WritePlan
-) -> tuple[list[str], list[list[CellValue]], int]:
-    """`merged_history` as (new header, new rows, rows inserted, replaced or dropped)."""
-    merge = merged_history(header, rows, plan)
-    return merge.header, merge.rows, merge.written

@@ -54,7 +54,7 @@ from agent.stores.base import (
     WritePlan,
     WriteReport,
     key_text,
-    merged_history,
+    merge_history,
 )
 
 log = logging.getLogger("agent.google")
@@ -585,7 +585,7 @@ class GoogleStore:
         assert self.history_worksheet is not None
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
-        merge = merged_history(old.header, old.rows, plan)
+        merge = merge_history(old.header, old.rows, plan)
         # only the rows the plan wrote, the rows shifted up after a dropped one, and the
         # leftovers at the bottom: no comparison of the whole tab
         rows_to_write = set(merge.touched)
@@ -600,7 +600,7 @@ class GoogleStore:
             lines[i + 1] = line + [""] * (before - len(line))  # blank what the row had more
         if list(merge.header) != list(old.header):
             lines[0] = list(merge.header) + [""] * (len(old.header) - len(merge.header))
-        self._history = Tab(title, list(merge.header), [list(r) for r in new_rows])
+        self._history = Tab(title, list(merge.header), new_rows)  # the merge's own lists
         return _line_ranges(title, lines), merge.written, len(new_rows) + 1
 
     def _send_values(self, data: list[Json]) -> None:

@@ -81,7 +81,8 @@ class MemoryStore:
                     report.cells_written += 1
         if plan.history_rows or plan.history_oldest_week:
             old = self.history or Tab(self.history_worksheet or "History", [], [])
-            h_header, h_rows, written = merge_history(old.header, old.rows, plan)
+            merge = merge_history(old.header, old.rows, plan)
+            h_header, h_rows, written = merge.header, merge.rows, merge.written
             if written or self.history is None:
                 self.history = Tab(old.title, h_header, h_rows)
                 report.history_rows_written = written

@@ -196,7 +196,8 @@ class WorkbookStore:
         else:
             ws = wb.create_sheet(title)
             header, rows = [], []
-        new_header, new_rows, written = merge_history(header, rows, plan)
+        merge = merge_history(header, rows, plan)
+        new_header, new_rows, written = merge.header, merge.rows, merge.written
         if not written and new_header == header:
             return
         if ws.max_row > 1 or ws.max_column > 1:
