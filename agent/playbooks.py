@@ -32,12 +32,13 @@ from __future__ import annotations
 import json
 import time
 import tomllib
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -45,6 +46,7 @@ from agent.errors import PlaybookError
 from agent.labels import number_text
 
 MAX_ACTION_CHARS = 500  # what fits in a cell a CSM reads at a glance
+MAX_RENDERED = MAX_ACTION_CHARS * 4  # a render stops past this (spaces are squeezed after)
 MAX_BUILT = 10_000  # the longest string or list a template may build by repetition
 RENDER_SECONDS = 0.25  # a render that takes longer is a runaway
 FENCE = "+++"
@@ -146,6 +148,7 @@ class Playbook:
     body: Any = None
     when_names: frozenset[str] = frozenset()
     body_names: frozenset[str] | None = None  # None until parsed: any name may be read
+    key_slots: bool = False  # the body shows `key` only as a plain `{{ key }}`
 
     @property
     def file(self) -> str:
@@ -211,13 +214,42 @@ def parse_playbook(path: Path, env: PlaybookEnvironment) -> Playbook:
         ) from None
     try:
         playbook.body = env.from_string(playbook.body_source)
-        playbook.body_names = frozenset(
-            meta.find_undeclared_variables(env.parse(playbook.body_source))
-        )
+        body_ast = env.parse(playbook.body_source)
+        playbook.body_names = frozenset(meta.find_undeclared_variables(body_ast))
+        playbook.key_slots = _key_only_shown(body_ast)
     except TemplateSyntaxError as exc:
         line = body_line + (exc.lineno or 1) - 1
         raise PlaybookError(f"{path.name}:{line}: {exc.message}.") from None
     return playbook
+
+
+# nodes that capture or transform what the body outputs: `{{ key }}` inside them is not
+# shown as it is
+_CAPTURING = (
+    nodes.FilterBlock,
+    nodes.AssignBlock,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.EvalContextModifier,
+)
+
+
+def _key_only_shown(body: nodes.Template) -> bool:
+    """Whether `key` appears in the body only as a plain `{{ key }}`, shown as it is.
+
+    Such a body gives the same text for every account with the same other values, the key
+    put in its place: it is rendered once with a placeholder instead of once per account.
+    """
+    if any(True for _ in body.find_all(_CAPTURING)):
+        return False
+    every = [n for n in body.find_all(nodes.Name) if n.name == "key"]
+    shown = [
+        n
+        for output in body.find_all(nodes.Output)
+        for n in output.nodes
+        if isinstance(n, nodes.Name) and n.name == "key" and n.ctx == "load"
+    ]
+    return bool(every) and len(every) == len(shown)
 
 
 def unknown_names(playbook: Playbook, env: PlaybookEnvironment) -> list[str]:
@@ -242,17 +274,22 @@ def _one_line(text: str) -> str:
 
 
 _PLAIN = (str, int, float, type(None))
+_UNDECIDED: Any = object()
+_FAILED = -1  # a cached text whose render failed
 
 
 class _Frozen:
     """One context's values as dict keys, each name frozen once: equal keys, equal results.
 
     Plain values stand for themselves, with their type (1, 1.0 and True compare equal but
-    need not give the same text); lists and dicts go through JSON.
+    need not give the same text); lists and dicts go through JSON, once per object (the
+    contexts of a pass share one list between accounts whose criteria are alike). `dumped`
+    holds each object it froze, so no other object takes its id during the pass.
     """
 
-    def __init__(self, context: dict[str, Any]) -> None:
+    def __init__(self, context: dict[str, Any], dumped: dict[int, tuple[Any, Any]]) -> None:
         self.context = context
+        self.dumped = dumped
         self.values: dict[str, Any] = {}
 
     def value(self, name: str) -> Any:
@@ -263,7 +300,11 @@ class _Frozen:
             if kind in _PLAIN:
                 frozen = (kind, value)
             else:
-                frozen = (kind, json.dumps(value, default=str, sort_keys=True))
+                known = self.dumped.get(id(value))
+                if known is None:
+                    text = json.dumps(value, default=str, sort_keys=True)
+                    known = self.dumped[id(value)] = (value, (kind, text))
+                frozen = known[1]
             self.values[name] = frozen
         return frozen
 
@@ -292,22 +333,28 @@ class PlaybookSet:
             raise TypeError(f"`when` gave {result!r}, not true or false")
         return result
 
-    def render(self, playbook: Playbook, context: dict[str, Any]) -> str:
-        """The body for one account, stopped once it is longer than a cell should be."""
+    def body_text(self, playbook: Playbook, context: dict[str, Any]) -> tuple[str, bool]:
+        """The body as rendered for one account, and whether it is whole: rendering stops
+        once the text is longer than a cell should be."""
 
-        def collect() -> str:
+        def collect() -> tuple[str, bool]:
             parts: list[str] = []
             size = 0
             for chunk in playbook.body.generate(**context):
                 parts.append(chunk)
                 size += len(chunk)
-                if size > MAX_ACTION_CHARS * 4:
-                    break
+                if size > MAX_RENDERED:
+                    return "".join(parts), False
                 if time.perf_counter() > self.env.deadline:
                     raise RunawayTemplate(f"took longer than {RENDER_SECONDS}s")
-            return "".join(parts)
+            return "".join(parts), True
 
-        return _one_line(self._run(collect))
+        text: tuple[str, bool] = self._run(collect)
+        return text
+
+    def render(self, playbook: Playbook, context: dict[str, Any]) -> str:
+        """The body for one account, on one line and cut to what a cell should hold."""
+        return _one_line(self.body_text(playbook, context)[0])
 
     @property
     def names_read(self) -> frozenset[str] | None:
@@ -320,51 +367,90 @@ class PlaybookSet:
         return frozenset(names)
 
     def choose(self, contexts: Sequence[dict[str, Any]]) -> Choice:
-        """The next action of every account: the first matching playbook's text, or ""."""
+        """The next action of every account: the first matching playbook's text, or "".
+
+        Conditions and bodies are pure functions of the names they read (immutable
+        sandbox, no random filter), so each runs once per distinct set of those values:
+        the winner is looked up by the values of every name a condition reads, the text
+        by the values its body reads. A body showing the account only as `{{ key }}` is
+        rendered once with a placeholder, the key then put in its place.
+        """
         actions: list[str] = []
         matched: list[str | None] = []
         failed: dict[str, str] = {}
-        # conditions and bodies are pure functions of the names they read (immutable
-        # sandbox, no random filter): each is run once per distinct set of values
         verdicts: dict[tuple[int, Any], bool | None] = {}
-        texts: dict[tuple[int, Any], str] = {}
+        winners: dict[Any, int | None] = {}
+        texts: dict[tuple[int, Any], tuple[str, int | None]] = {}
+        dumped: dict[int, tuple[Any, Any]] = {}
+        slot = f"\x00{uuid.uuid4().hex}\x00"  # no sheet value holds it
         files = [p.file for p in self.playbooks]
         when_names = [sorted(p.when_names) for p in self.playbooks]
+        every_when = sorted(set().union(*when_names))
         body_names = [
-            None if p.body_names is None else sorted(p.body_names) for p in self.playbooks
+            None
+            if p.body_names is None
+            else sorted(p.body_names - {"key"} if p.key_slots else p.body_names)
+            for p in self.playbooks
         ]
-        for context in contexts:
-            action, winner = "", None
-            frozen = _Frozen(context)
+
+        def winner_for(frozen: _Frozen, context: dict[str, Any]) -> int | None:
             for index, playbook in enumerate(self.playbooks):
-                file = files[index]
-                if file in failed and failed[file].startswith("when"):
+                if failed.get(files[index], "").startswith("when"):
                     continue
                 key = (index, frozen.key(when_names[index]))
-                verdict = verdicts.get(key, False) if key in verdicts else None
-                if key not in verdicts:
+                verdict = verdicts.get(key, _UNDECIDED)
+                if verdict is _UNDECIDED:
                     try:
                         verdict = self.evaluate(playbook, context)
                     except TEMPLATE_FAILURES as exc:
-                        failed.setdefault(playbook.file, f"when: {_reason(exc)}")
+                        failed.setdefault(files[index], f"when: {_reason(exc)}")
+                        winners.clear()  # from now on, every account skips this playbook
                         verdict = None
                     verdicts[key] = verdict
-                if not verdict:
-                    continue
-                names = body_names[index]
-                text_key = (index, frozen.key(names)) if names is not None else None
-                if text_key is not None and text_key in texts:
-                    action, winner = texts[text_key], playbook.file
-                    break
+                if verdict:
+                    return index
+            return None
+
+        def text_for(index: int, frozen: _Frozen, context: dict[str, Any]) -> str:
+            playbook = self.playbooks[index]
+            names = body_names[index]
+            key = context.get("key")
+            slotted = playbook.key_slots and isinstance(key, str)
+            if names is None or (playbook.key_slots and not slotted):
+                return self.render(playbook, context)
+            text_key = (index, frozen.key(names))
+            cached = texts.get(text_key)
+            if cached is None:
                 try:
-                    action, winner = self.render(playbook, context), playbook.file
+                    text, whole = self.body_text(
+                        playbook, {**context, "key": slot} if slotted else context
+                    )
+                except TEMPLATE_FAILURES:
+                    texts[text_key] = ("", _FAILED)
+                    raise
+                slots = (text.count(slot) if whole else _FAILED) if slotted else None
+                cached = texts[text_key] = (text if slotted else _one_line(text), slots)
+            text, slots = cached
+            if slots is None or not isinstance(key, str):
+                return text
+            if slots == _FAILED:
+                return self.render(playbook, context)  # fails again, or too long for a slot
+            if len(text) + slots * (len(key) - len(slot)) > MAX_RENDERED:
+                return self.render(playbook, context)  # would be cut: render it as it is
+            return _one_line(text.replace(slot, key))
+
+        for context in contexts:
+            frozen = _Frozen(context, dumped)
+            decided = frozen.key(every_when)
+            index = winners.get(decided, _UNDECIDED)
+            if index is _UNDECIDED:
+                index = winners[decided] = winner_for(frozen, context)
+            action, winner = "", None
+            if index is not None:
+                try:
+                    action, winner = text_for(index, frozen, context), files[index]
                 except TEMPLATE_FAILURES as exc:
-                    failed.setdefault(playbook.file, f"body: {_reason(exc)}")
-                    action, winner = "", None
-                else:
-                    if text_key is not None:
-                        texts[text_key] = action
-                break
+                    failed.setdefault(files[index], f"body: {_reason(exc)}")
             actions.append(action)
             matched.append(winner)
         failures = [f"{file}: {reason}" for file, reason in failed.items()]

@@ -177,6 +177,9 @@ def account_contexts(
         for c in model.criteria
     ]
     maxima = [c.max_points for c in model.criteria]
+    # accounts with the same points and values share their criteria lists: built once,
+    # and a playbook's result for one holds for the others
+    lists: dict[tuple[Any, ...], tuple[list[dict[str, Any]], ...]] = {}
     contexts: list[dict[str, Any]] = []
     for i, (key, owner, segment, shown, status) in enumerate(
         zip(
@@ -188,16 +191,29 @@ def account_contexts(
             strict=True,
         )
     ):
-        criteria: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "label": c.label,
-                "max": maxima[j],
-                "points": None if points[j][i] != points[j][i] else float(points[j][i]),
-                "value": values[j][i],
-            }
-            for j, c in enumerate(model.criteria)
-        ]
+        profile = tuple(
+            None if p[i] != p[i] else float(p[i]) for p in points
+        ) + tuple(v[i] for v in values)
+        shared = lists.get(profile)
+        if shared is None:
+            criteria: list[dict[str, Any]] = [
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "max": maxima[j],
+                    "points": profile[j],
+                    "value": values[j][i],
+                }
+                for j, c in enumerate(model.criteria)
+            ]
+            shared = lists[profile] = (
+                criteria,
+                [c for c in criteria if c["points"] == 0],
+                [c for c in criteria if c["points"] == 1],
+                [c for c in criteria if c["points"] is not None and c["points"] >= c["max"]],
+                [c for c in criteria if c["points"] is None],
+            )
+        criteria, zeros, ones, maxed, missing = shared
         trend = trends.get(key)
         day = parse_date(renewals[i]) if renewal else None
         code = status if isinstance(status, str) else None
@@ -213,12 +229,10 @@ def account_contexts(
                 "language": config.language,
                 "row": records[i],
                 "criteria": criteria,
-                "zeros": [c for c in criteria if c["points"] == 0],
-                "ones": [c for c in criteria if c["points"] == 1],
-                "maxed": [
-                    c for c in criteria if c["points"] is not None and c["points"] >= c["max"]
-                ],
-                "missing": [c for c in criteria if c["points"] is None],
+                "zeros": zeros,
+                "ones": ones,
+                "maxed": maxed,
+                "missing": missing,
                 "delta_4w": trend.delta_4w if trend else None,
                 "weeks_at_max": trend.weeks_at_max if trend else 0,
                 "weeks": trend.weeks if trend else [],

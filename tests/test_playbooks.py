@@ -215,13 +215,13 @@ def test_a_body_is_rendered_once_per_distinct_set_of_the_values_it_reads(tmp_pat
     playbooks = load_playbooks(folder)
     assert playbooks.names_read == {"status", "owner", "row", "key"}
     renders = {"n": 0}
-    original = playbooks.render
+    original = playbooks.body_text
 
     def counting(playbook, context):
         renders["n"] += 1
         return original(playbook, context)
 
-    playbooks.render = counting  # type: ignore[method-assign]
+    playbooks.body_text = counting  # type: ignore[method-assign]
     green = [
         account([2, 2, 2, 2], key=f"Vert {i}", owner=["Camille", "Hugo"][i % 2],
                 row={"Plan": "Pro"}, segment=f"S{i}")
@@ -229,11 +229,45 @@ def test_a_body_is_rendered_once_per_distinct_set_of_the_values_it_reads(tmp_pat
     ]  # fmt: skip
     red = [account([0, 0, 0, 0], key=f"Rouge {i}") for i in range(10)]
     choice = playbooks.choose(green + red)
-    # green: two owners, one plan, the rest unread: two renders; red: one per key
-    assert renders["n"] == 2 + 10
+    # green: two owners, one plan, the rest unread: two renders; red: the key is shown as
+    # it is, so one render with a placeholder, each key then put in its place
+    assert renders["n"] == 2 + 1
     assert choice.actions[:2] == ["Voir Camille (Pro)", "Voir Hugo (Pro)"]
     assert choice.actions[40:] == [f"Appeler Rouge {i}" for i in range(10)]
     assert len(set(choice.actions[:40])) == 2
+
+
+KEY_BODIES = {
+    "plain.md": "Appeler {{ key }} ({{ owner }}) puis relancer {{ key }}.",
+    "filtered.md": "Appeler {{ key|upper }} ({{ key|length }} lettres).",
+    "tested.md": "{% if key.startswith('A') %}Priorité {{ key }}{% else %}{{ key }}{% endif %}",
+    "block.md": "{% filter upper %}appeler {{ key }}{% endfilter %}",
+    "captured.md": "{% set who %}{{ key }}{% endset %}Appeler {{ who|trim }} !",
+    "looped.md": "{% for c in zeros %}{{ key }}: {{ c.label }}. {% endfor %}",
+}
+KEYS = [
+    "Acme",
+    "  Espaces   et\nretour  ",
+    "",
+    "=IMPORTXML(\"http://x\",\"//a\")",
+    "x" * 1990,
+    " " * 1990 + "fin",  # cut while rendering, squeezed to a few letters after
+    "Ünïcødé 🚀 {{ owner }}",
+]
+
+
+@pytest.mark.parametrize("file", sorted(KEY_BODIES))
+def test_bodies_naming_the_account_give_the_text_a_render_of_each_account_gives(tmp_path, file):
+    folder = tmp_path / "fr"
+    write_playbook(folder, file, "true", KEY_BODIES[file])
+    playbooks = load_playbooks(folder)
+    contexts = [
+        account([0, 2, 0, 2], key=key, owner=owner) for key in KEYS for owner in ("Léa", "Hugo")
+    ]
+    playbook = playbooks.playbooks[0]
+    expected = [playbooks.render(playbook, c) for c in contexts]
+    assert playbooks.choose(contexts).actions == expected
+    assert playbook.key_slots == (file in {"plain.md", "looped.md"})
 
 
 # --- playbooks check -------------------------------------------------------------------
