@@ -7,6 +7,8 @@ week's row is replaced in place on every pass, so re-running never duplicates a 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agent.labels import STATUS_LABELS
-from agent.scoring import Model, cell_text, parse_number
+from agent.scoring import Model, cell_text, each_distinct, parse_number
 from agent.stores.base import Tab
 
 HEADERS = {
@@ -68,34 +70,36 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     if tab is None or not tab.rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     header = tab.header
-    width = max(len(header), 6)
-    grid = pd.DataFrame(
-        [list(r[:width]) + [None] * (width - len(r)) for r in tab.rows], dtype=object
-    )
+    rows = tab.rows
+    grid = list(itertools.zip_longest(*rows))  # column by column; None past a row's end
 
-    def text(col: int) -> pd.Series:
-        return grid[col].map(_text, na_action="ignore").fillna("")
+    def cells(at: int) -> Sequence[Any]:
+        return grid[at] if at < len(grid) else [None] * len(rows)
 
     last = len(header) - 1
     frame = pd.DataFrame(
         {
-            "week": text(0),
-            "date": text(1),
-            "key": grid[2].map(_key, na_action="ignore").fillna(""),
-            "score": _numbers(grid[3]),
-            "status": text(4).str.casefold().map(_STATUS_BY_LABEL),
-            "model_version": text(last) if last >= 5 else "",
+            "week": each_distinct(cells(0), _text),
+            "date": each_distinct(cells(1), _text),
+            "key": [_key(v) if v is not None and v == v else "" for v in cells(2)],
+            "score": _numbers(pd.Series(cells(3), dtype=object)),
+            "status": each_distinct(cells(4), _status, blank=None),
+            "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
         }
     )
     for i in ids:
-        frame[f"points.{i}"] = _numbers(grid[header.index(i)]) if i in header else np.nan
+        points = cells(header.index(i)) if i in header else [None] * len(rows)
+        frame[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
     frame = frame[(frame["week"] != "") & (frame["key"] != "")]
-    frame["status"] = frame["status"].astype(object).where(frame["status"].notna(), None)
     return frame.reset_index(drop=True)[columns]
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else cell_text(value).strip()
+
+
+def _status(value: Any) -> str | None:
+    return _STATUS_BY_LABEL.get(_text(value).casefold())
 
 
 def _key(value: Any) -> str:
@@ -111,7 +115,7 @@ def _numbers(column: pd.Series) -> pd.Series:
     return numeric.astype(float)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trend:
     """What the past says about one account, as playbooks and the digest see it."""
 
@@ -143,20 +147,18 @@ def account_trends(
             by_key.setdefault(key, []).append((wk, score, status))
     four_ago = shift_week(week, -4)
     one_ago = shift_week(week, -1)
+    new, new_at_max = Trend(), Trend(weeks_at_max=1)  # no past: shared by every such key
     trends: dict[str, Trend] = {}
     for key, shown in zip(current["key"].tolist(), current["shown"].tolist(), strict=True):
-        snapshots = by_key.get(key, [])
-        trend = Trend(
-            weeks=[
-                {"week": w, "score": None if s != s else s, "status": st} for w, s, st in snapshots
-            ]
-            if snapshots
-            else []
-        )
+        snapshots = by_key.get(key)
+        if not snapshots:
+            trends[key] = new_at_max if shown >= scale else new  # NaN >= scale is false
+            continue
+        delta, streak = None, 0
         if shown == shown:  # not NaN
             base = [s for w, s, _ in snapshots if w <= four_ago and s == s]
             if base:
-                trend.delta_4w = round(float(shown) - float(base[-1]), 1)
+                delta = round(float(shown) - float(base[-1]), 1)
             if shown >= scale:
                 streak = 1
                 for _, s, _ in reversed(snapshots):
@@ -164,8 +166,13 @@ def account_trends(
                         streak += 1
                     else:
                         break
-                trend.weeks_at_max = streak
-        if snapshots and snapshots[-1][0] == one_ago:
-            trend.status_week_ago = snapshots[-1][2]
-        trends[key] = trend
+        trends[key] = Trend(
+            delta_4w=delta,
+            weeks_at_max=streak,
+            status_week_ago=snapshots[-1][2] if snapshots[-1][0] == one_ago else None,
+            weeks=[
+                {"week": w, "score": None if s != s else s, "status": st}
+                for w, s, st in snapshots
+            ],
+        )
     return trends

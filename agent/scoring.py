@@ -14,7 +14,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,6 +256,30 @@ def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
         return np.asarray(pd.factorize(combined)[0], dtype=np.int64)
     stacked = np.stack(codes, axis=1)
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def each_distinct(
+    values: Sequence[Any], func: Callable[[Any], Any], blank: Any = ""
+) -> list[Any]:
+    """`func` of each cell, worked out once per distinct cell; `blank` for an empty one.
+
+    A sheet repeats a few owners, segments, weeks and statuses over many accounts.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))  # empty cells: -1
+    if all(isinstance(u, str) for u in uniques):
+        return np.array([*(func(u) for u in uniques), blank], dtype=object)[codes].tolist()
+    seen: dict[tuple[type, Any], Any] = {}
+    out = []
+    for value in values:
+        if value is None or value != value:  # missing, or NaN
+            out.append(blank)
+            continue
+        known = (type(value), value)  # 1, 1.0 and True are equal keys but not equal texts
+        if known in seen:
+            out.append(seen[known])
+        else:
+            out.append(seen.setdefault(known, func(value)))
+    return out
 
 
 def key_texts(column: pd.Series) -> np.ndarray:

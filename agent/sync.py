@@ -14,7 +14,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ from agent.config import Config
 from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
 from agent.labels import STATUS_LABELS
-from agent.scoring import Model, cell_text, parse_date, score_accounts
+from agent.scoring import Model, cell_text, each_distinct, parse_date, score_accounts
 from agent.stores.base import (
     CellValue,
     CellWrite,
@@ -407,18 +407,10 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
         raw, model, key_column=config.sheet.key_column, language=config.language, today=today
     )
 
-    def column_text(name: str | None) -> list[str]:
+    def column_text(name: str | None) -> Sequence[str]:
         if not name or name not in raw:
             return [""] * len(raw)
-        texts: dict[Any, str] = {}  # a team has few owners and segments: each text once
-        out = []
-        for value in raw[name].tolist():
-            seen = (type(value), value)  # 1, 1.0 and True are equal keys but not equal texts
-            text = texts.get(seen)
-            if text is None:
-                text = texts[seen] = key_text(value)
-            out.append(text)
-        return out
+        return each_distinct(raw[name].tolist(), key_text)  # a team has few owners, segments
 
     scored["owner"] = column_text(config.sheet.owner_column)
     scored["segment"] = column_text(config.sheet.segment_column)

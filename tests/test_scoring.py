@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import ConfigContext, parse_model
-from agent.scoring import Model, parse_number, score_accounts
+from agent.scoring import Model, cell_text, each_distinct, parse_number, score_accounts
 
 SEED_COLUMNS = [
     "Utilisation hebdomadaire",
@@ -300,3 +300,21 @@ def test_any_cell_content_never_raises_and_bad_values_get_a_note(rows):
                 continue  # a blank cell is counted in "why", not named
             if pd.isna(result[f"points.{criterion.id}"].iloc[i]):
                 assert criterion.label in why  # the unusable cell is named in "why"
+
+
+def test_texts_worked_out_once_per_distinct_cell_keep_each_cells_own_text():
+    calls: list[object] = []
+
+    def text(value: object) -> str:
+        calls.append(value)
+        return cell_text(value).upper()
+
+    words = ["camille", "hugo", None, "camille", float("nan"), "hugo"] * 1000
+    assert each_distinct(words, text) == ["CAMILLE", "HUGO", "", "CAMILLE", "", "HUGO"] * 1000
+    assert calls == ["camille", "hugo"]
+    # 1, 1.0 and True are equal as dict keys, not as the text a person reads
+    mixed = [1, 1.0, True, "1", None, 1]
+    assert each_distinct(mixed, cell_text, blank="-") == [
+        cell_text(1), cell_text(1.0), cell_text(True), "1", "-", cell_text(1)
+    ]
+    assert cell_text(True) != cell_text(1)
