@@ -274,42 +274,74 @@ def _one_line(text: str) -> str:
 
 
 _PLAIN = (str, int, float, type(None))
+_PLAIN_KINDS = frozenset(_PLAIN)
 _UNDECIDED: Any = object()
 _FAILED = -1  # a cached text whose render failed
 
 
-class _Frozen:
-    """One context's values as dict keys, each name frozen once: equal keys, equal results.
+class ContextColumns:
+    """The names playbooks see (SPEC §7) for many accounts: one list per name.
 
-    Plain values stand for themselves, with their type (1, 1.0 and True compare equal but
-    need not give the same text); lists and dicts go through JSON, once per object (the
-    contexts of a pass share one list between accounts whose criteria are alike). `dumped`
-    holds each object it froze, so no other object takes its id during the pass.
+    A pass builds them column by column; `choose` reads column by column the names its
+    playbooks read, and makes a whole context only for an account it runs a template on.
     """
 
-    def __init__(self, context: dict[str, Any], dumped: dict[int, tuple[Any, Any]]) -> None:
-        self.context = context
-        self.dumped = dumped
-        self.values: dict[str, Any] = {}
+    def __init__(
+        self,
+        columns: dict[str, Sequence[Any]],
+        size: int,
+        rows: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        self.columns = columns
+        self.size = size
+        self._rows = rows
 
-    def value(self, name: str) -> Any:
-        frozen = self.values.get(name)
-        if frozen is None:
-            value = self.context.get(name)
-            kind = type(value)
-            if kind in _PLAIN:
-                frozen = (kind, value)
-            else:
-                known = self.dumped.get(id(value))
-                if known is None:
-                    text = json.dumps(value, default=str, sort_keys=True)
-                    known = self.dumped[id(value)] = (value, (kind, text))
-                frozen = known[1]
-            self.values[name] = frozen
-        return frozen
+    @classmethod
+    def of(cls, contexts: Sequence[dict[str, Any]]) -> ContextColumns:
+        """Columns of ready-made contexts (a name a context lacks reads as None)."""
+        names: set[str] = set().union(*contexts) if contexts else set()
+        columns: dict[str, Sequence[Any]] = {n: [c.get(n) for c in contexts] for n in names}
+        return cls(columns, len(contexts), contexts)
 
-    def key(self, names: Iterable[str]) -> tuple[Any, ...]:
-        return tuple(self.value(name) for name in names)
+    def __len__(self) -> int:
+        return self.size
+
+    def column(self, name: str) -> Sequence[Any]:
+        found = self.columns.get(name)
+        return [None] * self.size if found is None else found
+
+    def context(self, i: int) -> dict[str, Any]:
+        if self._rows is not None:
+            return self._rows[i]
+        return {name: values[i] for name, values in self.columns.items()}
+
+    def records(self) -> list[dict[str, Any]]:
+        return [self.context(i) for i in range(self.size)]
+
+
+def _frozen(values: Sequence[Any], dumped: dict[int, tuple[Any, Any]]) -> list[Any]:
+    """A column's values as dict keys: equal keys, equal results.
+
+    Plain values stand for themselves, with their type (1, 1.0 and True compare equal but
+    need not give the same text); lists and dicts go through JSON, once per object (a pass
+    shares one list between accounts whose criteria are alike). `dumped` holds each object
+    it froze, so no other object takes its id while the pass runs.
+    """
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN_KINDS and len(kinds - {type(None)}) <= 1:
+        return list(values)  # one plain kind, and blanks: the values are keys already
+    out = []
+    for value in values:
+        kind = type(value)
+        if kind in _PLAIN:
+            out.append((kind, value))
+            continue
+        known = dumped.get(id(value))
+        if known is None:
+            text = json.dumps(value, default=str, sort_keys=True)
+            known = dumped[id(value)] = (value, (kind, text))
+        out.append(known[1])
+    return out
 
 
 class PlaybookSet:
@@ -366,7 +398,7 @@ class PlaybookSet:
             names |= playbook.when_names | playbook.body_names
         return frozenset(names)
 
-    def choose(self, contexts: Sequence[dict[str, Any]]) -> Choice:
+    def choose(self, contexts: Sequence[dict[str, Any]] | ContextColumns) -> Choice:
         """The next action of every account: the first matching playbook's text, or "".
 
         Conditions and bodies are pure functions of the names they read (immutable
@@ -375,29 +407,37 @@ class PlaybookSet:
         by the values its body reads. A body showing the account only as `{{ key }}` is
         rendered once with a placeholder, the key then put in its place.
         """
-        actions: list[str] = []
-        matched: list[str | None] = []
+        table = contexts if isinstance(contexts, ContextColumns) else ContextColumns.of(contexts)
         failed: dict[str, str] = {}
         verdicts: dict[tuple[int, Any], bool | None] = {}
         winners: dict[Any, int | None] = {}
         texts: dict[tuple[int, Any], tuple[str, int | None]] = {}
         dumped: dict[int, tuple[Any, Any]] = {}
+        frozen: dict[str, list[Any]] = {}
         slot = f"\x00{uuid.uuid4().hex}\x00"  # no sheet value holds it
+
+        def columns(names: Iterable[str]) -> list[list[Any]]:
+            for name in names:
+                if name not in frozen:
+                    frozen[name] = _frozen(table.column(name), dumped)
+            return [frozen[name] for name in names]
+
         files = [p.file for p in self.playbooks]
-        when_names = [sorted(p.when_names) for p in self.playbooks]
-        every_when = sorted(set().union(*when_names))
-        body_names = [
+        when_columns = [columns(sorted(p.when_names)) for p in self.playbooks]
+        every_when = columns(sorted(set().union(*(p.when_names for p in self.playbooks))))
+        body_columns = [
             None
             if p.body_names is None
-            else sorted(p.body_names - {"key"} if p.key_slots else p.body_names)
+            else columns(sorted(p.body_names - {"key"} if p.key_slots else p.body_names))
             for p in self.playbooks
         ]
+        keys = table.column("key")
 
-        def winner_for(frozen: _Frozen, context: dict[str, Any]) -> int | None:
+        def winner_for(i: int, context: dict[str, Any]) -> int | None:
             for index, playbook in enumerate(self.playbooks):
                 if failed.get(files[index], "").startswith("when"):
                     continue
-                key = (index, frozen.key(when_names[index]))
+                key = (index, tuple([c[i] for c in when_columns[index]]))
                 verdict = verdicts.get(key, _UNDECIDED)
                 if verdict is _UNDECIDED:
                     try:
@@ -411,16 +451,17 @@ class PlaybookSet:
                     return index
             return None
 
-        def text_for(index: int, frozen: _Frozen, context: dict[str, Any]) -> str:
+        def text_for(index: int, i: int) -> str:
             playbook = self.playbooks[index]
-            names = body_names[index]
-            key = context.get("key")
+            names = body_columns[index]
+            key = keys[i]
             slotted = playbook.key_slots and isinstance(key, str)
             if names is None or (playbook.key_slots and not slotted):
-                return self.render(playbook, context)
-            text_key = (index, frozen.key(names))
+                return self.render(playbook, table.context(i))
+            text_key = (index, tuple([c[i] for c in names]))
             cached = texts.get(text_key)
             if cached is None:
+                context = table.context(i)
                 try:
                     text, whole = self.body_text(
                         playbook, {**context, "key": slot} if slotted else context
@@ -433,22 +474,23 @@ class PlaybookSet:
             text, slots = cached
             if slots is None or not isinstance(key, str):
                 return text
-            if slots == _FAILED:
-                return self.render(playbook, context)  # fails again, or too long for a slot
+            if slots == _FAILED:  # fails again, or too long to put the key in a slot
+                return self.render(playbook, table.context(i))
             if len(text) + slots * (len(key) - len(slot)) > MAX_RENDERED:
-                return self.render(playbook, context)  # would be cut: render it as it is
+                return self.render(playbook, table.context(i))  # would be cut: as it is
             return _one_line(text.replace(slot, key))
 
-        for context in contexts:
-            frozen = _Frozen(context, dumped)
-            decided = frozen.key(every_when)
+        actions: list[str] = []
+        matched: list[str | None] = []
+        decisions = zip(*every_when, strict=True) if every_when else [()] * table.size
+        for i, decided in enumerate(decisions):
             index = winners.get(decided, _UNDECIDED)
             if index is _UNDECIDED:
-                index = winners[decided] = winner_for(frozen, context)
+                index = winners[decided] = winner_for(i, table.context(i))
             action, winner = "", None
             if index is not None:
                 try:
-                    action, winner = text_for(index, frozen, context), files[index]
+                    action, winner = text_for(index, i), files[index]
                 except TEMPLATE_FAILURES as exc:
                     failed.setdefault(files[index], f"body: {_reason(exc)}")
             actions.append(action)

@@ -25,6 +25,7 @@ from agent.config import Config
 from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
 from agent.labels import STATUS_LABELS
+from agent.playbooks import ContextColumns
 from agent.scoring import Model, cell_text, each_distinct, parse_date, score_accounts
 from agent.stores.base import (
     CellValue,
@@ -41,12 +42,13 @@ from agent.stores.base import (
 )
 
 log = logging.getLogger("agent.sync")
+CRITERIA_NAMES = ("criteria", "zeros", "ones", "maxed", "missing")
 
 
 class NextActions(Protocol):
     """What a pass needs from the playbooks: one action per account context."""
 
-    def choose(self, contexts: list[dict[str, Any]]) -> Any: ...
+    def choose(self, contexts: ContextColumns) -> Any: ...
 
 
 @dataclass
@@ -160,86 +162,98 @@ def account_contexts(
     trends: dict[str, Any],
     today: dt.date,
     names: frozenset[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The names a playbook sees for each account (SPEC §7), built column-wise.
+) -> ContextColumns:
+    """The names a playbook sees for each account (SPEC §7), built column by column.
 
-    With `names` (the names the playbooks read), `row`, the whole sheet row, is built only
-    when one of them reads it; otherwise it is empty.
+    With `names` (the names the playbooks read), only those are built; without, all.
     """
     n = len(accounts)
-    records = raw.to_dict("records") if names is None or "row" in names else [{}] * n
+    keys = accounts["key"].tolist()
+    statuses = [s if isinstance(s, str) else None for s in accounts["status"].tolist()]
     labels = STATUS_LABELS[config.language]
-    renewal = config.sheet.renewal_column
-    renewals = raw[renewal].tolist() if renewal and renewal in raw else [None] * n
-    points = [accounts[f"points.{c.id}"].tolist() for c in model.criteria]
-    values = [
-        [cell_text(v) for v in raw[c.column].tolist()] if c.column in raw else [""] * n
+    columns: dict[str, Sequence[Any]] = {
+        "key": keys,
+        "owner": accounts["owner"].tolist(),
+        "segment": accounts["segment"].tolist(),
+        "score": [None if s != s else float(s) for s in accounts["shown"].tolist()],
+        "scale": [model.scale] * n,
+        "status": statuses,
+        "status_label": [labels.get(code or "", "") for code in statuses],
+        "language": [config.language] * n,
+    }
+
+    def read(*wanted: str) -> bool:
+        return names is None or any(name in names for name in wanted)
+
+    if read("row"):
+        columns["row"] = raw.to_dict("records")
+    if read("criteria", "zeros", "ones", "maxed", "missing"):
+        columns.update(_criteria_columns(accounts, raw, model))
+    if read("delta_4w", "weeks_at_max", "weeks"):
+        found = [trends.get(key) for key in keys]
+        columns["delta_4w"] = [t.delta_4w if t else None for t in found]
+        columns["weeks_at_max"] = [t.weeks_at_max if t else 0 for t in found]
+        columns["weeks"] = [t.weeks if t else [] for t in found]
+    if read("days_to_renewal"):
+        renewal = config.sheet.renewal_column
+
+        def days_to(value: Any) -> int | None:
+            day = parse_date(value)
+            return None if day is None else (day - today).days
+
+        columns["days_to_renewal"] = (
+            each_distinct(raw[renewal].tolist(), days_to, blank=None)
+            if renewal and renewal in raw
+            else [None] * n
+        )
+    return ContextColumns(columns, n)
+
+
+def _criteria_columns(
+    accounts: pd.DataFrame, raw: pd.DataFrame, model: Model
+) -> dict[str, list[Any]]:
+    """`criteria`, `zeros`, `ones`, `maxed` and `missing` for each account.
+
+    Accounts with the same points and values share the same lists: built once, and a
+    playbook's result for one holds for the others.
+    """
+    n = len(accounts)
+    points = [
+        [None if p != p else float(p) for p in accounts[f"points.{c.id}"].tolist()]
         for c in model.criteria
     ]
-    maxima = [c.max_points for c in model.criteria]
-    # accounts with the same points and values share their criteria lists: built once,
-    # and a playbook's result for one holds for the others
-    lists: dict[tuple[Any, ...], tuple[list[dict[str, Any]], ...]] = {}
-    contexts: list[dict[str, Any]] = []
-    for i, (key, owner, segment, shown, status) in enumerate(
-        zip(
-            accounts["key"].tolist(),
-            accounts["owner"].tolist(),
-            accounts["segment"].tolist(),
-            accounts["shown"].tolist(),
-            accounts["status"].tolist(),
-            strict=True,
-        )
-    ):
-        profile = tuple(
-            None if p[i] != p[i] else float(p[i]) for p in points
-        ) + tuple(v[i] for v in values)
-        shared = lists.get(profile)
-        if shared is None:
-            criteria: list[dict[str, Any]] = [
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "max": maxima[j],
-                    "points": profile[j],
-                    "value": values[j][i],
-                }
-                for j, c in enumerate(model.criteria)
-            ]
-            shared = lists[profile] = (
+    values = [
+        each_distinct(raw[c.column].tolist(), cell_text) if c.column in raw else [""] * n
+        for c in model.criteria
+    ]
+    found: dict[tuple[Any, ...], int] = {}
+    profiles = [found.setdefault(p, len(found)) for p in zip(*points, *values, strict=True)]
+    made = []
+    for profile in found:  # each distinct profile once
+        criteria = [
+            {
+                "id": c.id,
+                "label": c.label,
+                "max": c.max_points,
+                "points": profile[j],
+                "value": profile[len(points) + j],
+            }
+            for j, c in enumerate(model.criteria)
+        ]
+        made.append(
+            (
                 criteria,
                 [c for c in criteria if c["points"] == 0],
                 [c for c in criteria if c["points"] == 1],
                 [c for c in criteria if c["points"] is not None and c["points"] >= c["max"]],
                 [c for c in criteria if c["points"] is None],
             )
-        criteria, zeros, ones, maxed, missing = shared
-        trend = trends.get(key)
-        day = parse_date(renewals[i]) if renewal else None
-        code = status if isinstance(status, str) else None
-        contexts.append(
-            {
-                "key": key,
-                "owner": owner,
-                "segment": segment,
-                "score": None if shown != shown else float(shown),
-                "scale": model.scale,
-                "status": code,
-                "status_label": labels.get(code or "", ""),
-                "language": config.language,
-                "row": records[i],
-                "criteria": criteria,
-                "zeros": zeros,
-                "ones": ones,
-                "maxed": maxed,
-                "missing": missing,
-                "delta_4w": trend.delta_4w if trend else None,
-                "weeks_at_max": trend.weeks_at_max if trend else 0,
-                "weeks": trend.weeks if trend else [],
-                "days_to_renewal": None if day is None else (day - today).days,
-            }
         )
-    return contexts
+    out = {}
+    for k, name in enumerate(CRITERIA_NAMES):
+        lists = [m[k] for m in made]
+        out[name] = [lists[p] for p in profiles]
+    return out
 
 
 def _cells_of(rows: list[list[CellValue]], at: int | None, n: int) -> np.ndarray:
@@ -387,9 +401,7 @@ class Scored:
         s = self.scored
         return s[~s["skipped"] & ~s["duplicate"] & s["status"].notna()]
 
-    def contexts(
-        self, config: Config, names: frozenset[str] | None = None
-    ) -> list[dict[str, Any]]:
+    def contexts(self, config: Config, names: frozenset[str] | None = None) -> ContextColumns:
         live = self.live()
         return account_contexts(
             live, self.raw.loc[live.index], config.model, config, self.trends, self.today, names
@@ -422,7 +434,7 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
 
 def pass_contexts(store: Store, config: Config, *, now: dt.datetime) -> list[dict[str, Any]]:
     """The playbook contexts of the sheet as it is now (for `playbooks check`)."""
-    return score_sheet(store.read(), config, now).contexts(config)
+    return score_sheet(store.read(), config, now).contexts(config).records()
 
 
 @contextlib.contextmanager
