@@ -108,6 +108,9 @@ def sheets_base_url(endpoint: str | None) -> str:
     return (endpoint or os.environ.get(ENDPOINT_ENV) or GOOGLE_BASE).rstrip("/")
 
 
+_AS_IS = frozenset({str, int, bool})  # what a RAW write takes as it is, looked up by type
+
+
 def _raw(value: CellValue) -> Any:
     """A value as a RAW write takes it: numbers and booleans stay, everything else is text."""
     if type(value) is str:
@@ -595,7 +598,7 @@ class GoogleStore:
         lines: dict[int, list[Any]] = {}
         for i in rows_to_write:
             row = new_rows[i] if i < len(new_rows) else []
-            line = [v if type(v) is str else _raw(v) for v in row]
+            line = [v if type(v) in _AS_IS else _raw(v) for v in row]
             before = len(old_rows[i]) if i < len(old_rows) else 0
             lines[i + 1] = line + [""] * (before - len(line))  # blank what the row had more
         if list(merge.header) != list(old.header):
@@ -864,7 +867,7 @@ def _row_ranges(title: str, by_row: dict[int, dict[int, CellValue]], offset: int
                 else:
                     runs.append([col])
         for run in runs:
-            values = [v if type(v) is str else _raw(v) for v in (cells[c] for c in run)]
+            values = [v if type(v) in _AS_IS else _raw(v) for v in map(cells.__getitem__, run)]
             if (
                 at is not None
                 and len(runs) == 1
