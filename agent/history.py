@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agent.labels import STATUS_LABELS
-from agent.scoring import Model, cell_text, each_distinct, parse_number
+from agent.scoring import Model, cell_text, each_distinct, key_text_list, parse_number
 from agent.stores.base import Tab
 
 HEADERS = {
@@ -81,7 +81,7 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         {
             "week": each_distinct(cells(0), _text),
             "date": each_distinct(cells(1), _text),
-            "key": [_key(v) if v is not None and v == v else "" for v in cells(2)],
+            "key": key_text_list(cells(2)),
             "score": _numbers(pd.Series(cells(3), dtype=object)),
             "status": each_distinct(cells(4), _status, blank=None),
             "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
@@ -100,10 +100,6 @@ def _text(value: Any) -> str:
 
 def _status(value: Any) -> str | None:
     return _STATUS_BY_LABEL.get(_text(value).casefold())
-
-
-def _key(value: Any) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else " ".join(cell_text(value).split())
 
 
 def _numbers(column: pd.Series) -> pd.Series:

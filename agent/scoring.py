@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype
 
 from agent.labels import STATUS_LABELS, WHY, number_text
 
@@ -282,12 +281,17 @@ def each_distinct(
     return out
 
 
+def key_text_list(values: Iterable[Any]) -> list[str]:
+    """Key cells as the texts they are matched on: trimmed, inner spaces collapsed."""
+    return [
+        " ".join(v.split()) if type(v) is str else " ".join(cell_text(v).split())
+        for v in values
+    ]
+
+
 def key_texts(column: pd.Series) -> np.ndarray:
-    """Each key as the text it is matched on: trimmed, inner spaces collapsed."""
-    raw = column.to_numpy(dtype=object)
-    if infer_dtype(raw, skipna=False) == "string":  # the usual case: a fast path
-        return np.array([" ".join(v.split()) for v in raw], dtype=object)
-    return np.array([" ".join(cell_text(v).split()) for v in raw], dtype=object)
+    """Each key of a column as the text it is matched on."""
+    return np.array(key_text_list(column.tolist()), dtype=object)
 
 
 def round_shown(score: np.ndarray) -> np.ndarray:

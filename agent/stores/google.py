@@ -44,7 +44,7 @@ from gspread.utils import rowcol_to_a1
 
 from agent.errors import HealthAgentError, SheetAccessError, SheetError, TransientError
 from agent.labels import STATUS_LABELS
-from agent.scoring import cell_text
+from agent.scoring import cell_text, key_text_list
 from agent.stores.base import (
     CellValue,
     Formatting,
@@ -425,7 +425,7 @@ class GoogleStore:
         self._header = list(accounts.header)
         self._rows = accounts.rows
         at = self._header.index(self.key_column)
-        self._keys = [key_text(r[at] if at < len(r) else None) for r in accounts.rows]
+        self._keys = key_text_list(r[at] if at < len(r) else None for r in accounts.rows)
         self._history = None
         if has_history and self.history_worksheet is not None:
             self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
@@ -649,7 +649,7 @@ class GoogleStore:
         rewrites = 0
         for _ in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            now = [key_text(r[0] if r else None) for r in answer.get("values", [])]
+            now = key_text_list(r[0] if r else None for r in answer.get("values", []))
             if now == expected:
                 break
             if wanted is None:
