@@ -28,8 +28,9 @@ from agent.labels import STATUS_LABELS
 from agent.playbooks import ContextColumns
 from agent.scoring import Model, cell_text, each_distinct, parse_date, score_accounts
 from agent.stores.base import (
+    CellChanges,
+    CellColumns,
     CellValue,
-    CellWrite,
     Formatting,
     ScoreScale,
     Snapshot,
@@ -320,7 +321,7 @@ def plan_writes(
         out.why: wanted_text("why"),
         out.next_action: wanted_text("next_action"),
     }
-    changes: dict[tuple[str, str], CellValue] = {}
+    changes: CellColumns = {}
     for column, values in wanted.items():
         at = header.index(column) if column in header else None
         current = _cells_of(rows, at, n)
@@ -329,14 +330,11 @@ def plan_writes(
         else:
             differs = _changed_text(current, values)
         where = np.flatnonzero(differs & live)
-        changes.update(
-            zip(
-                zip(keys[where].tolist(), [column] * len(where), strict=True),
-                values[where].tolist(),
-                strict=True,
-            )
-        )
-    plan.cells = [CellWrite(key, column, value) for (key, column), value in changes.items()]
+        if len(where):
+            # a key on two rows: its cell is the last row's value (both rows get it)
+            last = dict(zip(keys[where].tolist(), values[where].tolist(), strict=True))
+            changes[column] = (list(last), list(last.values()))
+    plan.cells = CellChanges(changes)
     plan.desired = {
         key: {out.score: a, out.status: b, out.why: c, out.next_action: d}
         for key, a, b, c, d, keep in zip(

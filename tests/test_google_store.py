@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agent.errors import SheetAccessError, SheetError, TransientError
-from agent.stores.base import CellWrite, Formatting, ScoreScale, StatusColours, WritePlan
+from agent.stores.base import (
+    CellChanges,
+    CellWrite,
+    Formatting,
+    ScoreScale,
+    StatusColours,
+    WritePlan,
+)
 from agent.stores.google import GoogleStore, backoff, check_access
 from tests.google_fixtures import (
     EMAIL,
@@ -244,6 +251,51 @@ def test_a_sort_between_the_write_and_the_reread_is_put_right(google: EmulatedGo
         key, usage = str(tab.cell(r, 0)), str(tab.cell(r, 2))
         assert tab.cell(r, header.index("Score")) == agent_cells(key, usage)["Score"]
         assert tab.cell(r, header.index("Pourquoi")) == agent_cells(key, usage)["Pourquoi"]
+
+
+def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
+    google: EmulatedGoogle,
+) -> None:
+    store, emulator = google.store, google.emulator
+    store.write(plan_for(store))  # every agent cell filled
+    keys = [f"Compte {i:06d}" for i in range(30)]
+    changes = CellChanges(
+        {
+            "Score": (keys[:20], list(range(20))),
+            "Statut": (keys[10:20], ["À risque"] * 10),
+            "Pourquoi": (keys[:20], [f"why {i}" for i in range(20)]),
+            "Prochaine action": (keys[10:20] + [keys[25]], ["Appeler"] * 11),
+        }
+    )
+    assert len(changes) == 61 and list(changes)[0] == CellWrite(keys[0], "Score", 0)
+    bodies = []
+    for cells in (changes, list(changes)):  # the pass's columns, or plain cells: one body
+        emulator.reset_counters()
+        report = store.write(WritePlan(cells=cells))
+        assert report.cells_written == 61
+        [body] = emulator.bodies("write")
+        bodies.append(body)
+    assert bodies[0] == bodies[1]
+    # rows 2-11 change D and F (not E): one block each; rows 12-21 change D to G: one
+    # block; row 27 changes G alone
+    assert [d["range"] for d in bodies[0]["data"]] == [
+        "'Comptes'!D2:D11",
+        "'Comptes'!F2:F11",
+        "'Comptes'!D12:G21",
+        "'Comptes'!G27:G27",
+    ]
+    tab = google.tab
+    header = [str(h) for h in tab.header()]
+    for r in range(1, 31):
+        i, usage = r - 1, str(tab.cell(r, 2))
+        before = agent_cells(keys[i], usage)
+        row = {c: tab.cell(r, header.index(c)) for c in AGENT}
+        assert row["Score"] == (i if i < 20 else before["Score"])
+        assert row["Statut"] == ("À risque" if 10 <= i < 20 else before["Statut"])
+        assert row["Pourquoi"] == (f"why {i}" if i < 20 else before["Pourquoi"])
+        assert row["Prochaine action"] == (
+            "Appeler" if 10 <= i < 20 or i == 25 else before["Prochaine action"]
+        )
 
 
 # --- formatting ---------------------------------------------------------------------------------

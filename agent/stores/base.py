@@ -9,8 +9,9 @@ inserts rows during a pass never gets a score on the wrong account.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, overload
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
@@ -38,6 +39,49 @@ class CellWrite(NamedTuple):
     key: str
     column: str
     value: CellValue
+
+
+# per agent column: the keys of the accounts whose cell changes, and their new values
+CellColumns = dict[str, tuple[list[str], list[CellValue]]]
+
+
+class CellChanges(Sequence[CellWrite]):
+    """The agent cells that differ, as a pass plans them: column by column.
+
+    Reads as a sequence of `CellWrite`; a store that writes many cells takes the columns
+    as they are (`cells_by_column`) rather than one object per cell.
+    """
+
+    def __init__(self, columns: CellColumns | None = None) -> None:
+        self.columns: CellColumns = columns or {}
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.columns.values())
+
+    def __iter__(self) -> Iterator[CellWrite]:
+        for column, (keys, values) in self.columns.items():
+            for key, value in zip(keys, values, strict=True):
+                yield CellWrite(key, column, value)
+
+    @overload
+    def __getitem__(self, index: int) -> CellWrite: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CellWrite]: ...
+    def __getitem__(self, index: int | slice) -> CellWrite | list[CellWrite]:
+        return list(self)[index]
+
+
+def cells_by_column(cells: Sequence[CellWrite]) -> CellColumns:
+    """The cells grouped by column, in their order (a later cell for the same key and
+    column wins, as it would written one after the other)."""
+    if isinstance(cells, CellChanges):
+        return cells.columns
+    out: CellColumns = {}
+    for key, column, value in cells:
+        keys, values = out.setdefault(column, ([], []))
+        keys.append(key)
+        values.append(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -86,7 +130,7 @@ class WritePlan:
     """
 
     new_columns: list[str] = field(default_factory=list)
-    cells: list[CellWrite] = field(default_factory=list)
+    cells: Sequence[CellWrite] = field(default_factory=list)
     history_header: list[str] = field(default_factory=list)
     history_rows: list[list[CellValue]] = field(default_factory=list)
     history_oldest_week: str | None = None

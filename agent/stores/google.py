@@ -53,6 +53,7 @@ from agent.stores.base import (
     Tab,
     WritePlan,
     WriteReport,
+    cells_by_column,
     key_text,
     merge_history,
 )
@@ -471,15 +472,15 @@ class GoogleStore:
             start = rowcol_to_a1(1, len(header) + 1)
             data.append({"range": f"{quote(self.worksheet)}!{start}", "values": [new_columns]})
             report.columns_added = len(new_columns)
-        by_row = self._cells_by_row(plan, columns, self._keys)
-        data += _row_ranges(self.worksheet, by_row)
-        report.cells_written = sum(len(cells) for cells in by_row.values())
+        by_column = self._cells_by_column(plan, columns, self._keys)
+        data += _row_ranges(self.worksheet, by_column)
+        report.cells_written = sum(len(cells) for cells in by_column.values())
         data += history_data
         if data:
             self._send_values(data)
             self._header = columns
-            if by_row:
-                report.rewrites = self._put_right_moved_rows(plan, columns, by_row)
+            if by_column:
+                report.rewrites = self._put_right_moved_rows(plan, columns, by_column)
         # the sheet changed or may change: the next write starts from a fresh read
         self._meta = None
         return report
@@ -546,31 +547,23 @@ class GoogleStore:
             )
         return requests_
 
-    def _cells_by_row(
+    def _cells_by_column(
         self, plan: WritePlan, columns: list[str], keys: list[str]
     ) -> dict[int, dict[int, CellValue]]:
-        """The plan's cells at every row that holds their key: row -> column -> value."""
+        """The plan's cells at every row that holds their key: column -> row -> value."""
         where: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             if key:
                 where.setdefault(key, []).append(i)
-        column_at: dict[str, int] = {}
-        rows_of: dict[CellValue, list[int]] = {}  # a plan key -> its rows, matched once
-        by_row: dict[int, dict[int, CellValue]] = {}
-        for key, column, value in plan.cells:
-            col = column_at.get(column)
-            if col is None:
-                col = column_at[column] = self._column(columns, column)
-            rows = rows_of.get(key)
-            if rows is None:
-                rows = rows_of[key] = where.get(key_text(key), [])
-            for row in rows:
-                cells = by_row.get(row)
-                if cells is None:
-                    by_row[row] = {col: value}
-                else:
-                    cells[col] = value
-        return by_row
+        by_column: dict[int, dict[int, CellValue]] = {}
+        for column, (plan_keys, values) in cells_by_column(plan.cells).items():
+            cells = by_column.setdefault(self._column(columns, column), {})
+            # a pass's keys are matched as they are; others once trimmed like the sheet's
+            found = [where.get(key) or where.get(key_text(key)) for key in plan_keys]
+            for rows, value in zip(found, values, strict=True):
+                for row in rows or ():
+                    cells[row] = value
+        return {col: cells for col, cells in by_column.items() if cells}
 
     def _column(self, columns: list[str], name: str) -> int:
         if name == self.key_column:
@@ -633,7 +626,7 @@ class GoogleStore:
         return wanted
 
     def _put_right_moved_rows(
-        self, plan: WritePlan, columns: list[str], written: dict[int, dict[int, CellValue]]
+        self, plan: WritePlan, columns: list[str], by_column: dict[int, dict[int, CellValue]]
     ) -> int:
         """Re-read the key column; rewrite the agent cells of rows that moved meanwhile.
 
@@ -646,14 +639,16 @@ class GoogleStore:
         params: Params = {"valueRenderOption": "UNFORMATTED_VALUE"}
         expected = list(self._keys)
         wanted: dict[str, dict[int, Any]] | None = None
+        written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for _ in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
             now = key_text_list(r[0] if r else None for r in answer.get("values", []))
             if now == expected:
                 break
-            if wanted is None:
+            if wanted is None or written is None:
                 wanted = self._wanted_by_key(plan, columns)
+                written = _transposed(by_column)
             fix: dict[int, dict[int, CellValue]] = {}
             for i in range(max(len(now), len(expected))):
                 key = now[i] if i < len(now) else ""
@@ -666,7 +661,7 @@ class GoogleStore:
             fix = {i: cells for i, cells in fix.items() if cells}
             if fix:
                 log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
-                self._send_values(_row_ranges(self.worksheet, fix))
+                self._send_values(_row_ranges(self.worksheet, _transposed(fix)))
                 rewrites += sum(len(cells) for cells in fix.values())
             expected, written = now, fix
         self._keys = expected
@@ -836,52 +831,64 @@ def _copy_tab(tab: Tab) -> Tab:
     return Tab(tab.title, list(tab.header), [list(r) for r in tab.rows])
 
 
-def _row_ranges(title: str, by_row: dict[int, dict[int, CellValue]], offset: int = 2) -> list[Json]:
-    """ValueRanges for cells given by 0-based row (sheet row = row + offset) and column.
+def _row_ranges(
+    title: str, by_column: dict[int, dict[int, CellValue]], offset: int = 2
+) -> list[Json]:
+    """ValueRanges for cells given by column and 0-based row (sheet row = row + offset).
 
-    A row's adjacent cells make one run; the same run of columns on consecutive rows makes
-    one block of up to BLOCK_ROWS rows, so a first pass over 100,000 rows stays compact.
+    Consecutive rows that change the same columns make one block per run of adjacent
+    columns, of up to BLOCK_ROWS rows, so a first pass over 100,000 rows stays compact.
     """
+    cols = sorted(col for col, cells in by_column.items() if cells)
+    if not cols:
+        return []
+    cells = [by_column[col] for col in cols]
+    rows = sorted(set().union(*cells))
+    # which of the columns each row changes
+    patterns = list(zip(*([row in c for row in rows] for c in cells), strict=True))
     data: list[Json] = []
-    block: list[list[Any]] = []
-    at: tuple[int, int, int] | None = None  # first row, first column, width
-
-    def flush() -> None:
-        if at is not None:
-            row, col, width = at
-            start = rowcol_to_a1(row + offset, col + 1)
-            end = rowcol_to_a1(row + offset + len(block) - 1, col + width)
-            data.append({"range": f"{quote(title)}!{start}:{end}", "values": block})
-
-    for row in sorted(by_row):
-        cells = by_row[row]
-        cols = sorted(cells)
-        first, width = cols[0], len(cols)
-        if cols[-1] - first + 1 == width:  # one run of adjacent cells: the usual case
-            runs = [cols]
-        else:
-            runs = []
-            for col in cols:
-                if runs and col == runs[-1][-1] + 1:
-                    runs[-1].append(col)
-                else:
-                    runs.append([col])
-        for run in runs:
-            values = [v if type(v) in _AS_IS else _raw(v) for v in map(cells.__getitem__, run)]
-            if (
-                at is not None
-                and len(runs) == 1
-                and at[0] + len(block) == row
-                and at[1] == run[0]
-                and at[2] == len(run)
-                and len(block) < BLOCK_ROWS
-            ):
-                block.append(values)
-                continue
-            flush()
-            block, at = [values], (row, run[0], len(run))
-    flush()
+    start = 0
+    for end in range(1, len(rows) + 1):
+        if (
+            end < len(rows)
+            and patterns[end] == patterns[start]
+            and rows[end] == rows[end - 1] + 1
+            and end - start < BLOCK_ROWS
+        ):
+            continue
+        block = rows[start:end]
+        present = [col for col, here in zip(cols, patterns[start], strict=True) if here]
+        for run in _adjacent_runs(present):
+            columns = [map(by_column[col].__getitem__, block) for col in run]
+            values = [
+                [v if type(v) in _AS_IS else _raw(v) for v in line]
+                for line in zip(*columns, strict=True)
+            ]
+            first = rowcol_to_a1(block[0] + offset, run[0] + 1)
+            last = rowcol_to_a1(block[-1] + offset, run[-1] + 1)
+            data.append({"range": f"{quote(title)}!{first}:{last}", "values": values})
+        start = end
     return data
+
+
+def _adjacent_runs(cols: list[int]) -> list[list[int]]:
+    """Sorted column numbers cut into runs of adjacent ones: [1, 2, 4] -> [[1, 2], [4]]."""
+    runs: list[list[int]] = []
+    for col in cols:
+        if runs and col == runs[-1][-1] + 1:
+            runs[-1].append(col)
+        else:
+            runs.append([col])
+    return runs
+
+
+def _transposed(cells: dict[int, dict[int, CellValue]]) -> dict[int, dict[int, CellValue]]:
+    """Cells by row and column from cells by column and row, or the other way round."""
+    out: dict[int, dict[int, CellValue]] = {}
+    for outer, inner in cells.items():
+        for at, value in inner.items():
+            out.setdefault(at, {})[outer] = value
+    return out
 
 
 def _line_ranges(title: str, lines: dict[int, list[Any]]) -> list[Json]:
