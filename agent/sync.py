@@ -31,6 +31,7 @@ from agent.stores.base import (
     CellChanges,
     CellColumns,
     CellValue,
+    DesiredCells,
     Formatting,
     ScoreScale,
     Snapshot,
@@ -335,13 +336,9 @@ def plan_writes(
             last = dict(zip(keys[where].tolist(), values[where].tolist(), strict=True))
             changes[column] = (list(last), list(last.values()))
     plan.cells = CellChanges(changes)
-    plan.desired = {
-        key: {out.score: a, out.status: b, out.why: c, out.next_action: d}
-        for key, a, b, c, d, keep in zip(
-            keys.tolist(), *(v.tolist() for v in wanted.values()), live.tolist(), strict=True
-        )
-        if keep
-    }
+    plan.desired = DesiredCells(
+        keys[live].tolist(), {column: values[live].tolist() for column, values in wanted.items()}
+    )
 
     # history: this week's row per scored account, replaced only when it differs
     model = config.model

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from agent.stores.base import CellWrite, Formatting, StatusColours, WritePlan
+from agent.stores.base import (
+    CellChanges,
+    CellWrite,
+    DesiredCells,
+    Formatting,
+    StatusColours,
+    WritePlan,
+)
 from tests.store_backends import FACTORIES, Backend
 
 HEADER = ["Client", "CSM", "Utilisation"]
@@ -64,6 +73,27 @@ def test_cells_are_addressed_by_key_even_after_the_rows_moved(backend):
     assert cell(backend, "Cèdre", "Score") == 8
     assert cell(backend, "Dune", "Score") in (None, "")
     assert cell(backend, "Acme", "Utilisation") == "Inactif"
+
+
+def test_cells_planned_column_by_column_land_like_single_cells(backend):
+    backend.store.read()
+    backend.reverse_rows()
+    changes = CellChanges(
+        {"Score": (["Acme", "Cèdre", "Nobody"], [2, 8, 5]), "Statut": (["Acme"], ["À risque"])}
+    )
+    report = backend.store.write(WritePlan(new_columns=["Score", "Statut"], cells=changes))
+    assert report.cells_written == 3  # an account not on the sheet gets nothing
+    assert (cell(backend, "Acme", "Score"), cell(backend, "Acme", "Statut")) == (2, "À risque")
+    assert cell(backend, "Cèdre", "Score") == 8
+    assert cell(backend, "Boréal", "Score") in (None, "")
+
+
+def test_the_wanted_cells_of_a_key_on_two_rows_are_its_last_rows():
+    columns: dict[str, list[Any]] = {"Score": [1, 2, 3], "Statut": ["a", "b", "c"]}
+    desired = DesiredCells(["Acme", "Boréal", "Acme"], columns)
+    assert list(desired) == ["Acme", "Boréal"]
+    assert desired["Acme"] == {"Score": 3, "Statut": "c"}
+    assert dict(desired.items())["Boréal"] == {"Score": 2, "Statut": "b"}
 
 
 def test_an_empty_plan_writes_nothing(backend):

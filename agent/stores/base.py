@@ -9,7 +9,7 @@ inserts rows during a pass never gets a score on the wrong account.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, overload
 
@@ -69,6 +69,31 @@ class CellChanges(Sequence[CellWrite]):
     def __getitem__(self, index: slice) -> list[CellWrite]: ...
     def __getitem__(self, index: int | slice) -> CellWrite | list[CellWrite]:
         return list(self)[index]
+
+
+class DesiredCells(Mapping[str, dict[str, CellValue]]):
+    """Every account's agent cells as a pass wants them, by key, kept column by column:
+    the mapping by key is made only when a store asks for it (rows moved during a write)."""
+
+    def __init__(self, keys: list[str], columns: dict[str, list[CellValue]]) -> None:
+        self.keys_in_order = keys
+        self.columns = columns
+        self._at: dict[str, int] | None = None
+
+    def _index(self) -> dict[str, int]:
+        if self._at is None:  # a key on two rows: the last one's cells
+            self._at = dict(zip(self.keys_in_order, range(len(self.keys_in_order)), strict=True))
+        return self._at
+
+    def __getitem__(self, key: str) -> dict[str, CellValue]:
+        at = self._index()[key]
+        return {column: values[at] for column, values in self.columns.items()}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
 
 
 def cells_by_column(cells: Sequence[CellWrite]) -> CellColumns:
@@ -137,7 +162,7 @@ class WritePlan:
     formatting: Formatting | None = None
     # every account's wanted agent cells, by key: lets a store put right the rows a CSM
     # moved during the pass, including accounts whose cells did not change
-    desired: dict[str, dict[str, CellValue]] | None = None
+    desired: Mapping[str, Mapping[str, CellValue]] | None = None
 
     def is_empty(self) -> bool:
         return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)
