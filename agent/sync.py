@@ -294,11 +294,13 @@ def plan_writes(
     week: str,
     today: dt.date,
     history: pd.DataFrame | None = None,
+    raw: pd.DataFrame | None = None,
 ) -> WritePlan:
     """Only what differs: missing agent columns, changed agent cells, changed history rows.
 
     Vectorised: the comparisons run over whole columns, and Python objects are built only
-    for the cells and history rows that change.
+    for the cells and history rows that change. `raw`, the accounts tab as a frame when
+    the caller has it, spares reading the agent's cells out of the rows again.
     """
     out = config.output
     header = snapshot.accounts.header
@@ -324,8 +326,10 @@ def plan_writes(
     }
     changes: CellColumns = {}
     for column, values in wanted.items():
-        at = header.index(column) if column in header else None
-        current = _cells_of(rows, at, n)
+        if raw is not None and column in header:
+            current = raw[column].to_numpy(dtype=object)  # its first column of that name
+        else:
+            current = _cells_of(rows, header.index(column) if column in header else None, n)
         if column == out.score:
             differs = _changed_number(current, shown)
         else:
@@ -479,6 +483,7 @@ def run_pass(
             week=sheet.week,
             today=sheet.today,
             history=sheet.history,
+            raw=sheet.raw,
         )
         report = WriteReport() if dry_run else store.write(plan)
         accounts = scored[~scored["skipped"]].reset_index(drop=True)

@@ -551,6 +551,8 @@ class GoogleStore:
         self, plan: WritePlan, columns: list[str], keys: list[str]
     ) -> dict[int, dict[int, CellValue]]:
         """The plan's cells at every row that holds their key: column -> row -> value."""
+        if not plan.cells:
+            return {}
         where: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             if key:
