@@ -30,7 +30,6 @@ from agent.scoring import Model, cell_text, each_distinct, parse_date, score_acc
 from agent.stores.base import (
     CellChanges,
     CellColumns,
-    CellValue,
     DesiredCells,
     Formatting,
     ScoreScale,
@@ -189,7 +188,7 @@ def account_contexts(
 
     if read("row"):
         columns["row"] = raw.to_dict("records")
-    if read("criteria", "zeros", "ones", "maxed", "missing"):
+    if read(*CRITERIA_NAMES):
         columns.update(_criteria_columns(accounts, raw, model))
     if read("delta_4w", "weeks_at_max", "weeks"):
         found = [trends.get(key) for key in keys]
@@ -258,14 +257,6 @@ def _criteria_columns(
     return out
 
 
-def _cells_of(rows: list[list[CellValue]], at: int | None, n: int) -> np.ndarray:
-    """One column of the read rows (None where the row is short), as an object array."""
-    out = np.full(n, None, dtype=object)
-    if at is not None:
-        out[: len(rows)] = [r[at] if at < len(r) else None for r in rows[:n]]
-    return out
-
-
 def _blank(values: np.ndarray) -> np.ndarray:
     """Where a cell is empty: None, NaN or the empty text."""
     return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
@@ -293,21 +284,20 @@ def plan_writes(
     *,
     week: str,
     today: dt.date,
+    raw: pd.DataFrame,
     history: pd.DataFrame | None = None,
-    raw: pd.DataFrame | None = None,
 ) -> WritePlan:
     """Only what differs: missing agent columns, changed agent cells, changed history rows.
 
     Vectorised: the comparisons run over whole columns, and Python objects are built only
-    for the cells and history rows that change. `raw`, the accounts tab as a frame when
-    the caller has it, spares reading the agent's cells out of the rows again.
+    for the cells and history rows that change. `raw` is the accounts tab as a frame
+    (`accounts_frame`), where the agent's cells are read as they are now.
     """
     out = config.output
     header = snapshot.accounts.header
     plan = WritePlan(formatting=formatting_for(config))
     plan.new_columns = [c for c in out.all() if c not in header]
     n = len(accounts)
-    rows = snapshot.accounts.rows
     live = ~accounts["skipped"].to_numpy(dtype=bool)
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
@@ -326,10 +316,11 @@ def plan_writes(
     }
     changes: CellColumns = {}
     for column, values in wanted.items():
-        if raw is not None and column in header:
-            current = raw[column].to_numpy(dtype=object)  # its first column of that name
-        else:
-            current = _cells_of(rows, header.index(column) if column in header else None, n)
+        current = (
+            raw[column].to_numpy(dtype=object)  # its first column of that name
+            if column in header
+            else np.full(n, None, dtype=object)
+        )
         if column == out.score:
             differs = _changed_number(current, shown)
         else:

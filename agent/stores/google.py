@@ -614,13 +614,16 @@ class GoogleStore:
     def _wanted_by_key(self, plan: WritePlan, columns: list[str]) -> dict[str, dict[int, Any]]:
         """Every account's agent cells as they should be: as read, then the plan's changes,
         then the plan's full picture when it gives one."""
-        touched = sorted({self._column(columns, c.column) for c in plan.cells})
+        changed = cells_by_column(plan.cells)
+        touched = sorted(self._column(columns, column) for column in changed)
         wanted: dict[str, dict[int, Any]] = {}
         for key, row in zip(self._keys, self._rows, strict=False):
             if key:
                 wanted[key] = {c: (row[c] if c < len(row) else "") for c in touched}
-        for cell in plan.cells:
-            wanted.setdefault(key_text(cell.key), {})[columns.index(cell.column)] = cell.value
+        for column, (keys, values) in changed.items():
+            at = columns.index(column)
+            for key, value in zip(key_text_list(keys), values, strict=True):
+                wanted.setdefault(key, {})[at] = value
         for key, cells in (plan.desired or {}).items():
             for column, value in cells.items():
                 if column in columns and column != self.key_column:
