@@ -216,7 +216,7 @@ def key_text(value: CellValue) -> str:
     return " ".join(cell_text(value).split())
 
 
-def rows_by_key(keys: list[CellValue]) -> dict[str, list[int]]:
+def rows_by_key(keys: Sequence[CellValue]) -> dict[str, list[int]]:
     """Map each non-blank key to the positions (0-based data rows) that hold it."""
     found: dict[str, list[int]] = {}
     for i, value in enumerate(keys):
@@ -245,26 +245,35 @@ def merge_history(
     Keeps the order: existing rows stay where they were (moving up past dropped ones),
     new ones go at the end.
     """
+    from agent.scoring import key_text_list
+
     new_header = plan.history_header or header
-    index: dict[tuple[str, str], int] = {}
-    kept: list[list[CellValue]] = []
-    touched: set[int] = set()
+    weeks = key_text_list([row[0] if row else "" for row in rows])
+    keys = key_text_list([row[2] if len(row) >= 3 else "" for row in rows])
+    oldest = plan.history_oldest_week
+    kept = rows
     first_dropped: int | None = None
     written = 0
-    oldest = plan.history_oldest_week
-    for row in rows:
-        if oldest:
-            week = key_text(row[0]) if row else ""
-            if week and week < oldest:
-                written += 1  # a dropped row is a change too
-                if first_dropped is None:
-                    first_dropped = len(kept)
-                continue
-        if len(row) >= 3:
-            index[(key_text(row[0]), key_text(row[2]))] = len(kept)
-        kept.append(list(row))
-    for row in plan.history_rows:
-        ident = (key_text(row[0]), key_text(row[2]))
+    if oldest and any(week and week < oldest for week in weeks):
+        keep = [not (week and week < oldest) for week in weeks]
+        first_dropped = keep.index(False)
+        written = keep.count(False)  # a dropped row is a change too
+        kept = [row for row, k in zip(rows, keep, strict=True) if k]
+        weeks = [week for week, k in zip(weeks, keep, strict=True) if k]
+        keys = [key for key, k in zip(keys, keep, strict=True) if k]
+    kept = [list(row) for row in kept]
+    # (week, key) -> position; rows too short to hold a key are kept but never matched
+    index = {
+        (week, key): i
+        for i, (week, key, row) in enumerate(zip(weeks, keys, kept, strict=True))
+        if len(row) >= 3
+    }
+    touched: set[int] = set()
+    new_rows = plan.history_rows
+    new_weeks = key_text_list([row[0] for row in new_rows])
+    new_keys = key_text_list([row[2] for row in new_rows])
+    for week, key, row in zip(new_weeks, new_keys, new_rows, strict=True):
+        ident = (week, key)
         position = index.get(ident)
         if position is None:
             index[ident] = position = len(kept)

@@ -40,6 +40,7 @@ from google.auth.exceptions import DefaultCredentialsError, RefreshError, Transp
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
 from gspread.utils import rowcol_to_a1
 
 from agent.errors import HealthAgentError, SheetAccessError, SheetError, TransientError
@@ -56,6 +57,7 @@ from agent.stores.base import (
     cells_by_column,
     key_text,
     merge_history,
+    rows_by_key,
 )
 
 log = logging.getLogger("agent.google")
@@ -430,8 +432,8 @@ class GoogleStore:
         self._history = None
         if has_history and self.history_worksheet is not None:
             self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
-        history = _copy_tab(self._history) if self._history is not None else None
-        return Snapshot(_copy_tab(accounts), history)
+        # the snapshot shares the rows the store keeps: readers must not change them
+        return Snapshot(accounts, self._history)
 
     # write -------------------------------------------------------------------------------------
 
@@ -553,17 +555,24 @@ class GoogleStore:
         """The plan's cells at every row that holds their key: column -> row -> value."""
         if not plan.cells:
             return {}
-        where: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            if key:
-                where.setdefault(key, []).append(i)
+        last = dict(zip(keys, range(len(keys)), strict=True))  # each key's last row
+        unique = len(last) == len(keys)  # the usual sheet: every key on one row
+        where = {} if unique else rows_by_key(keys)
         by_column: dict[int, dict[int, CellValue]] = {}
         for column, (plan_keys, values) in cells_by_column(plan.cells).items():
             cells = by_column.setdefault(self._column(columns, column), {})
+            rows = [last.get(key, -1) for key in plan_keys] if unique else [-1]
+            if -1 not in rows:  # every key found as it is, on one row: no lists
+                cells.update(zip(rows, values, strict=True))
+                continue
             # a pass's keys are matched as they are; others once trimmed like the sheet's
-            found = [where.get(key) or where.get(key_text(key)) for key in plan_keys]
-            for rows, value in zip(found, values, strict=True):
-                for row in rows or ():
+            for key, value in zip(plan_keys, values, strict=True):
+                if unique:
+                    row = last.get(key, last.get(key_text(key), -1))
+                    found = [row] if row >= 0 else []
+                else:
+                    found = where.get(key) or where.get(key_text(key)) or []
+                for row in found:
                     cells[row] = value
         return {col: cells for col, cells in by_column.items() if cells}
 
@@ -603,11 +612,12 @@ class GoogleStore:
 
     def _send_values(self, data: list[Json]) -> None:
         """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
-        for chunk in _chunks(data, self.max_body_bytes):
-            body: Json = {"valueInputOption": "RAW", "data": chunk}
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        for body in _bodies(data, self.max_body_bytes):
 
-            def send(client: HTTPClient, body: Json = body) -> Any:
-                return client.values_batch_update(self.spreadsheet_id, body)
+            def send(client: HTTPClient, body: bytes = body) -> Any:
+                headers = {"Content-Type": "application/json"}
+                return client.request("post", url, data=body, headers=headers).json()
 
             self._call(send)
 
@@ -827,13 +837,9 @@ def _error_message(exc: APIError) -> str:
 
 
 def _to_tab(title: str, values: list[list[Any]]) -> Tab:
+    """A tab from the rows of a values answer (fresh lists, decoded for this read)."""
     header = [cell_text(v).strip() for v in values[0]] if values else []
-    return Tab(title, header, [list(r) for r in values[1:]])
-
-
-def _copy_tab(tab: Tab) -> Tab:
-    # the snapshot is the caller's to change; the store keeps its own copy of what it read
-    return Tab(tab.title, list(tab.header), [list(r) for r in tab.rows])
+    return Tab(title, header, values[1:])
 
 
 def _row_ranges(
@@ -920,20 +926,24 @@ def _line_ranges(title: str, lines: dict[int, list[Any]]) -> list[Json]:
     return data
 
 
-def _chunks(data: list[Json], limit: int) -> Iterable[list[Json]]:
-    """Split ValueRanges so that each request body (as requests encodes it) stays under limit."""
-    envelope = len(json.dumps({"valueInputOption": "RAW", "data": []}))
-    chunk: list[Json] = []
-    size = envelope
+def _bodies(data: list[Json], limit: int) -> Iterable[bytes]:
+    """values:batchUpdate request bodies (RAW), each under `limit` bytes, ready to send.
+
+    Each ValueRange is encoded once, as requests would encode it (ASCII, no NaN), and the
+    pieces joined: the size is known exactly without encoding the body a second time.
+    """
+    head, tail = b'{"valueInputOption": "RAW", "data": [', b"]}"
+    pieces: list[bytes] = []
+    size = len(head) + len(tail)
     for item in data:
-        item_size = len(json.dumps(item, allow_nan=False)) + 2  # ", " between items
-        if chunk and size + item_size > limit:
-            yield chunk
-            chunk, size = [], envelope
-        chunk.append(item)
-        size += item_size
-    if chunk:
-        yield chunk
+        piece = json.dumps(item, allow_nan=False).encode("ascii")
+        if pieces and size + len(piece) + 2 > limit:  # ", " between items
+            yield head + b", ".join(pieces) + tail
+            pieces, size = [], len(head) + len(tail)
+        size += len(piece) + (2 if pieces else 0)
+        pieces.append(piece)
+    if pieces:
+        yield head + b", ".join(pieces) + tail
 
 
 def _column_range(sheet_id: int, col: int) -> Json:
