@@ -1,7 +1,7 @@
 """Benchmark: sync passes against the local Sheets API emulator, each beside its I/O floor.
 
     python bench/bench_sync.py                    # 1k, 10k and 100k rows
-    python bench/bench_sync.py --sizes 1000
+    python bench/bench_sync.py --sizes 1000 --repeat 5
 
 For each size, in one run, on the same emulated sheet (real gspread + google-auth over
 HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playbooks, as
@@ -17,7 +17,9 @@ Baselines for the first pass:
 - whole-range rewrite, in the style of gspread-dataframe: read the whole tab, write the
   whole tab back (split in 2 MB bodies so the emulator accepts it).
 The floors run with Python's cycle collector paused, as the agent's passes do, so the
-agent gets no credit for it. Calls and bytes are the emulator's counters.
+agent gets no credit for it. Calls and bytes are the emulator's counters. Every agent pass
+and floor is measured `--repeat` times (each time on a fresh sheet) and its median time
+printed: a single run of a sub-second pass moves by a fifth from one run to the next.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -126,6 +129,14 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
     return out
 
 
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each measure's median time over the runs; calls and bytes are the same every run."""
+    return {
+        name: (statistics.median(run[name][0] for run in runs), *runs[0][name][1:])
+        for name in runs[0]
+    }
+
+
 def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
     """The naive cell-by-cell script and the whole-range rewrite, on a fresh sheet."""
     out: dict[str, Any] = {}
@@ -176,7 +187,9 @@ def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median)")
     args = parser.parse_args()
+    repeat = max(1, args.repeat)
     print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
 
     def line(n: int, label: str, figures: tuple[float, int, int], floor: float) -> None:
@@ -190,8 +203,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             variants = [
-                ("store + scoring", measure_agent(n, Path(tmp), with_playbooks=False)),
-                ("with playbooks", measure_agent(n, Path(tmp), with_playbooks=True)),
+                (
+                    name,
+                    median_of(
+                        [measure_agent(n, Path(tmp), with_playbooks=flag) for _ in range(repeat)]
+                    ),
+                )
+                for name, flag in (("store + scoring", False), ("with playbooks", True))
             ]
             baselines = measure_baselines(n, Path(tmp))
             for kind, floor_label in (

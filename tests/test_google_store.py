@@ -5,6 +5,7 @@ scoring core has its own tests); the emulator counts every call and records ever
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import random
@@ -399,6 +400,24 @@ def test_formula_like_text_is_stored_literally(tmp_path: Path) -> None:
         assert written == keys and not any(isinstance(v, Formula) for v in written)
         assert [b["valueInputOption"] for b in emulator.bodies("write")] == ["RAW"]
         assert [r[3] for r in store.read().accounts.rows] == keys
+
+
+def test_keys_that_are_dates_are_not_taken_for_moved_rows(tmp_path: Path) -> None:
+    # a date in the key column is read as the sheet shows it; the key re-read must see
+    # it the same way, or every such row looks moved and loses the cells just written
+    days = [dt.date(2026, 11, d) for d in (2, 9, 16)]
+    rows = [[d, "Léa", "Rare"] for d in days]
+    with emulated_google(tmp_path, INPUTS, rows, key_column="Client") as (emulator, store):
+        keys = [str(r[0]) for r in store.read().accounts.rows]
+        plan = WritePlan(
+            new_columns=["Prochaine action"],
+            cells=[CellWrite(k, "Prochaine action", f"Appeler {k}") for k in keys],
+        )
+        report = store.write(plan)
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        assert [tab.cell(r, 3) for r in range(1, 4)] == [f"Appeler {k}" for k in keys]
+        assert report.rewrites == 0
+        assert counts(emulator)["write"] == 1
 
 
 # --- faults -------------------------------------------------------------------------------------

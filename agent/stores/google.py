@@ -81,6 +81,10 @@ _METADATA_FIELDS = (
 
 Json = dict[str, Any]
 Params = dict[str, str | int | bool | float | list[str] | None]
+READ_PARAMS: Params = {
+    "valueRenderOption": "UNFORMATTED_VALUE",  # numbers come back as numbers
+    "dateTimeRenderOption": "FORMATTED_STRING",  # dates as the sheet shows them
+}
 
 
 # --- small pure helpers ----------------------------------------------------------------------
@@ -412,11 +416,7 @@ class GoogleStore:
         has_history = self._sheet(self.history_worksheet) is not None
         if has_history and self.history_worksheet is not None:
             ranges.append(quote(self.history_worksheet))
-        params: Params = {
-            "valueRenderOption": "UNFORMATTED_VALUE",  # numbers come back as numbers
-            "dateTimeRenderOption": "FORMATTED_STRING",  # dates as the sheet shows them
-            "majorDimension": "ROWS",
-        }
+        params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
         answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
         value_ranges = answer.get("valueRanges", [])
         accounts = _to_tab(self.worksheet, value_ranges[0].get("values", []))
@@ -651,7 +651,7 @@ class GoogleStore:
         at = columns.index(self.key_column)
         letter = column_letter(at)
         key_range = f"{quote(self.worksheet)}!{letter}2:{letter}"
-        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE"}
+        params: Params = dict(READ_PARAMS)  # keys seen as the read saw them (dates too)
         expected = list(self._keys)
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
