@@ -420,6 +420,20 @@ def test_keys_that_are_dates_are_not_taken_for_moved_rows(tmp_path: Path) -> Non
         assert counts(emulator)["write"] == 1
 
 
+def test_rows_without_a_key_at_the_bottom_cost_no_second_key_reread(tmp_path: Path) -> None:
+    # Google leaves blank cells at the end of a column out: that is not a row that moved
+    rows = [*accounts(5), ["", "Léa", "Rare"], ["", "Hugo", "Quotidienne"]]
+    with emulated_google(tmp_path, INPUTS, rows, key_column="Client") as (emulator, store):
+        plan = plan_for(store)
+        plan.cells = [c for c in plan.cells if c.key]
+        emulator.reset_counters()
+        report = store.write(plan)
+        assert counts(emulator) == {"format": 1, "write": 1, "read": 1}  # one key re-read
+        assert report.rewrites == 0
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        assert [tab.cell(r, 0) for r in range(1, 8)] == [r[0] for r in rows]
+
+
 # --- faults -------------------------------------------------------------------------------------
 
 

@@ -245,10 +245,10 @@ def merge_history(
     Keeps the order: existing rows stay where they were (moving up past dropped ones),
     new ones go at the end.
     """
-    from agent.scoring import key_text_list
+    from agent.scoring import each_distinct, key_text_list
 
     new_header = plan.history_header or header
-    weeks = key_text_list([row[0] if row else "" for row in rows])
+    weeks = each_distinct([row[0] if row else "" for row in rows], key_text)  # a few weeks
     keys = key_text_list([row[2] if len(row) >= 3 else "" for row in rows])
     oldest = plan.history_oldest_week
     kept = rows

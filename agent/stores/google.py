@@ -653,13 +653,21 @@ class GoogleStore:
         key_range = f"{quote(self.worksheet)}!{letter}2:{letter}"
         params: Params = dict(READ_PARAMS)  # keys seen as the read saw them (dates too)
         expected = list(self._keys)
+        # the key cells the read saw; Google leaves blank rows at the bottom out of a column
+        as_read: list[Any] | None = _without_blank_tail(
+            [r[at] if at < len(r) else "" for r in self._rows]
+        )
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for _ in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            now = key_text_list(r[0] if r else None for r in answer.get("values", []))
-            if now == expected:
+            cells = [r[0] if r else "" for r in answer.get("values", [])]
+            if cells == as_read:  # the very cells the read saw: no row moved
+                break
+            as_read = None  # from here on, compared as keys
+            now = key_text_list(cells)
+            if _without_blank_tail(now) == _without_blank_tail(expected):
                 break
             if wanted is None or written is None:
                 wanted = self._wanted_by_key(plan, columns)
@@ -673,7 +681,7 @@ class GoogleStore:
                     fix[i] = dict(wanted[key])
                 elif i in written:  # no account of ours here now: undo what landed on it
                     fix[i] = dict.fromkeys(written[i], "")
-            fix = {i: cells for i, cells in fix.items() if cells}
+            fix = {i: row for i, row in fix.items() if row}
             if fix:
                 log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
                 self._send_values(_row_ranges(self.worksheet, _transposed(fix)))
@@ -880,6 +888,14 @@ def _row_ranges(
             data.append({"range": f"{quote(title)}!{first}:{last}", "values": values})
         start = end
     return data
+
+
+def _without_blank_tail(cells: list[Any]) -> list[Any]:
+    """A column's cells without the blank ones at its end (Google leaves those out)."""
+    end = len(cells)
+    while end and cells[end - 1] in ("", None):
+        end -= 1
+    return cells[:end]
 
 
 def _adjacent_runs(cols: list[int]) -> list[list[int]]:
