@@ -192,7 +192,10 @@ class Store(Protocol):
     """A place where the accounts sheet lives."""
 
     def read(self) -> Snapshot:
-        """Return the accounts tab and the history tab (None when it does not exist yet)."""
+        """Return the accounts tab and the history tab (None when it does not exist yet).
+
+        The rows may be the ones the store keeps for its next write: read them, do not
+        change them."""
         ...
 
     def write(self, plan: WritePlan) -> WriteReport:
