@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import NamedTuple, Protocol, overload
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
@@ -261,9 +262,7 @@ def merge_history(
         keep = [not (week and week < oldest) for week in weeks]
         first_dropped = keep.index(False)
         written = keep.count(False)  # a dropped row is a change too
-        kept = [row for row, k in zip(rows, keep, strict=True) if k]
-        weeks = [week for week, k in zip(weeks, keep, strict=True) if k]
-        keys = [key for key, k in zip(keys, keep, strict=True) if k]
+        kept, weeks, keys = (list(compress(c, keep)) for c in (rows, weeks, keys))
     kept = [list(row) for row in kept]
     # (week, key) -> position; rows too short to hold a key are kept but never matched
     index = {

@@ -557,7 +557,7 @@ class GoogleStore:
             return {}
         last = dict(zip(keys, range(len(keys)), strict=True))  # each key's last row
         unique = len(last) == len(keys)  # the usual sheet: every key on one row
-        where = {} if unique else rows_by_key(keys)
+        where: dict[str, list[int]] | None = None  # each key's rows, made only when needed
         by_column: dict[int, dict[int, CellValue]] = {}
         for column, (plan_keys, values) in cells_by_column(plan.cells).items():
             cells = by_column.setdefault(self._column(columns, column), {})
@@ -566,13 +566,9 @@ class GoogleStore:
                 cells.update(zip(rows, values, strict=True))
                 continue
             # a pass's keys are matched as they are; others once trimmed like the sheet's
+            where = where if where is not None else rows_by_key(keys)
             for key, value in zip(plan_keys, values, strict=True):
-                if unique:
-                    row = last.get(key, last.get(key_text(key), -1))
-                    found = [row] if row >= 0 else []
-                else:
-                    found = where.get(key) or where.get(key_text(key)) or []
-                for row in found:
+                for row in where.get(key) or where.get(key_text(key)) or ():
                     cells[row] = value
         return {col: cells for col, cells in by_column.items() if cells}
 
@@ -654,18 +650,15 @@ class GoogleStore:
         params: Params = dict(READ_PARAMS)  # keys seen as the read saw them (dates too)
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
-        as_read: list[Any] | None = _without_blank_tail(
-            [r[at] if at < len(r) else "" for r in self._rows]
-        )
+        as_read = _without_blank_tail([r[at] if at < len(r) else "" for r in self._rows])
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
-        for _ in range(self.rewrite_tries):
+        for attempt in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
             cells = [r[0] if r else "" for r in answer.get("values", [])]
-            if cells == as_read:  # the very cells the read saw: no row moved
+            if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
-            as_read = None  # from here on, compared as keys
             now = key_text_list(cells)
             if _without_blank_tail(now) == _without_blank_tail(expected):
                 break
