@@ -254,6 +254,43 @@ def test_a_sort_between_the_write_and_the_reread_is_put_right(google: EmulatedGo
         assert tab.cell(r, header.index("Pourquoi")) == agent_cells(key, usage)["Pourquoi"]
 
 
+def key_reads(emulator: SheetsEmulator) -> list[list[str]]:
+    """The ranges of each values read since the counters were reset."""
+    return [c.query.get("ranges", []) or [c.path] for c in emulator.requests if c.kind == "read"]
+
+
+def test_a_pass_that_changes_one_row_rereads_only_that_rows_key(google: EmulatedGoogle) -> None:
+    store, emulator = google.store, google.emulator
+    store.write(plan_for(store))
+    google.edit("Compte 000012", "Utilisation", "Rare" if USAGE[0] != "Rare" else "Quotidienne")
+    plan = plan_for(store)
+    emulator.reset_counters()
+    report = store.write(plan)
+    assert report.rewrites == 0 and counts(emulator) == {"write": 1, "read": 1}
+    assert key_reads(emulator) == [["'Comptes'!A14:A14"]]  # row 14: account 12
+
+
+def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> None:
+    # the one row written lands on another account: its key cell no longer matches, so
+    # the whole key column is read and every cell put on its own account's row
+    store, emulator = google.store, google.emulator
+    store.write(plan_for(store))
+    google.edit("Compte 000012", "Utilisation", "Rare" if USAGE[0] != "Rare" else "Quotidienne")
+    plan = plan_for(store)
+    emulator.reset_counters()
+    emulator.between("", "write", lambda emu: google.reverse_rows())
+    report = store.write(plan)
+    assert report.rewrites > 0
+    # the row's key; the column, then the rewrite; the column again, to see it held
+    assert counts(emulator) == {"write": 2, "read": 3}
+    tab = google.tab
+    header = [str(h) for h in tab.header()]
+    for r in range(1, len(tab.rows)):
+        key, usage = str(tab.cell(r, 0)), str(tab.cell(r, 2))
+        for column in ("Score", "Statut", "Pourquoi"):
+            assert tab.cell(r, header.index(column)) == agent_cells(key, usage)[column], key
+
+
 def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
     google: EmulatedGoogle,
 ) -> None:

@@ -67,6 +67,7 @@ GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
 BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finely at 2 MB
+KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
 RETRIED = frozenset({429, 500, 502, 503, 504})
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
 FILLS = {
@@ -650,7 +651,10 @@ class GoogleStore:
         params: Params = dict(READ_PARAMS)  # keys seen as the read saw them (dates too)
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
-        as_read = _without_blank_tail([r[at] if at < len(r) else "" for r in self._rows])
+        seen = [r[at] if at < len(r) else "" for r in self._rows]
+        if self._written_rows_hold_their_keys(letter, set().union(*by_column.values()), seen):
+            return 0
+        as_read = _without_blank_tail(seen)
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
@@ -682,6 +686,28 @@ class GoogleStore:
             expected, written = now, fix
         self._keys = expected
         return rewrites
+
+    def _written_rows_hold_their_keys(self, letter: str, rows: set[int], seen: list[Any]) -> bool:
+        """Whether the rows just written still hold the keys the read saw there: one read of
+        those key cells only, when they make few runs of rows (a pass that changed a few
+        accounts). Rows move whole, cells and all: only a cell written onto a row that
+        another account took meanwhile can be wrong, so when these keys stand, none is.
+        False also when the check would not be cheaper than reading the whole column."""
+        runs = _row_runs(sorted(rows))
+        if not runs or len(runs) > KEY_CHECK_RANGES or len(rows) * 2 > len(seen):
+            return False
+        title = quote(self.worksheet)
+        ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
+        params: Params = dict(READ_PARAMS)
+        answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        found = answer.get("valueRanges", [])
+        if len(found) != len(runs):
+            return False
+        for (first, last), value_range in zip(runs, found, strict=True):
+            cells = [r[0] if r else "" for r in value_range.get("values", [])]
+            if cells != _without_blank_tail(seen[first : last + 1]):
+                return False
+        return True
 
     # formatting --------------------------------------------------------------------------------
 
@@ -889,6 +915,17 @@ def _without_blank_tail(cells: list[Any]) -> list[Any]:
     while end and cells[end - 1] in ("", None):
         end -= 1
     return cells[:end]
+
+
+def _row_runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as (first, last) runs of [1, 2, 5] -> [(1, 2), (5, 5)]."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _adjacent_runs(cols: list[int]) -> list[list[int]]:
