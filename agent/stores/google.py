@@ -918,7 +918,7 @@ def _without_blank_tail(cells: list[Any]) -> list[Any]:
 
 
 def _row_runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers as (first, last) runs of [1, 2, 5] -> [(1, 2), (5, 5)]."""
+    """Sorted rows as runs of consecutive ones: [1, 2, 5] -> [(1, 2), (5, 5)]."""
     runs: list[tuple[int, int]] = []
     for row in rows:
         if runs and row == runs[-1][1] + 1:
