@@ -455,35 +455,49 @@ def run_pass(
 ) -> PassResult:
     """One pass over the sheet; with `dry_run`, everything but the write."""
     with collection_paused():
-        started = time.perf_counter()
-        sheet = score_sheet(store.read(), config, now)
-        scored = sheet.scored
-        failures: list[str] = []
-        if next_actions is not None:
-            live = sheet.live()
-            names = getattr(next_actions, "names_read", None)
-            choice = next_actions.choose(sheet.contexts(config, names))
-            scored.loc[live.index, "next_action"] = list(choice.actions)
-            failures = [str(f) for f in choice.failures]
-            for failure in failures:
-                log.warning("playbook failed: %s", failure)
-        plan = plan_writes(
-            sheet.snapshot,
-            scored,
-            config,
-            week=sheet.week,
-            today=sheet.today,
-            history=sheet.history,
-            raw=sheet.raw,
-        )
-        report = WriteReport() if dry_run else store.write(plan)
-        accounts = scored[~scored["skipped"]].reset_index(drop=True)
-        return PassResult(
-            accounts=accounts,
-            plan=plan,
-            report=report,
-            history=sheet.history,
-            week=sheet.week,
-            playbook_failures=failures,
-            seconds=time.perf_counter() - started,
-        )
+        # the pass's own frame is gone, and what it read freed, before the collector is
+        # back on: it then walks only what outlives the pass, not the whole sheet
+        return _one_pass(store, config, now=now, next_actions=next_actions, dry_run=dry_run)
+
+
+def _one_pass(
+    store: Store,
+    config: Config,
+    *,
+    now: dt.datetime,
+    next_actions: NextActions | None,
+    dry_run: bool,
+) -> PassResult:
+    """run_pass's work, with the collector off."""
+    started = time.perf_counter()
+    sheet = score_sheet(store.read(), config, now)
+    scored = sheet.scored
+    failures: list[str] = []
+    if next_actions is not None:
+        live = sheet.live()
+        names = getattr(next_actions, "names_read", None)
+        choice = next_actions.choose(sheet.contexts(config, names))
+        scored.loc[live.index, "next_action"] = list(choice.actions)
+        failures = [str(f) for f in choice.failures]
+        for failure in failures:
+            log.warning("playbook failed: %s", failure)
+    plan = plan_writes(
+        sheet.snapshot,
+        scored,
+        config,
+        week=sheet.week,
+        today=sheet.today,
+        history=sheet.history,
+        raw=sheet.raw,
+    )
+    report = WriteReport() if dry_run else store.write(plan)
+    accounts = scored[~scored["skipped"]].reset_index(drop=True)
+    return PassResult(
+        accounts=accounts,
+        plan=plan,
+        report=report,
+        history=sheet.history,
+        week=sheet.week,
+        playbook_failures=failures,
+        seconds=time.perf_counter() - started,
+    )

@@ -484,8 +484,10 @@ class GoogleStore:
             self._header = columns
             if by_column:
                 report.rewrites = self._put_right_moved_rows(plan, columns, by_column)
-        # the sheet changed or may change: the next write starts from a fresh read
+        # the sheet changed or may change: the next write starts from a fresh read, and
+        # what this one read is the caller's snapshot's alone
         self._meta = None
+        self._rows, self._keys, self._history = [], [], None
         return report
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
@@ -604,7 +606,6 @@ class GoogleStore:
             lines[i + 1] = line + [""] * (before - len(line))  # blank what the row had more
         if list(merge.header) != list(old.header):
             lines[0] = list(merge.header) + [""] * (len(old.header) - len(merge.header))
-        self._history = Tab(title, list(merge.header), new_rows)  # the merge's own lists
         return _line_ranges(title, lines), merge.written, len(new_rows) + 1
 
     def _send_values(self, data: list[Json]) -> None:
@@ -684,7 +685,6 @@ class GoogleStore:
                 self._send_values(_row_ranges(self.worksheet, _transposed(fix)))
                 rewrites += sum(len(cells) for cells in fix.values())
             expected, written = now, fix
-        self._keys = expected
         return rewrites
 
     def _written_rows_hold_their_keys(self, letter: str, rows: set[int], seen: list[Any]) -> bool:
