@@ -242,8 +242,9 @@ def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang:
     return _Column(np.asarray(codes, dtype=np.int64), points, state, parts)
 
 
-def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    """One integer per row naming its combination of distinct values (for the "why")."""
+def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """One integer per row naming its combination of distinct values, from 0 up (`codes`:
+    each column's codes, -1 for a blank; `sizes`: how many distinct values each has)."""
     n = len(codes[0]) if codes else 0
     radix_total = 1
     for size in sizes:
@@ -255,6 +256,18 @@ def _combine(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
         return np.asarray(pd.factorize(combined)[0], dtype=np.int64)
     stacked = np.stack(codes, axis=1)
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def distinct_codes(values: Sequence[Any], func: Callable[[Any], Any]) -> tuple[np.ndarray, int]:
+    """Codes naming each cell by `func` of it (its text), -1 for a blank, and how many.
+
+    Cells that are all text are coded as they are; others through `func`, since 1, 1.0
+    and True are equal keys but need not give the same text.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    if not all(isinstance(u, str) for u in uniques):
+        codes, uniques = pd.factorize(pd.Series(each_distinct(values, func), dtype=object))
+    return np.asarray(codes, dtype=np.int64), len(uniques)
 
 
 def each_distinct(
@@ -370,7 +383,7 @@ def score_accounts(
 
     # "why": built once per distinct combination of cell values
     blank_count = (states == BLANK).sum(axis=1)
-    combo = _combine(
+    combo = combined_codes(
         [c.codes for c in columns] + [np.where(any_filled, 1, 0)],
         [len(c.parts) for c in columns] + [2],
     )

@@ -26,7 +26,15 @@ from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
 from agent.labels import STATUS_LABELS
 from agent.playbooks import ContextColumns
-from agent.scoring import Model, cell_text, each_distinct, parse_date, score_accounts
+from agent.scoring import (
+    Model,
+    cell_text,
+    combined_codes,
+    distinct_codes,
+    each_distinct,
+    parse_date,
+    score_accounts,
+)
 from agent.stores.base import (
     CellChanges,
     CellColumns,
@@ -215,32 +223,42 @@ def _criteria_columns(
 ) -> dict[str, list[Any]]:
     """`criteria`, `zeros`, `ones`, `maxed` and `missing` for each account.
 
-    Accounts with the same points and values share the same lists: built once, and a
-    playbook's result for one holds for the others.
+    Accounts with the same points and values share the same lists: built once per
+    distinct profile (found from integer codes, not row by row), and a playbook's result
+    for one holds for the others.
     """
     n = len(accounts)
-    points = [
-        [None if p != p else float(p) for p in accounts[f"points.{c.id}"].tolist()]
-        for c in model.criteria
-    ]
-    values = [
-        each_distinct(raw[c.column].tolist(), cell_text) if c.column in raw else [""] * n
-        for c in model.criteria
-    ]
-    found: dict[tuple[Any, ...], int] = {}
-    profiles = [found.setdefault(p, len(found)) for p in zip(*points, *values, strict=True)]
-    made = []
-    for profile in found:  # each distinct profile once
-        criteria = [
-            {
-                "id": c.id,
-                "label": c.label,
-                "max": c.max_points,
-                "points": profile[j],
-                "value": profile[len(points) + j],
-            }
-            for j, c in enumerate(model.criteria)
-        ]
+    points = [accounts[f"points.{c.id}"].to_numpy(dtype=float) for c in model.criteria]
+    cells = [raw[c.column].tolist() if c.column in raw else None for c in model.criteria]
+    codes: list[np.ndarray] = []
+    sizes: list[int] = []
+    for column_points, column_cells in zip(points, cells, strict=True):
+        point_codes, point_values = pd.factorize(column_points)  # NaN: -1
+        codes.append(np.asarray(point_codes, dtype=np.int64))
+        sizes.append(len(point_values))
+        if column_cells is not None:
+            value_codes, size = distinct_codes(column_cells, cell_text)
+            codes.append(value_codes)
+            sizes.append(size)
+    profiles = combined_codes(codes, sizes) if n else np.zeros(0, dtype=np.int64)
+    count = int(profiles.max()) + 1 if n else 0
+    first_row = np.full(count, -1, dtype=np.int64)
+    first_row[profiles[::-1]] = np.arange(n)[::-1]
+    made: list[tuple[list[dict[str, Any]], ...]] = []
+    for row in first_row.tolist():  # each distinct profile once
+        criteria: list[dict[str, Any]] = []
+        for j, c in enumerate(model.criteria):
+            value = cells[j]
+            shown = points[j][row]
+            criteria.append(
+                {
+                    "id": c.id,
+                    "label": c.label,
+                    "max": c.max_points,
+                    "points": None if shown != shown else float(shown),
+                    "value": cell_text(value[row]) if value is not None else "",
+                }
+            )
         made.append(
             (
                 criteria,
@@ -252,8 +270,10 @@ def _criteria_columns(
         )
     out = {}
     for k, name in enumerate(CRITERIA_NAMES):
-        lists = [m[k] for m in made]
-        out[name] = [lists[p] for p in profiles]
+        lists = np.empty(count, dtype=object)
+        for at, profile in enumerate(made):
+            lists[at] = profile[k]
+        out[name] = lists[profiles].tolist()
     return out
 
 
@@ -393,9 +413,8 @@ class Scored:
 
     def contexts(self, config: Config, names: frozenset[str] | None = None) -> ContextColumns:
         live = self.live()
-        return account_contexts(
-            live, self.raw.loc[live.index], config.model, config, self.trends, self.today, names
-        )
+        raw = self.raw if len(live) == len(self.raw) else self.raw.loc[live.index]  # no copy
+        return account_contexts(live, raw, config.model, config, self.trends, self.today, names)
 
 
 def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:

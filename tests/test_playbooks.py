@@ -16,7 +16,7 @@ from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
 from tests.conftest import ROOT
 from tests.test_history import HEADER
-from tests.test_scoring import MID, TOP
+from tests.test_scoring import LOW, MID, TOP
 
 CRITERIA = [
     ("usage", "Utilisation"),
@@ -368,6 +368,45 @@ def test_a_playbook_reading_the_sheet_row_gets_it_in_a_real_pass(seed_config, tm
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     result = run_pass(store, seed_config, now=now, next_actions=load_playbooks(folder))
     assert list(result.accounts["next_action"]) == ["Acme: PME", "Boréal: ETI"]
+
+
+def test_each_account_sees_its_own_criteria_whatever_its_cells_hold(seed_config, tmp_path):
+    # accounts with alike cells share their criteria lists; cells equal as keys but not
+    # as text (1, 1.0, True) or blank in different ways must still each show their own
+    firsts = [TOP[0], MID[0], 1, 1.0, True, None, "", f"  {LOW[0]}  ", LOW[0], TOP[0]]
+    rows = [
+        [f"Compte {i}", "Camille", "PME", first, *(MID if i % 2 else TOP)[1:]]
+        for i, first in enumerate(firsts)
+    ]
+    rows[3][5] = None  # one more blank, on another criterion
+    store = MemoryStore(HEADER, rows, key_column="Client", history_worksheet="Historique")
+    folder = tmp_path / "fr"
+    body = (
+        "{% for c in criteria %}{{ c.id }}={{ c.value }}/{{ c.points }};{% endfor %}"
+        "{{ zeros|length }}{{ ones|length }}{{ maxed|length }}{{ missing|length }}"
+    )
+    write_playbook(folder, "all.md", "status is not none", body)
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    result = run_pass(store, seed_config, now=now, next_actions=load_playbooks(folder))
+    ids = [c.id for c in seed_config.model.criteria]
+    for row, (_, account) in zip(rows, result.accounts.iterrows(), strict=True):
+        points = [account[f"points.{i}"] for i in ids]
+        points = [None if p != p else float(p) for p in points]
+        cells = ["" if v is None else "TRUE" if v is True else str(int(v)) if isinstance(
+            v, float) else str(v) for v in row[3:]]  # fmt: skip
+        shown = "".join(
+            f"{i}={cell}/{'None' if p is None else p};"
+            for i, cell, p in zip(ids, cells, points, strict=True)
+        )
+        counts = [
+            sum(p == 0 for p in points),
+            sum(p == 1 for p in points),
+            sum(p is not None and p >= 2 for p in points),
+            sum(p is None for p in points),
+        ]
+        assert account["next_action"] == " ".join(
+            (shown + "".join(map(str, counts))).split()
+        ), row
 
 
 def test_formula_like_actions_stay_text_in_the_workbook(tmp_path):
