@@ -263,17 +263,24 @@ def merge_history(
         first_dropped = keep.index(False)
         written = keep.count(False)  # a dropped row is a change too
         kept, weeks, keys = (list(compress(c, keep)) for c in (rows, weeks, keys))
-    kept = [list(row) for row in kept]
-    # (week, key) -> position; rows too short to hold a key are kept but never matched
+    kept = list(kept)  # old rows are never changed: a replaced row gets a new list
+    new_rows = plan.history_rows
+    new_weeks = each_distinct([row[0] for row in new_rows], key_text)
+    new_keys = key_text_list([row[2] for row in new_rows])
+    # (week, key) -> position, for the keys the plan writes (the last row wins); rows too
+    # short to hold a key are kept but never matched
+    wanted = set(new_keys)
     index = {
         (week, key): i
         for i, (week, key, row) in enumerate(zip(weeks, keys, kept, strict=True))
-        if len(row) >= 3
+        if key in wanted and len(row) >= 3
     }
     touched: set[int] = set()
-    new_rows = plan.history_rows
-    new_weeks = key_text_list([row[0] for row in new_rows])
-    new_keys = key_text_list([row[2] for row in new_rows])
+    if not index and len(set(zip(new_weeks, new_keys, strict=True))) == len(new_rows):
+        # every row is new, once (a week's first pass): all appended at once
+        touched.update(range(len(kept), len(kept) + len(new_rows)))
+        kept.extend(list(row) for row in new_rows)
+        return HistoryMerge(new_header, kept, written + len(new_rows), touched, first_dropped)
     for week, key, row in zip(new_weeks, new_keys, new_rows, strict=True):
         ident = (week, key)
         position = index.get(ident)

@@ -603,7 +603,9 @@ class GoogleStore:
             row = new_rows[i] if i < len(new_rows) else []
             line = [v if type(v) in _AS_IS else _raw(v) for v in row]
             before = len(old_rows[i]) if i < len(old_rows) else 0
-            lines[i + 1] = line + [""] * (before - len(line))  # blank what the row had more
+            if before > len(line):
+                line += [""] * (before - len(line))  # blank what the row had more
+            lines[i + 1] = line
         if list(merge.header) != list(old.header):
             lines[0] = list(merge.header) + [""] * (len(old.header) - len(merge.header))
         return _line_ranges(title, lines), merge.written, len(new_rows) + 1
