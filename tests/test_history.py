@@ -150,3 +150,48 @@ def test_delta_over_four_weeks_and_status_a_week_ago(seed_config):
 )
 def test_iso_weeks_across_year_ends(day, week):
     assert iso_week(day) == week
+
+
+def test_merging_replaces_the_last_row_of_a_week_and_key_appends_new_ones_and_drops_old():
+    from agent.stores.base import WritePlan, merge_history
+
+    header = ["Semaine", "Date", "Client", "Score"]
+    old = [
+        ["2026-W40", "2026-09-28", "Acme", 5],
+        ["2026-W48", "2026-11-23", "Acme", 4],
+        ["2026-W48", "2026-11-23", " Boréal ", 6],
+        ["2026-W48", "2026-11-23", "Acme", 3],  # a row a person copied: the last one counts
+        ["2026-W48"],  # too short to hold a key: kept, never matched
+    ]
+    before = [list(r) for r in old]
+    plan = WritePlan(
+        history_rows=[
+            ["2026-W48", "2026-11-24", "Acme", 7],
+            ["2026-W48", "2026-11-24", "Boréal", 6],  # same as the sheet once trimmed: new date
+            ["2026-W48", "2026-11-24", "Cèdre", 2],
+        ],
+        history_oldest_week="2026-W44",
+    )
+    merge = merge_history(header, old, plan)
+    assert merge.rows == [
+        ["2026-W48", "2026-11-23", "Acme", 4],
+        ["2026-W48", "2026-11-24", "Boréal", 6],
+        ["2026-W48", "2026-11-24", "Acme", 7],
+        ["2026-W48"],
+        ["2026-W48", "2026-11-24", "Cèdre", 2],
+    ]
+    assert merge.touched == {1, 2, 4} and merge.first_dropped == 0
+    assert merge.written == 4  # one dropped, two replaced, one added
+    assert old == before  # the rows read are left as they were
+    plan.history_rows[2][3] = 0
+    assert merge.rows[4][3] == 2  # nor do the merged rows share the plan's lists
+
+
+def test_a_weeks_first_merge_appends_every_row_in_order():
+    from agent.stores.base import WritePlan, merge_history
+
+    old = [["2026-W47", "2026-11-16", "Acme", 4]]
+    new = [["2026-W48", "2026-11-23", key, i] for i, key in enumerate(["Acme", "Boréal"])]
+    merge = merge_history(["Semaine", "Date", "Client", "Score"], old, WritePlan(history_rows=new))
+    assert merge.rows == old + new and merge.touched == {1, 2} and merge.written == 2
+    assert merge.first_dropped is None
