@@ -77,21 +77,22 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         return grid[at] if at < len(grid) else [None] * len(rows)
 
     last = len(header) - 1
-    frame = pd.DataFrame(
-        {
-            "week": each_distinct(cells(0), _text),
-            "date": each_distinct(cells(1), _text),
-            "key": key_text_list(cells(2)),
-            "score": _numbers(pd.Series(cells(3), dtype=object)),
-            "status": each_distinct(cells(4), _status, blank=None),
-            "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
-        }
-    )
+    data: dict[str, Any] = {
+        "week": each_distinct(cells(0), _text),
+        "date": each_distinct(cells(1), _text),
+        "key": key_text_list(cells(2)),
+        "score": _numbers(pd.Series(cells(3), dtype=object)),
+        "status": each_distinct(cells(4), _status, blank=None),
+        "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
+    }
     for i in ids:
         points = cells(header.index(i)) if i in header else [None] * len(rows)
-        frame[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
-    frame = frame[(frame["week"] != "") & (frame["key"] != "")]
-    return frame.reset_index(drop=True)[columns]
+        data[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
+    frame = pd.DataFrame(data)  # in the order of `columns`
+    usable = (frame["week"] != "") & (frame["key"] != "")
+    if not usable.all():  # rows without a week or a key: left out
+        frame = frame[usable].reset_index(drop=True)
+    return frame
 
 
 def _text(value: Any) -> str:

@@ -291,10 +291,14 @@ class ContextColumns:
         columns: dict[str, Sequence[Any]],
         size: int,
         rows: Sequence[dict[str, Any]] | None = None,
+        stand_ins: dict[str, Sequence[int]] | None = None,
     ) -> None:
         self.columns = columns
         self.size = size
         self._rows = rows
+        # for a name whose values are lists: a number per account, the same for accounts
+        # whose values are equal (`choose` compares those instead of the lists)
+        self.stand_ins = stand_ins or {}
 
     @classmethod
     def of(cls, contexts: Sequence[dict[str, Any]]) -> ContextColumns:
@@ -419,7 +423,9 @@ class PlaybookSet:
         def columns(names: Iterable[str]) -> list[list[Any]]:
             for name in names:
                 if name not in frozen:
-                    frozen[name] = _frozen(table.column(name), dumped)
+                    stand_in = table.stand_ins.get(name)
+                    values = table.column(name)
+                    frozen[name] = list(stand_in) if stand_in else _frozen(values, dumped)
             return [frozen[name] for name in names]
 
         files = [p.file for p in self.playbooks]

@@ -196,8 +196,11 @@ def account_contexts(
 
     if read("row"):
         columns["row"] = raw.to_dict("records")
+    stand_ins: dict[str, Sequence[int]] = {}
     if read(*CRITERIA_NAMES):
-        columns.update(_criteria_columns(accounts, raw, model))
+        lists, profiles = _criteria_columns(accounts, raw, model)
+        columns.update(lists)
+        stand_ins = dict.fromkeys(CRITERIA_NAMES, profiles)
     if read("delta_4w", "weeks_at_max", "weeks"):
         found = [trends.get(key) for key in keys]
         columns["delta_4w"] = [t.delta_4w if t else None for t in found]
@@ -215,17 +218,17 @@ def account_contexts(
             if renewal and renewal in raw
             else [None] * n
         )
-    return ContextColumns(columns, n)
+    return ContextColumns(columns, n, stand_ins=stand_ins)
 
 
 def _criteria_columns(
     accounts: pd.DataFrame, raw: pd.DataFrame, model: Model
-) -> dict[str, list[Any]]:
-    """`criteria`, `zeros`, `ones`, `maxed` and `missing` for each account.
+) -> tuple[dict[str, list[Any]], list[int]]:
+    """`criteria`, `zeros`, `ones`, `maxed` and `missing` for each account, and each
+    account's profile: a number shared by the accounts with the same points and values.
 
-    Accounts with the same points and values share the same lists: built once per
-    distinct profile (found from integer codes, not row by row), and a playbook's result
-    for one holds for the others.
+    Those accounts share the same lists: built once per profile (found from integer
+    codes, not row by row), and a playbook's result for one holds for the others.
     """
     n = len(accounts)
     points = [accounts[f"points.{c.id}"].to_numpy(dtype=float) for c in model.criteria]
@@ -274,7 +277,7 @@ def _criteria_columns(
         for at, profile in enumerate(made):
             lists[at] = profile[k]
         out[name] = lists[profiles].tolist()
-    return out
+    return out, profiles.tolist()
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
