@@ -229,7 +229,7 @@ def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang:
 
 
 def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang: str) -> _Column:
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_cells(column.tolist())
     count = len(uniques)
     points = np.full(count, np.nan)
     state = np.zeros(count, dtype=np.int8)
@@ -239,7 +239,7 @@ def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang:
         pts, st = _points_of(criterion, labels, value, today)
         points[i], state[i] = pts, st
         parts.append(_why_part(criterion, value, pts, st, lang))
-    return _Column(np.asarray(codes, dtype=np.int64), points, state, parts)
+    return _Column(codes, points, state, parts)
 
 
 def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
@@ -258,16 +258,20 @@ def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def distinct_codes(values: Sequence[Any], func: Callable[[Any], Any]) -> tuple[np.ndarray, int]:
-    """Codes naming each cell by `func` of it (its text), -1 for a blank, and how many.
+def distinct_cells(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """A code per cell (-1 for a blank) and the first cell of each code.
 
-    Cells that are all text are coded as they are; others through `func`, since 1, 1.0
-    and True are equal keys but need not give the same text.
+    Cells with the same code read as the same text. As dict keys, True equals 1 and
+    False equals 0: a column holding both booleans and numbers is coded by type and value.
     """
     codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    if not all(isinstance(u, str) for u in uniques):
-        codes, uniques = pd.factorize(pd.Series(each_distinct(values, func), dtype=object))
-    return np.asarray(codes, dtype=np.int64), len(uniques)
+    if all(type(u) is str for u in uniques) or not any(
+        v is True or v is False for v in values
+    ):
+        return np.asarray(codes, dtype=np.int64), list(uniques)
+    tagged = [None if v is None or v != v else (type(v), v) for v in values]
+    codes, uniques = pd.factorize(pd.Series(tagged, dtype=object))
+    return np.asarray(codes, dtype=np.int64), [u[1] for u in uniques]
 
 
 def each_distinct(

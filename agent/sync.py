@@ -30,7 +30,7 @@ from agent.scoring import (
     Model,
     cell_text,
     combined_codes,
-    distinct_codes,
+    distinct_cells,
     each_distinct,
     parse_date,
     score_accounts,
@@ -240,9 +240,9 @@ def _criteria_columns(
         codes.append(np.asarray(point_codes, dtype=np.int64))
         sizes.append(len(point_values))
         if column_cells is not None:
-            value_codes, size = distinct_codes(column_cells, cell_text)
+            value_codes, firsts = distinct_cells(column_cells)
             codes.append(value_codes)
-            sizes.append(size)
+            sizes.append(len(firsts))
     profiles = combined_codes(codes, sizes) if n else np.zeros(0, dtype=np.int64)
     count = int(profiles.max()) + 1 if n else 0
     first_row = np.full(count, -1, dtype=np.int64)

@@ -318,3 +318,30 @@ def test_texts_worked_out_once_per_distinct_cell_keep_each_cells_own_text():
         cell_text(1), cell_text(1.0), cell_text(True), "1", "-", cell_text(1)
     ]
     assert cell_text(True) != cell_text(1)
+
+
+CHECKBOX = """
+[model]
+scale = 10
+thresholds = { green = 7, orange = 4 }
+[[model.criteria]]
+id = "signed"
+column = "Signé"
+points = { "TRUE" = 2, "FALSE" = 0 }
+[[model.criteria]]
+id = "nps"
+column = "NPS"
+bands = [ { min = 9, points = 2 }, { min = 1, points = 1 }, { min = 0, points = 0 } ]
+"""
+
+
+def test_a_checkbox_and_a_number_in_one_column_are_each_scored_as_what_they_are():
+    # TRUE equals 1 and FALSE equals 0 as dict keys: each must still be read as itself
+    rows = [["a", True, True], ["b", 1, 1], ["c", False, 0], ["d", 0, False]]
+    result = score(rows, model_from(CHECKBOX), columns=["Client", "Signé", "NPS"])
+    signed, nps = result["points.signed"].tolist(), result["points.nps"].tolist()
+    assert signed[0] == 2 and pd.isna(signed[1]) and signed[2] == 0 and pd.isna(signed[3])
+    assert pd.isna(nps[0]) and nps[1] == 1 and nps[2] == 0 and pd.isna(nps[3])
+    why = result["why"].tolist()
+    assert "« 1 » non reconnu" in why[1] and "« TRUE »" not in why[1]
+    assert "« FALSE » non reconnu" in why[3] and "« 0 » non reconnu" in why[3]
