@@ -229,7 +229,7 @@ def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang:
 
 
 def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang: str) -> _Column:
-    codes, uniques = distinct_cells(column.tolist())
+    codes, uniques = distinct_cells(column)
     count = len(uniques)
     points = np.full(count, np.nan)
     state = np.zeros(count, dtype=np.int8)
@@ -258,18 +258,20 @@ def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def distinct_cells(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+def distinct_cells(values: Sequence[Any] | pd.Series) -> tuple[np.ndarray, list[Any]]:
     """A code per cell (-1 for a blank) and the first cell of each code.
 
     Cells with the same code read as the same text. As dict keys, True equals 1 and
     False equals 0: a column holding both booleans and numbers is coded by type and value.
     """
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    if all(type(u) is str for u in uniques) or not any(
-        v is True or v is False for v in values
-    ):
+    column = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(column)
+    if all(type(u) is str for u in uniques):
         return np.asarray(codes, dtype=np.int64), list(uniques)
-    tagged = [None if v is None or v != v else (type(v), v) for v in values]
+    cells = column.tolist()
+    if not any(v is True or v is False for v in cells):
+        return np.asarray(codes, dtype=np.int64), list(uniques)
+    tagged = [None if v is None or v != v else (type(v), v) for v in cells]
     codes, uniques = pd.factorize(pd.Series(tagged, dtype=object))
     return np.asarray(codes, dtype=np.int64), [u[1] for u in uniques]
 

@@ -232,7 +232,7 @@ def _criteria_columns(
     """
     n = len(accounts)
     points = [accounts[f"points.{c.id}"].to_numpy(dtype=float) for c in model.criteria]
-    cells = [raw[c.column].tolist() if c.column in raw else None for c in model.criteria]
+    cells = [raw.get(c.column) for c in model.criteria]  # a Series, or None: no column
     codes: list[np.ndarray] = []
     sizes: list[int] = []
     for column_points, column_cells in zip(points, cells, strict=True):
@@ -259,7 +259,7 @@ def _criteria_columns(
                     "label": c.label,
                     "max": c.max_points,
                     "points": None if shown != shown else float(shown),
-                    "value": cell_text(value[row]) if value is not None else "",
+                    "value": cell_text(value.iat[row]) if value is not None else "",
                 }
             )
         made.append(
