@@ -439,6 +439,31 @@ def test_formula_like_text_is_stored_literally(tmp_path: Path) -> None:
         assert [r[3] for r in store.read().accounts.rows] == keys
 
 
+def test_text_is_sent_as_utf8_and_lands_as_written_even_a_broken_character(
+    tmp_path: Path,
+) -> None:
+    actions = {0: "Planifier un point d'étape · relancer ✅", 1: "Rappeler Zoé 🙂", 3: "x\ud800y"}
+    rows = [[f"Compte {i}", "Léa", "Rare"] for i in range(4)]
+    with emulated_google(tmp_path, INPUTS, rows, key_column="Client") as (emulator, store):
+        store.read()
+        plan = WritePlan(
+            new_columns=["Prochaine action"],
+            cells=[CellWrite(rows[i][0], "Prochaine action", a) for i, a in actions.items()],
+        )
+        store.write(plan)
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        assert {r - 1: tab.cell(r, 3) for r in (1, 2, 4)} == actions
+        # accents and emoji go as UTF-8, not as 6-byte escapes; the lone surrogate, which
+        # UTF-8 cannot hold, goes escaped, in its own range only
+        [body], [size] = emulator.bodies("write"), emulator.sizes("write")
+        assert [d["range"] for d in body["data"]][1:] == ["'Comptes'!D2:D3", "'Comptes'!D5:D5"]
+        escaped = len(json.dumps(body).encode())
+        assert size == escaped - len(json.dumps(body["data"][1])) + len(
+            json.dumps(body["data"][1], ensure_ascii=False).encode()
+        )
+        assert size < escaped
+
+
 def test_keys_that_are_dates_are_not_taken_for_moved_rows(tmp_path: Path) -> None:
     # a date in the key column is read as the sheet shows it; the key re-read must see
     # it the same way, or every such row looks moved and loses the cells just written
