@@ -651,7 +651,8 @@ class GoogleStore:
         at = columns.index(self.key_column)
         letter = column_letter(at)
         key_range = f"{quote(self.worksheet)}!{letter}2:{letter}"
-        params: Params = dict(READ_PARAMS)  # keys seen as the read saw them (dates too)
+        # keys seen as the read saw them (dates too), the column as one list
+        params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = [r[at] if at < len(r) else "" for r in self._rows]
@@ -663,7 +664,7 @@ class GoogleStore:
         rewrites = 0
         for attempt in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            cells = [r[0] if r else "" for r in answer.get("values", [])]
+            cells = (answer.get("values") or [[]])[0]  # one column: one list of its cells
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
