@@ -8,7 +8,8 @@ HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playboo
 `health-agent run` does them), each followed by its I/O floor:
 - first pass on a fresh sheet (every agent cell, a history row per account, the
   formatting); floor: a bare gspread metadata read, batch read of the accounts tab and
-  batch write of exactly the cells the agent wrote (its own request bodies, replayed);
+  batch write of exactly the cells the agent wrote (its own request bodies, the same
+  bytes, posted through gspread's HTTP client);
 - unchanged pass; floor: the metadata read and the batch read of the same two tabs;
 - a pass after one CSM edit; floor: the same reads and the agent's one write, replayed.
 Baselines for the first pass:
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import random
 import statistics
 import sys
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import gspread  # noqa: E402
+from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL  # noqa: E402
 
 from agent.config import load_config  # noqa: E402
 from agent.runtime import load_next_actions  # noqa: E402
@@ -102,8 +105,13 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
             client.values_batch_get(
                 SPREADSHEET_ID, tabs, params={"valueRenderOption": "UNFORMATTED_VALUE"}
             )
-            for body in writes:
-                client.values_batch_update(SPREADSHEET_ID, body)
+            for body in writes:  # the agent's bytes (UTF-8 JSON), posted bare
+                client.request(
+                    "post",
+                    SPREADSHEET_VALUES_BATCH_UPDATE_URL % SPREADSHEET_ID,
+                    data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
         out[name] = (time.perf_counter() - started, *counters(emulator))
 
     with SheetsEmulator() as emulator:
