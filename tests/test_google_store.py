@@ -259,13 +259,19 @@ def key_reads(emulator: SheetsEmulator) -> list[list[str]]:
     return [c.query.get("ranges", []) or [c.path] for c in emulator.requests if c.kind == "read"]
 
 
+def plan_after_one_edit(google: EmulatedGoogle) -> WritePlan:
+    """Every agent cell written, then a CSM changes account 12 (row 14): the plan of the
+    pass that follows, counters reset."""
+    google.store.write(plan_for(google.store))
+    google.edit("Compte 000012", "Utilisation", "Rare")  # was USAGE[12 % 3], "Quotidienne"
+    plan = plan_for(google.store)
+    google.emulator.reset_counters()
+    return plan
+
+
 def test_a_pass_that_changes_one_row_rereads_only_that_rows_key(google: EmulatedGoogle) -> None:
     store, emulator = google.store, google.emulator
-    store.write(plan_for(store))
-    google.edit("Compte 000012", "Utilisation", "Rare" if USAGE[0] != "Rare" else "Quotidienne")
-    plan = plan_for(store)
-    emulator.reset_counters()
-    report = store.write(plan)
+    report = store.write(plan_after_one_edit(google))
     assert report.rewrites == 0 and counts(emulator) == {"write": 1, "read": 1}
     assert key_reads(emulator) == [["'Comptes'!A14:A14"]]  # row 14: account 12
 
@@ -274,10 +280,7 @@ def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> N
     # the one row written lands on another account: its key cell no longer matches, so
     # the whole key column is read and every cell put on its own account's row
     store, emulator = google.store, google.emulator
-    store.write(plan_for(store))
-    google.edit("Compte 000012", "Utilisation", "Rare" if USAGE[0] != "Rare" else "Quotidienne")
-    plan = plan_for(store)
-    emulator.reset_counters()
+    plan = plan_after_one_edit(google)
     emulator.between("", "write", lambda emu: google.reverse_rows())
     report = store.write(plan)
     assert report.rewrites > 0
