@@ -28,7 +28,7 @@ from agent.stores.base import (
     StatusColours,
     WritePlan,
 )
-from agent.stores.google import GoogleStore, backoff, check_access
+from agent.stores.google import GoogleStore, backoff, check_access, quote
 from tests.google_fixtures import (
     EMAIL,
     SPREADSHEET_ID,
@@ -274,6 +274,22 @@ def test_a_pass_that_changes_one_row_rereads_only_that_rows_key(google: Emulated
     report = store.write(plan_after_one_edit(google))
     assert report.rewrites == 0 and counts(emulator) == {"write": 1, "read": 1}
     assert key_reads(emulator) == [["'Comptes'!A14:A14"]]  # row 14: account 12
+
+
+def test_scattered_rows_under_a_long_title_reread_the_whole_key_column(tmp_path: Path) -> None:
+    # one range per written row would make a URL too long for Google: the column instead
+    title = "Comptes clients de l'équipe réussite client " * 4
+    header = [*INPUTS, "Prochaine action"]
+    with emulated_google(tmp_path, header, accounts(60), worksheet=title) as (emulator, store):
+        store.read()
+        emulator.reset_counters()
+        store.write(
+            WritePlan(cells=[CellWrite(f"Compte {i:06d}", "Prochaine action", "Relancer")
+                             for i in range(0, 40, 2)])  # fmt: skip
+        )
+        assert counts(emulator) == {"write": 1, "read": 1}
+        [[path]] = key_reads(emulator)
+        assert path.endswith(f"/values/{quote(title)}!A2:A")
 
 
 def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> None:

@@ -28,6 +28,7 @@ import math
 import os
 import random
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -68,6 +69,7 @@ ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
 BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finely at 2 MB
 KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
+KEY_CHECK_URL_CHARS = 4_000  # what those ranges may take in the URL, once percent-encoded
 RETRIED = frozenset({429, 500, 502, 503, 504})
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
 FILLS = {
@@ -701,6 +703,8 @@ class GoogleStore:
             return False
         title = quote(self.worksheet)
         ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
+        if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
+            return False  # a long title, many times over: the column is the shorter ask
         params: Params = dict(READ_PARAMS)
         answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
         found = answer.get("valueRanges", [])
