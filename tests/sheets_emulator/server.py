@@ -112,9 +112,21 @@ class Call:
     method: str
     path: str  # unquoted path after /v4/spreadsheets/{id}, or /token
     query: dict[str, list[str]]
-    body: Any  # parsed JSON (or the form for /token), None when empty
+    raw: bytes  # the body as received
     size: int  # bytes of the body
     status: int = 0  # what the emulator answered (0: no answer, the connection was reset)
+
+    @property
+    def body(self) -> Any:
+        """The body parsed, each time it is asked for: JSON (the form for /token), None when
+        empty or not JSON. The record keeps bytes only, so a benchmark's process does not
+        carry millions of parsed cells that Google would never put in the agent's memory."""
+        if self.kind == "token":
+            return urllib.parse.parse_qs(self.raw.decode("utf-8", "replace"))
+        try:
+            return json.loads(self.raw) if self.raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
 
 
 Hook = Callable[[Call, "SheetsEmulator"], None]
@@ -898,11 +910,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw, size = self._read_body()
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        call = Call("", method, urllib.parse.unquote(url.path), query, None, size)
+        call = Call("", method, urllib.parse.unquote(url.path), query, raw, size)
         try:
             if url.path == "/token" and method == "POST":
                 call.kind = "token"
-                call.body = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
             else:
                 call.kind, name, spreadsheet_id, target = _route(method, url.path)
         except ApiError as exc:
@@ -955,7 +966,7 @@ class _Handler(BaseHTTPRequestHandler):
             with emu.lock:
                 email = emu.caller(self.headers.get("Authorization"))
                 try:
-                    call.body = json.loads(raw) if raw else None
+                    body = json.loads(raw) if raw else None
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     raise ApiError(
                         400,
@@ -963,7 +974,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "INVALID_ARGUMENT",
                     ) from None
                 validate_query(name, query)
-                answer = self._serve(name, spreadsheet_id, target, query, call.body, email)
+                answer = self._serve(name, spreadsheet_id, target, query, body, email)
             call.status = 200
             self._send(200, answer)
         except Invalid as exc:
