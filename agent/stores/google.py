@@ -6,12 +6,13 @@ One pass costs a constant number of calls whatever the number of rows:
   holds) and one `values:batchGet` of the accounts and history tabs together;
 - `write(plan)`: nothing at all when the plan is empty and the formatting is current;
   otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
-  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW) with only
-  the plan's cells (split so no body exceeds 2 MB), and one re-read of the key column.
+  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
+  with only the plan's cells (split so no body exceeds 2 MB), and one re-read of keys:
+  those of the rows written when they are few, else the whole key column.
 
-Rows are addressed by their key. The re-read of the key column catches rows a CSM
-sorted, inserted or deleted while the pass ran; the agent cells that went to the wrong
-rows are rewritten to the right ones, a bounded number of times.
+Rows are addressed by their key. The re-read of keys catches rows a CSM sorted, inserted
+or deleted while the pass ran; the agent cells that went to the wrong rows are rewritten
+to the right ones (after a read of the whole column), a bounded number of times.
 
 Network calls have a timeout; 429, 5xx and dropped connections are retried with capped,
 jittered exponential backoff a bounded number of times (through the injected `sleep`);
@@ -645,7 +646,8 @@ class GoogleStore:
     def _put_right_moved_rows(
         self, plan: WritePlan, columns: list[str], by_column: dict[int, dict[int, CellValue]]
     ) -> int:
-        """Re-read the key column; rewrite the agent cells of rows that moved meanwhile.
+        """Re-read the keys of the rows written (or the whole key column); when rows moved
+        meanwhile, rewrite the agent cells by key.
 
         A row whose key moved gets its own account's cells again; a row with no known
         account (a CSM's new row) loses what the agent wrote there by mistake.
