@@ -19,11 +19,11 @@ Baselines for the first pass:
   whole tab back (split in 2 MB bodies so the emulator accepts it).
 The floors run with Python's cycle collector paused, as the agent's passes do, so the
 agent gets no credit for it, and are timed to the end of the pause, as a pass is: the
-collector, back on, first walks every container made meanwhile that is still alive (the
-emulator, in this process, keeps the bodies it received), and a pass pays that walk before
-it returns. Calls and bytes are the emulator's counters. Every agent pass
-and floor is measured `--repeat` times (each time on a fresh sheet) and its median time
-printed: a single run of a sub-second pass moves by a fifth from one run to the next.
+collector, back on, first walks every container made meanwhile that is still alive, and a
+pass pays that walk before it returns. Calls and bytes are the emulator's counters. Every
+agent pass and floor is measured `--repeat` times (each time on a fresh sheet) and its
+median time printed: a single run of a sub-second pass moves by a fifth from one run to
+the next.
 """
 
 from __future__ import annotations
