@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.history import iso_week, shift_week
 from agent.stores.memory import MemoryStore
@@ -195,3 +197,55 @@ def test_a_weeks_first_merge_appends_every_row_in_order():
     merge = merge_history(["Semaine", "Date", "Client", "Score"], old, WritePlan(history_rows=new))
     assert merge.rows == old + new and merge.touched == {1, 2} and merge.written == 2
     assert merge.first_dropped is None
+
+
+def merged_by_hand(rows, plan):
+    """The history merge as the plan describes it, one row at a time (the reference)."""
+    from agent.stores.base import key_text
+
+    def ident(row):
+        return (key_text(row[0]), key_text(row[2])) if len(row) >= 3 else None
+
+    oldest = plan.history_oldest_week
+    kept = [r for r in rows if not (oldest and r and key_text(r[0]) and key_text(r[0]) < oldest)]
+    written = len(rows) - len(kept)
+    touched = set()
+    for new in plan.history_rows:
+        at = max((i for i, r in enumerate(kept) if ident(r) == ident(new)), default=None)
+        if at is None:
+            kept.append(list(new))
+            at = len(kept) - 1
+        elif kept[at] == list(new):
+            continue
+        else:
+            kept[at] = list(new)
+        touched.add(at)
+        written += 1
+    return kept, touched, written
+
+
+WEEKS = st.sampled_from(["2026-W40", "2026-W47", "2026-W48", " 2026-W48 ", ""])
+KEYS = st.sampled_from(["Acme", " Acme", "Boréal", "Cèdre", "", 7])
+HISTORY_ROW = st.one_of(
+    st.lists(st.sampled_from(["2026-W48", "x"]), max_size=2),  # too short to hold a key
+    st.tuples(WEEKS, st.just("2026-11-23"), KEYS, st.integers(0, 8)).map(list),
+)
+
+
+@given(
+    old=st.lists(HISTORY_ROW, max_size=12),
+    new=st.lists(
+        st.tuples(WEEKS.filter(bool), st.just("2026-11-24"), KEYS, st.integers(0, 8)).map(list),
+        max_size=6,
+    ),
+    oldest=st.sampled_from([None, "2026-W44"]),
+)
+def test_the_history_merge_is_the_row_by_row_upsert_it_describes(old, new, oldest):
+    from agent.stores.base import WritePlan, merge_history
+
+    before = [list(r) for r in old]
+    plan = WritePlan(history_rows=new, history_oldest_week=oldest)
+    merge = merge_history(["Semaine", "Date", "Client", "Score"], old, plan)
+    rows, touched, written = merged_by_hand(old, plan)
+    assert merge.rows == rows and merge.touched == touched and merge.written == written
+    assert old == before
