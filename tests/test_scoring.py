@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import ConfigContext, parse_model
-from agent.scoring import Model, cell_text, each_distinct, parse_number, score_accounts
+from agent.scoring import (
+    Model,
+    cell_text,
+    distinct_cells,
+    each_distinct,
+    parse_number,
+    score_accounts,
+)
 
 SEED_COLUMNS = [
     "Utilisation hebdomadaire",
@@ -345,3 +352,22 @@ def test_a_checkbox_and_a_number_in_one_column_are_each_scored_as_what_they_are(
     why = result["why"].tolist()
     assert "« 1 » non reconnu" in why[1] and "« TRUE »" not in why[1]
     assert "« FALSE » non reconnu" in why[3] and "« 0 » non reconnu" in why[3]
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.sampled_from([0.0, 1.0, 1.5, float("nan")]),
+    st.sampled_from(["", "1", "TRUE", "Rare", " rare "]),
+)
+
+
+@given(st.lists(CELLS, max_size=30))
+def test_cells_sharing_a_code_read_as_the_same_text(cells):
+    codes, firsts = distinct_cells(cells)
+    for cell, code in zip(cells, codes.tolist(), strict=True):
+        if cell is None or cell != cell:
+            assert code == -1
+        else:
+            assert cell_text(firsts[code]) == cell_text(cell), (cell, firsts[code])
