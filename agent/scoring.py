@@ -279,25 +279,13 @@ def distinct_cells(values: Sequence[Any] | pd.Series) -> tuple[np.ndarray, list[
 def each_distinct(
     values: Sequence[Any], func: Callable[[Any], Any], blank: Any = ""
 ) -> list[Any]:
-    """`func` of each cell, worked out once per distinct cell; `blank` for an empty one.
+    """`func` of each cell, worked out once per distinct cell (`distinct_cells`: cells
+    that read as the same text); `blank` for an empty one.
 
     A sheet repeats a few owners, segments, weeks and statuses over many accounts.
     """
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))  # empty cells: -1
-    if all(isinstance(u, str) for u in uniques):
-        return np.array([*(func(u) for u in uniques), blank], dtype=object)[codes].tolist()
-    seen: dict[tuple[type, Any], Any] = {}
-    out = []
-    for value in values:
-        if value is None or value != value:  # missing, or NaN
-            out.append(blank)
-            continue
-        known = (type(value), value)  # 1, 1.0 and True are equal keys but not equal texts
-        if known in seen:
-            out.append(seen[known])
-        else:
-            out.append(seen.setdefault(known, func(value)))
-    return out
+    codes, firsts = distinct_cells(values)
+    return np.array([*(func(f) for f in firsts), blank], dtype=object)[codes].tolist()
 
 
 def key_text_list(values: Iterable[Any]) -> list[str]:

@@ -660,7 +660,8 @@ class GoogleStore:
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = [r[at] if at < len(r) else "" for r in self._rows]
-        if self._written_rows_hold_their_keys(letter, set().union(*by_column.values()), seen):
+        written_rows = set().union(*by_column.values())
+        if self._written_rows_hold_their_keys(letter, params, written_rows, seen):
             return 0
         as_read = _without_blank_tail(seen)
         wanted: dict[str, dict[int, Any]] | None = None
@@ -668,7 +669,7 @@ class GoogleStore:
         rewrites = 0
         for attempt in range(self.rewrite_tries):
             answer = self._call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            cells = (answer.get("values") or [[]])[0]  # one column: one list of its cells
+            cells = _column_cells(answer)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -694,27 +695,28 @@ class GoogleStore:
             expected, written = now, fix
         return rewrites
 
-    def _written_rows_hold_their_keys(self, letter: str, rows: set[int], seen: list[Any]) -> bool:
+    def _written_rows_hold_their_keys(
+        self, letter: str, params: Params, rows: set[int], seen: list[Any]
+    ) -> bool:
         """Whether the rows just written still hold the keys the read saw there: one read of
         those key cells only, when they make few runs of rows (a pass that changed a few
         accounts). Rows move whole, cells and all: only a cell written onto a row that
         another account took meanwhile can be wrong, so when these keys stand, none is.
         False also when the check would not be cheaper than reading the whole column."""
-        runs = _row_runs(sorted(rows))
+        runs = _adjacent_runs(sorted(rows))
         if not runs or len(runs) > KEY_CHECK_RANGES or len(rows) * 2 > len(seen):
             return False
         title = quote(self.worksheet)
-        ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
+        ranges = [f"{title}!{letter}{run[0] + 2}:{letter}{run[-1] + 2}" for run in runs]
         if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
             return False  # a long title, many times over: the column is the shorter ask
-        params: Params = dict(READ_PARAMS)
-        answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        asked = dict(params)  # gspread adds the ranges to the dict it is given
+        answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, asked))
         found = answer.get("valueRanges", [])
         if len(found) != len(runs):
             return False
-        for (first, last), value_range in zip(runs, found, strict=True):
-            cells = [r[0] if r else "" for r in value_range.get("values", [])]
-            if cells != _without_blank_tail(seen[first : last + 1]):
+        for run, value_range in zip(runs, found, strict=True):
+            if _column_cells(value_range) != _without_blank_tail(seen[run[0] : run[-1] + 1]):
                 return False
         return True
 
@@ -918,6 +920,11 @@ def _row_ranges(
     return data
 
 
+def _column_cells(value_range: Json) -> list[Any]:
+    """The cells of a one-column ValueRange read with majorDimension COLUMNS."""
+    return list((value_range.get("values") or [[]])[0])
+
+
 def _without_blank_tail(cells: list[Any]) -> list[Any]:
     """A column's cells without the blank ones at its end (Google leaves those out)."""
     end = len(cells)
@@ -926,19 +933,8 @@ def _without_blank_tail(cells: list[Any]) -> list[Any]:
     return cells[:end]
 
 
-def _row_runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted rows as runs of consecutive ones: [1, 2, 5] -> [(1, 2), (5, 5)]."""
-    runs: list[tuple[int, int]] = []
-    for row in rows:
-        if runs and row == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
-
-
 def _adjacent_runs(cols: list[int]) -> list[list[int]]:
-    """Sorted column numbers cut into runs of adjacent ones: [1, 2, 4] -> [[1, 2], [4]]."""
+    """Sorted column or row numbers cut into runs of adjacent ones: [1, 2, 4] -> [[1, 2], [4]]."""
     runs: list[list[int]] = []
     for col in cols:
         if runs and col == runs[-1][-1] + 1:
