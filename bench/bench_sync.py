@@ -8,8 +8,9 @@ HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playboo
 `health-agent run` does them), each followed by its I/O floor:
 - first pass on a fresh sheet (every agent cell, a history row per account, the
   formatting); floor: a bare gspread metadata read, batch read of the accounts tab and
-  batch write of exactly the cells the agent wrote (its own request bodies, the same
-  bytes, posted through gspread's HTTP client);
+  batch write of exactly the cells the agent wrote (its own request bodies, encoded in
+  the timing with the standard library's json, as gspread encodes, to the very bytes the
+  agent sent, and posted through gspread's HTTP client);
 - unchanged pass; floor: the metadata read and the batch read of the same two tabs;
 - a pass after one CSM edit; floor: the same reads and the agent's one write, replayed.
 Baselines for the first pass:
@@ -105,11 +106,11 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
             client.values_batch_get(
                 SPREADSHEET_ID, tabs, params={"valueRenderOption": "UNFORMATTED_VALUE"}
             )
-            for body in writes:  # the agent's bytes (UTF-8 JSON), posted bare
+            for body in writes:  # the agent's bodies, the agent's bytes, posted bare
                 client.request(
                     "post",
                     SPREADSHEET_VALUES_BATCH_UPDATE_URL % SPREADSHEET_ID,
-                    data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                    data=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
                     headers={"Content-Type": "application/json; charset=utf-8"},
                 )
         out[name] = (time.perf_counter() - started, *counters(emulator))

@@ -476,11 +476,16 @@ def test_text_is_sent_as_utf8_and_lands_as_written_even_a_broken_character(
         # UTF-8 cannot hold, goes escaped, in its own range only
         [body], [size] = emulator.bodies("write"), emulator.sizes("write")
         assert [d["range"] for d in body["data"]][1:] == ["'Comptes'!D2:D3", "'Comptes'!D5:D5"]
-        escaped = len(json.dumps(body).encode())
-        assert size == escaped - len(json.dumps(body["data"][1])) + len(
-            json.dumps(body["data"][1], ensure_ascii=False).encode()
+        def compact(item: Any, ascii_only: bool) -> int:
+            text = json.dumps(item, ensure_ascii=ascii_only, separators=(",", ":"))
+            return len(text.encode())
+
+        [header, utf8, broken] = body["data"]
+        envelope = len(b'{"valueInputOption":"RAW","data":[,,]}')
+        assert size == envelope + compact(header, False) + compact(utf8, False) + compact(
+            broken, True
         )
-        assert size < escaped
+        assert size < len(json.dumps(body).encode())  # what ASCII escapes would have sent
 
 
 def test_keys_that_are_dates_are_not_taken_for_moved_rows(tmp_path: Path) -> None:

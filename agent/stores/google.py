@@ -37,6 +37,7 @@ from typing import Any
 
 import google.auth
 import gspread
+import orjson
 import requests
 from google.auth.exceptions import DefaultCredentialsError, RefreshError, TransportError
 from google.oauth2 import service_account
@@ -978,13 +979,15 @@ def _line_ranges(title: str, lines: dict[int, list[Any]]) -> list[Json]:
 
 
 def _encoded(item: Json) -> bytes:
-    """One ValueRange as UTF-8 JSON: accented text costs 2 bytes a letter, not the 6 of an
-    ASCII escape (a tenth less to send for French next actions). Text that UTF-8 cannot
-    hold (a lone surrogate, from a broken cell) is sent escaped, as JSON allows."""
+    """One ValueRange as compact UTF-8 JSON (orjson): accented text costs 2 bytes a letter,
+    not the 6 of an ASCII escape (a tenth less to send for French next actions). Text that
+    UTF-8 cannot hold (a lone surrogate, from a broken cell) is sent escaped, as JSON
+    allows. Values come here as a RAW write takes them (`_raw`): no NaN, which orjson would
+    turn into a null that leaves the cell as it was."""
     try:
-        return json.dumps(item, allow_nan=False, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(item, allow_nan=False).encode("ascii")
+        return orjson.dumps(item)  # compact UTF-8, about ten times faster than json.dumps
+    except orjson.JSONEncodeError:  # a lone surrogate (or an int past 64 bits)
+        return json.dumps(item, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def _bodies(data: list[Json], limit: int) -> Iterable[bytes]:
@@ -993,18 +996,18 @@ def _bodies(data: list[Json], limit: int) -> Iterable[bytes]:
     Each ValueRange is encoded once and the pieces joined: the size is known exactly
     without encoding the body a second time.
     """
-    head, tail = b'{"valueInputOption": "RAW", "data": [', b"]}"
+    head, tail = b'{"valueInputOption":"RAW","data":[', b"]}"
     pieces: list[bytes] = []
     size = len(head) + len(tail)
     for item in data:
         piece = _encoded(item)
-        if pieces and size + len(piece) + 2 > limit:  # ", " between items
-            yield head + b", ".join(pieces) + tail
+        if pieces and size + len(piece) + 1 > limit:  # "," between items
+            yield head + b",".join(pieces) + tail
             pieces, size = [], len(head) + len(tail)
-        size += len(piece) + (2 if pieces else 0)
+        size += len(piece) + (1 if pieces else 0)
         pieces.append(piece)
     if pieces:
-        yield head + b", ".join(pieces) + tail
+        yield head + b",".join(pieces) + tail
 
 
 def _column_range(sheet_id: int, col: int) -> Json:
