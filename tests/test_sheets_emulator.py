@@ -26,6 +26,7 @@ from google.oauth2 import service_account
 from agent.stores.google import http_client_class
 from tests.google_fixtures import EMAIL, service_account_file, service_account_rsa_key
 from tests.sheets_emulator import MAX_BODY, Fault, SheetsEmulator, new_service_account_key
+from tests.sheets_emulator.schema import discovery
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 BOOK = "1aNvNhBanaHVP93PL4xmzA69TyNmTcfv7CUaCkGmwFMo"
@@ -145,6 +146,29 @@ def test_values_batch_update_and_reads_match_the_recordings(api: Api) -> None:
         "range": RECORDED["row_get_range"],
         "majorDimension": "ROWS",
     }
+
+
+def test_a_columns_write_sets_cells_column_by_column_as_the_discovery_document_says(
+    api: Api,
+) -> None:
+    # the discovery document's own example for ValueRange.majorDimension on input
+    described = discovery()["schemas"]["ValueRange"]["properties"]["majorDimension"]
+    example = "majorDimension=COLUMNS then [[1,2],[3,4]] will set A1=1,B1=3,A2=2,B2=4"
+    assert example in " ".join(described["description"].replace("`", "").split())
+    body = {
+        "valueInputOption": "RAW",
+        "data": [
+            {"range": "'Sheet1'!A1:B2", "majorDimension": "COLUMNS", "values": [[1, 2], [3, 4]]},
+            # a shorter column leaves the cells below it as they are
+            {"range": "'Sheet1'!C1:D2", "majorDimension": "COLUMNS", "values": [["c"], ["d", "e"]]},
+        ],
+    }
+    assert api.post("/values:batchUpdate", body).status_code == 200
+    got = api.get("/values/'Sheet1'!A1:D2", valueRenderOption="UNFORMATTED_VALUE").json()
+    assert got["values"] == [[1, 3, "c", "d"], [2, 4, "", "e"]]
+    too_long = {"range": "'Sheet1'!A1:A2", "majorDimension": "COLUMNS", "values": [[1, 2, 3]]}
+    refused = api.post("/values:batchUpdate", {"valueInputOption": "RAW", "data": [too_long]})
+    assert refused.status_code == 400 and "row [3]" in refused.json()["error"]["message"]
 
 
 def test_whole_tab_reads_trim_like_google(api: Api) -> None:

@@ -714,6 +714,18 @@ class SheetsEmulator:
         raise bad_request(f"No protected range with id: {wanted}")
 
 
+def as_rows(value_range: dict[str, Any]) -> list[Any]:
+    """A written ValueRange's values as rows: with majorDimension COLUMNS each inner list is
+    a column, and a column shorter than the others leaves the cells below it as they are."""
+    values = value_range.get("values") or []
+    if value_range.get("majorDimension") != "COLUMNS" or not all(
+        isinstance(c, list) for c in values
+    ):
+        return values  # ROWS, or a malformed body that the row checks answer
+    height = max((len(c) for c in values), default=0)
+    return [[c[i] if i < len(c) else None for c in values] for i in range(height)]
+
+
 def as_stored(value: Any) -> Any:
     """A piece of formatting as Google gives it back: proto3 JSON drops zero numbers in
     grid ranges and colours, and every colour gets its `...ColorStyle` twin."""
@@ -1031,14 +1043,15 @@ class _Handler(BaseHTTPRequestHandler):
             if option not in ("RAW", "USER_ENTERED"):
                 raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
             data = body.get("data") or []
+            grids = [as_rows(d) for d in data]
             # check every range first: the batch is atomic
             planned = [
-                emu._planned_write(book, d.get("range", ""), d.get("values") or [], f"data[{i}]")
-                for i, d in enumerate(data)
+                emu._planned_write(book, d.get("range", ""), grid, f"data[{i}]")
+                for i, (d, grid) in enumerate(zip(data, grids, strict=True))
             ]
             responses = [
-                emu.write_range(book, grid, d.get("values") or [], option)
-                for grid, d in zip(planned, data, strict=True)
+                emu.write_range(book, target, grid, option)
+                for target, grid in zip(planned, grids, strict=True)
             ]
             return {
                 "spreadsheetId": book.spreadsheet_id,
@@ -1051,7 +1064,7 @@ class _Handler(BaseHTTPRequestHandler):
         option = one("valueInputOption", "")
         if name in ("values.update", "values.append") and option not in ("RAW", "USER_ENTERED"):
             raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
-        values = (body or {}).get("values") or []
+        values = as_rows(body or {})
         if name == "values.update":
             grid = emu._planned_write(book, target, values, "data")
             return emu.write_range(book, grid, values, option)
