@@ -310,7 +310,7 @@ def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> N
             assert tab.cell(r, header.index(column)) == agent_cells(key, usage)[column], key
 
 
-def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
+def test_columns_changing_the_same_rows_share_ranges_and_every_cell_lands(
     google: EmulatedGoogle,
 ) -> None:
     store, emulator = google.store, google.emulator
@@ -319,8 +319,8 @@ def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
     changes = CellChanges(
         {
             "Score": (keys[:20], list(range(20))),
-            "Statut": (keys[10:20], ["À risque"] * 10),
-            "Pourquoi": (keys[:20], [f"why {i}" for i in range(20)]),
+            "Statut": (keys[19::-1], [f"statut {i}" for i in range(19, -1, -1)]),  # row order
+            "Pourquoi": (keys[10:20], [f"why {i}" for i in range(10, 20)]),
             "Prochaine action": (keys[10:20] + [keys[25]], ["Appeler"] * 11),
         }
     )
@@ -333,14 +333,17 @@ def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
         [body] = emulator.bodies("write")
         bodies.append(body)
     assert bodies[0] == bodies[1]
-    # rows 2-11 change D and F (not E): one block each; rows 12-21 change D to G: one
-    # block; row 27 changes G alone
-    assert [d["range"] for d in bodies[0]["data"]] == [
-        "'Comptes'!D2:D11",
-        "'Comptes'!F2:F11",
-        "'Comptes'!D12:G21",
+    # D and E change rows 2-21: one range; F rows 12-21; G rows 12-21, then row 27 alone.
+    # Each range lists its columns, top to bottom (majorDimension COLUMNS)
+    data = bodies[0]["data"]
+    assert [d["range"] for d in data] == [
+        "'Comptes'!D2:E21",
+        "'Comptes'!F12:F21",
+        "'Comptes'!G12:G21",
         "'Comptes'!G27:G27",
     ]
+    assert {d["majorDimension"] for d in data} == {"COLUMNS"}
+    assert data[0]["values"] == [list(range(20)), [f"statut {i}" for i in range(20)]]
     tab = google.tab
     header = [str(h) for h in tab.header()]
     for r in range(1, 31):
@@ -348,8 +351,8 @@ def test_rows_changing_the_same_columns_share_ranges_and_every_cell_lands(
         before = agent_cells(keys[i], usage)
         row = {c: tab.cell(r, header.index(c)) for c in AGENT}
         assert row["Score"] == (i if i < 20 else before["Score"])
-        assert row["Statut"] == ("À risque" if 10 <= i < 20 else before["Statut"])
-        assert row["Pourquoi"] == (f"why {i}" if i < 20 else before["Pourquoi"])
+        assert row["Statut"] == (f"statut {i}" if i < 20 else before["Statut"])
+        assert row["Pourquoi"] == (f"why {i}" if 10 <= i < 20 else before["Pourquoi"])
         assert row["Prochaine action"] == (
             "Appeler" if 10 <= i < 20 or i == 25 else before["Prochaine action"]
         )

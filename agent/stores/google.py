@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import os
 import random
 import time
@@ -37,6 +38,7 @@ from typing import Any
 
 import google.auth
 import gspread
+import numpy as np
 import orjson
 import requests
 from google.auth.exceptions import DefaultCredentialsError, RefreshError, TransportError
@@ -65,11 +67,14 @@ from agent.stores.base import (
 
 log = logging.getLogger("agent.google")
 
+ColumnCells = tuple[list[int], list[CellValue]]  # 0-based rows, ascending, and their values
+
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"  # the only scope the agent asks for
 GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
 BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finely at 2 MB
+BLOCK_CELLS = 2_000  # cells per agent-cell ValueRange: the same bound, column by column
 KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
 KEY_CHECK_URL_CHARS = 4_000  # what those ranges may take in the URL, once percent-encoded
 RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -480,8 +485,8 @@ class GoogleStore:
             data.append({"range": f"{quote(self.worksheet)}!{start}", "values": [new_columns]})
             report.columns_added = len(new_columns)
         by_column = self._cells_by_column(plan, columns, self._keys)
-        data += _row_ranges(self.worksheet, by_column)
-        report.cells_written = sum(len(cells) for cells in by_column.values())
+        data += _column_ranges(self.worksheet, by_column)
+        report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
         if data:
             self._send_values(data)
@@ -558,26 +563,34 @@ class GoogleStore:
 
     def _cells_by_column(
         self, plan: WritePlan, columns: list[str], keys: list[str]
-    ) -> dict[int, dict[int, CellValue]]:
-        """The plan's cells at every row that holds their key: column -> row -> value."""
+    ) -> dict[int, ColumnCells]:
+        """The plan's cells at every row that holds their key: column -> rows and values."""
         if not plan.cells:
             return {}
         last = dict(zip(keys, range(len(keys)), strict=True))  # each key's last row
         unique = len(last) == len(keys)  # the usual sheet: every key on one row
         where: dict[str, list[int]] | None = None  # each key's rows, made only when needed
-        by_column: dict[int, dict[int, CellValue]] = {}
+        by_column: dict[int, ColumnCells] = {}
+        looked_up: tuple[list[str], list[int]] = ([], [])  # the last column's keys and rows
         for column, (plan_keys, values) in cells_by_column(plan.cells).items():
-            cells = by_column.setdefault(self._column(columns, column), {})
-            rows = [last.get(key, -1) for key in plan_keys] if unique else [-1]
-            if -1 not in rows:  # every key found as it is, on one row: no lists
-                cells.update(zip(rows, values, strict=True))
-                continue
+            col = self._column(columns, column)
+            if unique:
+                # a pass changes several columns of the same accounts: look them up once
+                if plan_keys != looked_up[0]:
+                    looked_up = (plan_keys, [last.get(key, -1) for key in plan_keys])
+                rows = looked_up[1]
+                if -1 not in rows:  # every key found as it is, on one row
+                    by_column[col] = _ascending(rows, values)
+                    continue
             # a pass's keys are matched as they are; others once trimmed like the sheet's
             where = where if where is not None else rows_by_key(keys)
+            cells: dict[int, CellValue] = {}
             for key, value in zip(plan_keys, values, strict=True):
                 for row in where.get(key) or where.get(key_text(key)) or ():
                     cells[row] = value
-        return {col: cells for col, cells in by_column.items() if cells}
+            if cells:
+                by_column[col] = _ascending(list(cells), list(cells.values()))
+        return by_column
 
     def _column(self, columns: list[str], name: str) -> int:
         if name == self.key_column:
@@ -645,7 +658,7 @@ class GoogleStore:
         return wanted
 
     def _put_right_moved_rows(
-        self, plan: WritePlan, columns: list[str], by_column: dict[int, dict[int, CellValue]]
+        self, plan: WritePlan, columns: list[str], by_column: dict[int, ColumnCells]
     ) -> int:
         """Re-read the keys of the rows written (or the whole key column); when rows moved
         meanwhile, rewrite the agent cells by key.
@@ -661,7 +674,7 @@ class GoogleStore:
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = [r[at] if at < len(r) else "" for r in self._rows]
-        written_rows = set().union(*by_column.values())
+        written_rows = set().union(*(rows for rows, _ in by_column.values()))
         if self._written_rows_hold_their_keys(letter, params, written_rows, seen):
             return 0
         as_read = _without_blank_tail(seen)
@@ -678,7 +691,7 @@ class GoogleStore:
                 break
             if wanted is None or written is None:
                 wanted = self._wanted_by_key(plan, columns)
-                written = _transposed(by_column)
+                written = _by_row(by_column)
             fix: dict[int, dict[int, CellValue]] = {}
             for i in range(max(len(now), len(expected))):
                 key = now[i] if i < len(now) else ""
@@ -691,7 +704,7 @@ class GoogleStore:
             fix = {i: row for i, row in fix.items() if row}
             if fix:
                 log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
-                self._send_values(_row_ranges(self.worksheet, _transposed(fix)))
+                self._send_values(_column_ranges(self.worksheet, _by_column(fix)))
                 rewrites += sum(len(cells) for cells in fix.values())
             expected, written = now, fix
         return rewrites
@@ -881,44 +894,66 @@ def _to_tab(title: str, values: list[list[Any]]) -> Tab:
     return Tab(title, header, values[1:])
 
 
-def _row_ranges(
-    title: str, by_column: dict[int, dict[int, CellValue]], offset: int = 2
-) -> list[Json]:
-    """ValueRanges for cells given by column and 0-based row (sheet row = row + offset).
+def _column_ranges(title: str, by_column: dict[int, ColumnCells], offset: int = 2) -> list[Json]:
+    """ValueRanges (majorDimension COLUMNS) for cells given by column as ascending 0-based
+    rows and values (sheet row = row + offset).
 
-    Consecutive rows that change the same columns make one block per run of adjacent
-    columns, of up to BLOCK_ROWS rows, so a first pass over 100,000 rows stays compact.
+    Adjacent columns that change the same rows share a range, one per run of consecutive
+    rows, of up to BLOCK_CELLS cells: a first pass over 100,000 rows is a few hundred
+    ranges, built from slices of the plan's own lists, with no list made per row.
     """
-    cols = sorted(col for col, cells in by_column.items() if cells)
-    if not cols:
-        return []
-    cells = [by_column[col] for col in cols]
-    rows = sorted(set().union(*cells))
-    # which of the columns each row changes
-    patterns = list(zip(*([row in c for row in rows] for c in cells), strict=True))
+    groups: list[list[int]] = []
+    for col in sorted(c for c, (rows, _) in by_column.items() if rows):
+        if groups and groups[-1][-1] == col - 1 and by_column[col - 1][0] == by_column[col][0]:
+            groups[-1].append(col)
+        else:
+            groups.append([col])
+    where = quote(title)
     data: list[Json] = []
-    start = 0
-    for end in range(1, len(rows) + 1):
-        if (
-            end < len(rows)
-            and patterns[end] == patterns[start]
-            and rows[end] == rows[end - 1] + 1
-            and end - start < BLOCK_ROWS
-        ):
-            continue
-        block = rows[start:end]
-        present = [col for col, here in zip(cols, patterns[start], strict=True) if here]
-        for run in _adjacent_runs(present):
-            columns = [map(by_column[col].__getitem__, block) for col in run]
-            values = [
-                [v if type(v) in _AS_IS else _raw(v) for v in line]
-                for line in zip(*columns, strict=True)
-            ]
-            first = rowcol_to_a1(block[0] + offset, run[0] + 1)
-            last = rowcol_to_a1(block[-1] + offset, run[-1] + 1)
-            data.append({"range": f"{quote(title)}!{first}:{last}", "values": values})
-        start = end
+    for group in groups:
+        rows = by_column[group[0]][0]
+        values = [_raw_values(by_column[col][1]) for col in group]
+        for start, end in _row_blocks(rows, max(1, BLOCK_CELLS // len(group))):
+            first = rowcol_to_a1(rows[start] + offset, group[0] + 1)
+            last = rowcol_to_a1(rows[end - 1] + offset, group[-1] + 1)
+            data.append(
+                {
+                    "range": f"{where}!{first}:{last}",
+                    "majorDimension": "COLUMNS",
+                    "values": [column[start:end] for column in values],
+                }
+            )
     return data
+
+
+def _row_blocks(rows: list[int], height: int) -> list[tuple[int, int]]:
+    """Ascending rows cut into runs of consecutive rows, each of at most `height`: the
+    (start, end) of each run in `rows`."""
+    if not rows:
+        return []
+    breaks = (np.flatnonzero(np.diff(np.asarray(rows)) != 1) + 1).tolist()
+    return [
+        (at, min(at + height, end))
+        for start, end in zip([0, *breaks], [*breaks, len(rows)], strict=True)
+        for at in range(start, end, height)
+    ]
+
+
+def _raw_values(values: list[CellValue]) -> list[Any]:
+    """Values as a RAW write takes them (`_raw`); the same list when they already are."""
+    if set(map(type, values)) <= _AS_IS:
+        return values
+    return [v if type(v) in _AS_IS else _raw(v) for v in values]
+
+
+def _ascending(rows: list[int], values: list[CellValue]) -> ColumnCells:
+    """Cells as rows in ascending order and their values; for a row given twice, the later
+    value (as written one after the other)."""
+    if all(map(operator.lt, rows, rows[1:])):
+        return rows, values
+    cells = dict(zip(rows, values, strict=True))
+    order = sorted(cells)
+    return order, [cells[row] for row in order]
 
 
 def _column_cells(value_range: Json) -> list[Any]:
@@ -945,12 +980,23 @@ def _adjacent_runs(cols: list[int]) -> list[list[int]]:
     return runs
 
 
-def _transposed(cells: dict[int, dict[int, CellValue]]) -> dict[int, dict[int, CellValue]]:
-    """Cells by row and column from cells by column and row, or the other way round."""
+def _by_row(by_column: dict[int, ColumnCells]) -> dict[int, dict[int, CellValue]]:
+    """Cells by row, then column, from cells by column."""
     out: dict[int, dict[int, CellValue]] = {}
-    for outer, inner in cells.items():
-        for at, value in inner.items():
-            out.setdefault(at, {})[outer] = value
+    for col, (rows, values) in by_column.items():
+        for row, value in zip(rows, values, strict=True):
+            out.setdefault(row, {})[col] = value
+    return out
+
+
+def _by_column(by_row: dict[int, dict[int, CellValue]]) -> dict[int, ColumnCells]:
+    """Cells by column, rows ascending, from cells by row, then column."""
+    out: dict[int, ColumnCells] = {}
+    for row in sorted(by_row):
+        for col, value in by_row[row].items():
+            rows, values = out.setdefault(col, ([], []))
+            rows.append(row)
+            values.append(value)
     return out
 
 
