@@ -152,8 +152,23 @@ def formatting_for(config: Config) -> Formatting:
 
 
 def _score_cells(values: Any) -> list[int | float | None]:
-    """Score cells for a whole column: whole numbers as int, others as float, NaN as None."""
+    """Score cells for a whole column: whole numbers as int, others as float, NaN as None.
+
+    Each distinct number is converted once: a column of points or rounded scores holds a
+    few dozen, whatever its length.
+    """
     shown = np.asarray(values, dtype=float)
+    codes, distinct = pd.factorize(shown)  # NaN: code -1
+    if len(distinct) * 2 > len(shown):  # mostly distinct: each is converted anyway
+        return _each_score_cell(shown)
+    table = np.empty(len(distinct) + 1, dtype=object)
+    table[:-1] = _each_score_cell(distinct)
+    table[-1] = None  # where codes say -1
+    return list(table[codes].tolist())
+
+
+def _each_score_cell(shown: np.ndarray) -> list[int | float | None]:
+    """_score_cells, one number at a time."""
     with np.errstate(invalid="ignore"):
         whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
     blank = np.isnan(shown).tolist()
@@ -338,6 +353,10 @@ def plan_writes(
         out.next_action: wanted_text("next_action"),
     }
     changes: CellColumns = {}
+    # a key on two rows: its cell is the last row's value (both rows get it); without
+    # such keys, the cells go as they are, and columns changing the same rows share keys
+    keys_on_two_rows = bool(accounts["duplicate"].to_numpy(dtype=bool).any())
+    shared: tuple[np.ndarray, list[str]] = (np.empty(0, dtype=np.intp), [])
     for column, values in wanted.items():
         current = (
             raw[column].to_numpy(dtype=object)  # its first column of that name
@@ -349,10 +368,15 @@ def plan_writes(
         else:
             differs = _changed_text(current, values)
         where = np.flatnonzero(differs & live)
-        if len(where):
-            # a key on two rows: its cell is the last row's value (both rows get it)
+        if not len(where):
+            continue
+        if keys_on_two_rows:
             last = dict(zip(keys[where].tolist(), values[where].tolist(), strict=True))
             changes[column] = (list(last), list(last.values()))
+            continue
+        if not np.array_equal(where, shared[0]):
+            shared = (where, keys[where].tolist())
+        changes[column] = (shared[1], values[where].tolist())
     plan.cells = CellChanges(changes)
     plan.desired = DesiredCells(
         keys[live].tolist(), {column: values[live].tolist() for column, values in wanted.items()}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.history import iso_week, shift_week
 from agent.stores.memory import MemoryStore
-from agent.sync import run_pass
+from agent.sync import _score_cells, run_pass
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
@@ -249,3 +251,26 @@ def test_the_history_merge_is_the_row_by_row_upsert_it_describes(old, new, oldes
     rows, touched, written = merged_by_hand(old, plan)
     assert merge.rows == rows and merge.touched == touched and merge.written == written
     assert old == before
+
+
+def _one_score_cell(value: float) -> int | float | None:
+    """A score or points cell, one number at a time: the reference for `_score_cells`."""
+    if math.isnan(value):
+        return None
+    return int(value) if value.is_integer() else value
+
+
+@given(
+    st.one_of(
+        # a column of points or rounded scores: a few numbers, many times over
+        st.lists(st.sampled_from([0.0, 1.0, 2.0, -1.0, 2.5, 7.3, -0.0, math.nan, 1e300])),
+        st.lists(st.floats(allow_nan=True, allow_infinity=True)),
+    )
+)
+def test_score_cells_are_ints_when_whole_floats_otherwise_blank_when_none(
+    values: list[float],
+) -> None:
+    cells = _score_cells(np.asarray(values, dtype=float))
+    expected = [_one_score_cell(v) for v in values]
+    assert cells == expected
+    assert [type(c) for c in cells] == [type(c) for c in expected]
