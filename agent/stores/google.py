@@ -717,8 +717,10 @@ class GoogleStore:
         accounts). Rows move whole, cells and all: only a cell written onto a row that
         another account took meanwhile can be wrong, so when these keys stand, none is.
         False also when the check would not be cheaper than reading the whole column."""
+        if not rows or len(rows) * 2 > len(seen):
+            return False
         runs = _adjacent_runs(sorted(rows))
-        if not runs or len(runs) > KEY_CHECK_RANGES or len(rows) * 2 > len(seen):
+        if len(runs) > KEY_CHECK_RANGES:
             return False
         title = quote(self.worksheet)
         ranges = [f"{title}!{letter}{run[0] + 2}:{letter}{run[-1] + 2}" for run in runs]
