@@ -144,12 +144,19 @@ def account_trends(
             by_key.setdefault(key, []).append((wk, score, status))
     four_ago = shift_week(week, -4)
     one_ago = shift_week(week, -1)
-    new, new_at_max = Trend(), Trend(weeks_at_max=1)  # no past: shared by every such key
-    trends: dict[str, Trend] = {}
-    for key, shown in zip(current["key"].tolist(), current["shown"].tolist(), strict=True):
+    keys = current["key"].tolist()
+    shown_scores = current["shown"].to_numpy(dtype=float)
+    # no past: one shared Trend for every such key, set for all keys at once
+    new, new_at_max = Trend(), Trend(weeks_at_max=1)
+    at_max = (shown_scores >= scale).tolist()  # NaN >= scale is false
+    trends: dict[str, Trend] = dict(
+        zip(keys, [new_at_max if m else new for m in at_max], strict=True)
+    )
+    if not by_key:
+        return trends
+    for key, shown in zip(keys, shown_scores.tolist(), strict=True):
         snapshots = by_key.get(key)
         if not snapshots:
-            trends[key] = new_at_max if shown >= scale else new  # NaN >= scale is false
             continue
         delta, streak = None, 0
         if shown == shown:  # not NaN
