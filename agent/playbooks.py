@@ -269,7 +269,11 @@ class Choice:
 
 
 def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
+    return _cut(" ".join(text.split()))
+
+
+def _cut(flat: str) -> str:
+    """A one-line text, cut to MAX_ACTION_CHARS with an ellipsis."""
     return flat if len(flat) <= MAX_ACTION_CHARS else flat[: MAX_ACTION_CHARS - 1] + "…"
 
 
@@ -415,7 +419,10 @@ class PlaybookSet:
         failed: dict[str, str] = {}
         verdicts: dict[tuple[int, Any], bool | None] = {}
         winners: dict[Any, int | None] = {}
-        texts: dict[tuple[int, Any], tuple[str, int | None]] = {}
+        # per (playbook, values its body reads): the text, the key slots it holds, and
+        # for a text with slots, the text on one line (the key then goes in as it is)
+        texts: dict[tuple[int, Any], tuple[str, int | None, str]] = {}
+        body_values: dict[int, list[tuple[Any, ...]]] = {}  # per playbook, per account
         dumped: dict[int, tuple[Any, Any]] = {}
         frozen: dict[str, list[Any]] = {}
         slot = f"\x00{uuid.uuid4().hex}\x00"  # no sheet value holds it
@@ -464,7 +471,11 @@ class PlaybookSet:
             slotted = playbook.key_slots and isinstance(key, str)
             if names is None or (playbook.key_slots and not slotted):
                 return self.render(playbook, table.context(i))
-            text_key = (index, tuple([c[i] for c in names]))
+            values = body_values.get(index)
+            if values is None:
+                values = list(zip(*names, strict=True)) if names else [()] * table.size
+                body_values[index] = values
+            text_key = (index, values[i])
             cached = texts.get(text_key)
             if cached is None:
                 context = table.context(i)
@@ -473,17 +484,23 @@ class PlaybookSet:
                         playbook, {**context, "key": slot} if slotted else context
                     )
                 except TEMPLATE_FAILURES:
-                    texts[text_key] = ("", _FAILED)
+                    texts[text_key] = ("", _FAILED, "")
                     raise
                 slots = (text.count(slot) if whole else _FAILED) if slotted else None
-                cached = texts[text_key] = (text if slotted else _one_line(text), slots)
-            text, slots = cached
+                flat = " ".join(text.split())
+                cached = (text, slots, flat) if slotted else (_cut(flat), None, "")
+                texts[text_key] = cached
+            text, slots, flat = cached
             if slots is None or not isinstance(key, str):
                 return text
             if slots == _FAILED:  # fails again, or too long to put the key in a slot
                 return self.render(playbook, table.context(i))
             if len(text) + slots * (len(key) - len(slot)) > MAX_RENDERED:
                 return self.render(playbook, table.context(i))  # would be cut: as it is
+            if key and key == " ".join(key.split()):
+                # a key with no space to squeeze (a pass's keys are trimmed): squeezing
+                # the text with the key in it gives the squeezed text with the key in it
+                return _cut(flat.replace(slot, key))
             return _one_line(text.replace(slot, key))
 
         actions: list[str] = []
