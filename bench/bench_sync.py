@@ -24,7 +24,9 @@ collector, back on, first walks every container made meanwhile that is still ali
 pass pays that walk before it returns. Calls and bytes are the emulator's counters. Every
 agent pass and floor is measured `--repeat` times (each time on a fresh sheet) and its
 median time printed: a single run of a sub-second pass moves by a fifth from one run to
-the next.
+the next. Each floor runs right after its pass, and "vs floor" is the median of the runs'
+own ratios (a pass over the floor measured seconds later), so that a stretch of slower
+machine, which slows a pass and its floor alike, does not move the ratio.
 """
 
 from __future__ import annotations
@@ -120,7 +122,13 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
         store = made.store
         store.read()  # the token, outside the measure
         first_writes = agent_pass("first", emulator, store, 0)
-        format_bodies = emulator.bodies("format")
+        with SheetsEmulator() as other:  # its floor, right after: same sheet, same cells
+            fresh = start_emulated_google(folder, HEADER, rows(n), emulator=other).store
+            client = gspread_client(fresh, other).http_client
+            fresh.read()
+            for body in emulator.bodies("format"):  # same grid and tabs as the agent had
+                client.batch_update(SPREADSHEET_ID, body)
+            floor("first floor", other, client, ["'Comptes'"], first_writes)
         agent_pass("unchanged", emulator, store, 10)
         client = gspread_client(store, emulator).http_client
         both = ["'Comptes'", "'Historique'"]
@@ -130,23 +138,27 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
         made.edit("Compte 000042", criterion.column, labels[0])  # a CSM changes one cell
         edit_writes = agent_pass("edit", emulator, store, 20)
         floor("edit floor", emulator, client, both, edit_writes)
-
-    with SheetsEmulator() as emulator:  # the first pass's floor: same sheet, same cells
-        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
-        client = gspread_client(store, emulator).http_client
-        store.read()
-        for body in format_bodies:  # same grid and tabs as the agent had
-            client.batch_update(SPREADSHEET_ID, body)
-        floor("first floor", emulator, client, ["'Comptes'"], first_writes)
     return out
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each measure's median time over the runs; calls and bytes are the same every run."""
+    """Each measure's median time over the runs, with its calls and bytes (the same every
+    run) and every run's time (for the paired ratios)."""
     return {
-        name: (statistics.median(run[name][0] for run in runs), *runs[0][name][1:])
+        name: (
+            statistics.median(run[name][0] for run in runs),
+            *runs[0][name][1:],
+            [run[name][0] for run in runs],
+        )
         for name in runs[0]
     }
+
+
+def paired_ratio(agent: tuple[Any, ...], floor: tuple[Any, ...]) -> float:
+    """The median, over the runs, of each run's agent time over the same run's floor: a
+    pass and its floor are measured seconds apart, so a machine slower for a while slows
+    both and the ratio holds, where the ratio of two medians would mix moments."""
+    return statistics.median(a / f for a, f in zip(agent[3], floor[3], strict=True))
 
 
 def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
@@ -204,11 +216,11 @@ def main() -> None:
     repeat = max(1, args.repeat)
     print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
 
-    def line(n: int, label: str, figures: tuple[float, int, int], floor: float) -> None:
-        seconds, calls, sent = figures
+    def line(n: int, label: str, figures: tuple[Any, ...], ratio: float) -> None:
+        seconds, calls, sent = figures[:3]
         print(
             f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
-            f"{seconds / floor:>6.2f}x",
+            f"{ratio:>6.2f}x",
             flush=True,
         )
 
@@ -235,14 +247,15 @@ def main() -> None:
                     "edit": "one CSM edit",
                 }
                 for variant, result in variants:
+                    floor = result[f"{kind} floor"]
                     line(n, f"agent {title[kind]}, {variant}", result[kind],
-                         result[f"{kind} floor"][0])  # fmt: skip
-                    line(n, f"  {floor_label}", result[f"{kind} floor"],
-                         result[f"{kind} floor"][0])  # fmt: skip
+                         paired_ratio(result[kind], floor))  # fmt: skip
+                    line(n, f"  {floor_label}", floor, 1.0)
                 if kind == "first":
                     first_floor = variants[0][1]["first floor"][0]
-                    line(n, "  naive cell by cell*", baselines["naive"], first_floor)
-                    line(n, "  whole-range rewrite", baselines["rewrite"], first_floor)
+                    for name, label in (("naive", "naive cell by cell*"),
+                                        ("rewrite", "whole-range rewrite")):  # fmt: skip
+                        line(n, f"  {label}", baselines[name], baselines[name][0] / first_floor)
     print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
     print("  without playbooks (it writes no next actions either)")
 
