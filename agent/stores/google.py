@@ -74,7 +74,6 @@ GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 MAX_BODY_BYTES = 2_000_000  # Google's recommended payload size
 BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finely at 2 MB
-BLOCK_CELLS = 2_000  # cells per agent-cell ValueRange: the same bound, column by column
 KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
 KEY_CHECK_URL_CHARS = 4_000  # what those ranges may take in the URL, once percent-encoded
 RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -901,8 +900,9 @@ def _column_ranges(title: str, by_column: dict[int, ColumnCells], offset: int = 
     rows and values (sheet row = row + offset).
 
     Adjacent columns that change the same rows share a range, one per run of consecutive
-    rows, of up to BLOCK_CELLS cells: a first pass over 100,000 rows is a few hundred
-    ranges, built from slices of the plan's own lists, with no list made per row.
+    rows, of up to BLOCK_ROWS rows (a range of long next actions stays far under 2 MB): a
+    first pass over 100,000 rows is a few hundred ranges, built from slices of the plan's
+    own lists, with no list made per row.
     """
     groups: list[list[int]] = []
     for col in sorted(c for c, (rows, _) in by_column.items() if rows):
@@ -915,7 +915,7 @@ def _column_ranges(title: str, by_column: dict[int, ColumnCells], offset: int = 
     for group in groups:
         rows = by_column[group[0]][0]
         values = [_raw_values(by_column[col][1]) for col in group]
-        for start, end in _row_blocks(rows, max(1, BLOCK_CELLS // len(group))):
+        for start, end in _row_blocks(rows, BLOCK_ROWS):
             first = rowcol_to_a1(rows[start] + offset, group[0] + 1)
             last = rowcol_to_a1(rows[end - 1] + offset, group[-1] + 1)
             data.append(
