@@ -102,15 +102,21 @@ def accounts_frame(tab: Tab) -> pd.DataFrame:
         seen[base] += 1
         names.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
     width = len(names)
+    if not tab.rows:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    lengths = set(map(len, tab.rows))
+    if len(lengths) == 1 and (length := lengths.pop()) <= width:
+        # rows of one length (Google leaves out blank cells at a row's end; here every row
+        # ends the same): no padded copy of each row, blank columns added whole
+        frame = pd.DataFrame(tab.rows, columns=names[:length], dtype=object)
+        for name in names[length:]:
+            frame[name] = None
+        return frame
     rows = [
         r if len(r) == width else (r[:width] if len(r) > width else r + [None] * (width - len(r)))
         for r in tab.rows
     ]
-    return (
-        pd.DataFrame(rows, columns=names, dtype=object)
-        if rows
-        else pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-    )
+    return pd.DataFrame(rows, columns=names, dtype=object)
 
 
 def check_columns(tab: Tab, config: Config) -> None:

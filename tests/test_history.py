@@ -274,3 +274,31 @@ def test_score_cells_are_ints_when_whole_floats_otherwise_blank_when_none(
     expected = [_one_score_cell(v) for v in values]
     assert cells == expected
     assert [type(c) for c in cells] == [type(c) for c in expected]
+
+
+CELL = st.sampled_from(["a", 1, None, ""])
+
+
+@given(
+    st.integers(0, 5).flatmap(
+        lambda width: st.one_of(
+            # rows of one length (a tab whose rows all end alike), or of any lengths
+            st.integers(0, width + 1).flatmap(
+                lambda n: st.lists(st.lists(CELL, min_size=n, max_size=n))
+            ),
+            st.lists(st.lists(CELL, max_size=width + 1)),
+        ).map(lambda rows: (width, rows))
+    )
+)
+def test_the_accounts_frame_holds_each_row_padded_or_cut_to_the_header(
+    case: tuple[int, list[list[object]]],
+) -> None:
+    from agent.stores.base import Tab
+    from agent.sync import accounts_frame
+
+    width, rows = case
+    header = [f"c{i}" for i in range(width)]
+    frame = accounts_frame(Tab("Comptes", header, rows))
+    assert list(frame.columns) == header and len(frame) == len(rows)
+    expected = [(r + [None] * width)[:width] for r in rows]
+    assert [list(line) for line in frame.itertuples(index=False)] == expected
