@@ -302,3 +302,25 @@ def test_the_accounts_frame_holds_each_row_padded_or_cut_to_the_header(
     assert list(frame.columns) == header and len(frame) == len(rows)
     expected = [(r + [None] * width)[:width] for r in rows]
     assert [list(line) for line in frame.itertuples(index=False)] == expected
+
+
+def test_the_history_frame_reads_short_and_long_rows_by_position(seed_config):
+    from agent.history import history_frame
+    from agent.stores.base import Tab
+
+    ids = [c.id for c in seed_config.model.criteria]
+    header = ["Semaine", "Date", "Client", "Score", "Statut", *ids, "Modèle"]
+    rows = [
+        ["2026-W47", "2026-11-16", "Acme", 8, "En bonne santé", 2, 2, 2, 2, "v1"],
+        ["2026-W47", "2026-11-16", " Boréal ", "6,5", "À surveiller", 2],  # Google cut it
+        ["2026-W48", "2026-11-23", "Cèdre", 3, "À risque", 1, 0, 1, 1, "v1", "a note"],
+        ["2026-W48", "", ""],  # no key: left out
+    ]
+    frame = history_frame(Tab("Historique", header, rows), seed_config.model)
+    assert frame["key"].tolist() == ["Acme", "Boréal", "Cèdre"]
+    assert frame["score"].tolist() == [8.0, 6.5, 3.0]
+    assert frame["status"].tolist() == ["green", "orange", "red"]
+    assert frame["model_version"].tolist() == ["v1", "", "v1"]
+    points = frame[[f"points.{i}" for i in ids]].to_numpy().tolist()
+    assert points[0] == [2.0] * 4 and points[2] == [1.0, 0.0, 1.0, 1.0]
+    assert points[1][0] == 2.0 and all(p != p for p in points[1][1:])  # NaN past the end
