@@ -289,9 +289,15 @@ def each_distinct(
 
 
 def key_text_list(values: Iterable[Any]) -> list[str]:
-    """Key cells as the texts they are matched on: trimmed, inner spaces collapsed."""
+    """Key cells as the texts they are matched on: trimmed, inner spaces collapsed.
+
+    Most keys already are: a text with no space at either end, no two in a row, and no
+    other kind of space (every other one is unprintable) is kept as it is, unsplit.
+    """
     return [
-        " ".join(v.split()) if type(v) is str else " ".join(cell_text(v).split())
+        v
+        if type(v) is str and v == v.strip() and "  " not in v and v.isprintable()
+        else " ".join((v if type(v) is str else cell_text(v)).split())
         for v in values
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -18,6 +19,7 @@ from agent.scoring import (
     cell_text,
     distinct_cells,
     each_distinct,
+    key_text_list,
     parse_number,
     score_accounts,
 )
@@ -371,3 +373,30 @@ def test_cells_sharing_a_code_read_as_the_same_text(cells):
             assert code == -1
         else:
             assert cell_text(firsts[code]) == cell_text(cell), (cell, firsts[code])
+
+
+SPACED = st.sampled_from(["a", "é", " ", "\t", "\n", "\u00a0", "\u2028", "\x01"])
+
+
+def test_every_kind_of_space_but_the_plain_one_is_unprintable() -> None:
+    # why `key_text_list` may keep a printable text with single inner spaces as it is
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert " " in spaces and len(spaces) > 20
+    assert [c for c in spaces if c.isprintable()] == [" "]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=SPACED),
+            st.text(),
+            st.integers(),
+            st.floats(allow_nan=False),
+            st.booleans(),
+            st.none(),
+        )
+    )
+)
+def test_key_texts_are_trimmed_with_inner_spaces_collapsed(values: list[object]) -> None:
+    expected = [" ".join((v if isinstance(v, str) else cell_text(v)).split()) for v in values]
+    assert key_text_list(values) == expected
