@@ -40,6 +40,7 @@ from agent.stores.base import (
     CellColumns,
     DesiredCells,
     Formatting,
+    HistoryRows,
     ScoreScale,
     Snapshot,
     StatusColours,
@@ -416,9 +417,8 @@ def plan_writes(
         changed["status_label"].tolist(),
         *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
-    plan.history_rows = [
-        [week, day, *cells, version] for cells in zip(*columns, strict=True)
-    ]
+    count = len(changed)
+    plan.history_rows = HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
     if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
         plan.history_header = h_header
     oldest = shift_week(week, -config.sheet.history_keep_weeks)

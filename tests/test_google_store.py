@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -24,6 +24,7 @@ from agent.stores.base import (
     CellChanges,
     CellWrite,
     Formatting,
+    HistoryRows,
     ScoreScale,
     StatusColours,
     WritePlan,
@@ -170,6 +171,48 @@ def test_long_accented_next_actions_on_every_row_still_go_in_bodies_under_2mb(
         assert sum(sizes) > 4_500_000 and max(sizes) <= 2_000_000
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
         assert all(tab.cell(r, 3) == action for r in range(1, 3001))
+
+
+HISTORY_HEADER = ["Semaine", "Date", "Client", "Score", "Statut", "usage", "Modèle"]
+OLD_HISTORY_ROW = st.tuples(
+    st.sampled_from(["2026-W40", "2026-W47", " 2026-W48", "2026-W48", "", 1]),
+    st.just("2026-11-16"),
+    st.sampled_from(["Acme", " Boréal", "Cèdre", ""]),
+    st.sampled_from([4, 6.5, ""]),
+).map(list)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    old=st.lists(OLD_HISTORY_ROW, max_size=6),
+    keys=st.lists(st.sampled_from(["Acme", "Boréal", "Cèdre", "Dune"]), min_size=1, max_size=5),
+    week=st.sampled_from(["2026-W48", "2026-W49"]),
+    oldest=st.sampled_from([None, "2026-W44"]),
+)
+def test_a_weeks_rows_given_as_columns_land_as_the_same_rows_would(old, keys, week, oldest):
+    # the columns a pass plans (appended column by column when nothing else changes in
+    # the tab) and the same rows given one by one (always merged) leave the same tab
+    n = len(keys)
+    columns = [[week] * n, ["2026-11-24"] * n, keys, list(range(n)), ["Vert"] * n,
+               [None if i % 2 else 1 for i in range(n)], ["v1"] * n]  # fmt: skip
+    tabs = []
+    for history_rows in (HistoryRows(columns), [list(r) for r in zip(*columns, strict=True)]):
+        folder = Path(tempfile.mkdtemp(prefix="hist-"))
+        made = start_emulated_google(
+            folder, INPUTS, accounts(2), key_column="Client", history=[HISTORY_HEADER, *old]
+        )
+        try:
+            made.store.read()
+            plan = WritePlan(
+                history_header=HISTORY_HEADER, history_rows=history_rows, history_oldest_week=oldest
+            )
+            report = made.store.write(plan)
+            history = made.store.read().history  # the tab as Google shows it
+            assert history is not None
+            tabs.append((report.history_rows_written, history.header, history.rows))
+        finally:
+            made.close()
+    assert tabs[0] == tabs[1]
 
 
 # --- rows identified by key while CSMs work ------------------------------------------------------

@@ -72,6 +72,37 @@ class CellChanges(Sequence[CellWrite]):
         return list(self)[index]
 
 
+class HistoryRows(Sequence[list[CellValue]]):
+    """History rows as a pass plans them: column by column (week, date, key, score,
+    status, points, model version), all of one length.
+
+    Reads as a sequence of rows, made the first time one is asked for; a store that
+    appends a week's first rows can write the columns as they are (`columns`).
+    """
+
+    def __init__(self, columns: list[list[CellValue]]) -> None:
+        self.columns = columns
+        self._rows: list[list[CellValue]] | None = None
+
+    def rows(self) -> list[list[CellValue]]:
+        if self._rows is None:
+            self._rows = [list(row) for row in zip(*self.columns, strict=True)]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __iter__(self) -> Iterator[list[CellValue]]:
+        return iter(self.rows())
+
+    @overload
+    def __getitem__(self, index: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[CellValue]]: ...
+    def __getitem__(self, index: int | slice) -> list[CellValue] | list[list[CellValue]]:
+        return self.rows()[index]
+
+
 class DesiredCells(Mapping[str, dict[str, CellValue]]):
     """Every account's agent cells as a pass wants them, by key, kept column by column:
     the mapping by key is made only when a store asks for it (rows moved during a write)."""
@@ -158,7 +189,7 @@ class WritePlan:
     new_columns: list[str] = field(default_factory=list)
     cells: Sequence[CellWrite] = field(default_factory=list)
     history_header: list[str] = field(default_factory=list)
-    history_rows: list[list[CellValue]] = field(default_factory=list)
+    history_rows: Sequence[list[CellValue]] = field(default_factory=list)
     history_oldest_week: str | None = None
     formatting: Formatting | None = None
     # every account's wanted agent cells, by key: lets a store put right the rows a CSM

@@ -50,10 +50,11 @@ from gspread.utils import rowcol_to_a1
 
 from agent.errors import HealthAgentError, SheetAccessError, SheetError, TransientError
 from agent.labels import STATUS_LABELS
-from agent.scoring import cell_text, key_text_list
+from agent.scoring import cell_text, each_distinct, key_text_list
 from agent.stores.base import (
     CellValue,
     Formatting,
+    HistoryRows,
     ScoreScale,
     Snapshot,
     Tab,
@@ -125,6 +126,7 @@ def sheets_base_url(endpoint: str | None) -> str:
 
 
 _AS_IS = frozenset({str, int, bool})  # what a RAW write takes as it is, looked up by type
+_AS_IS_OR_BLANK = _AS_IS | {type(None)}
 
 
 def _raw(value: CellValue) -> Any:
@@ -607,6 +609,9 @@ class GoogleStore:
         assert self.history_worksheet is not None
         title = self.history_worksheet
         old = self._history or Tab(title, [], [])
+        appended = _appended_history(title, old, plan)
+        if appended is not None:
+            return appended
         merge = merge_history(old.header, old.rows, plan)
         # only the rows the plan wrote, the rows shifted up after a dropped one, and the
         # leftovers at the bottom: no comparison of the whole tab
@@ -943,9 +948,39 @@ def _row_blocks(rows: list[int], height: int) -> list[tuple[int, int]]:
 
 def _raw_values(values: list[CellValue]) -> list[Any]:
     """Values as a RAW write takes them (`_raw`); the same list when they already are."""
-    if set(map(type, values)) <= _AS_IS:
+    kinds = set(map(type, values))
+    if kinds <= _AS_IS:
         return values
+    if kinds <= _AS_IS_OR_BLANK:  # whole points and blanks: only the blanks change
+        return ["" if v is None else v for v in values]
     return [v if type(v) in _AS_IS else _raw(v) for v in values]
+
+
+def _appended_history(title: str, old: Tab, plan: WritePlan) -> tuple[list[Json], int, int] | None:
+    """A week's first history rows, written column by column below the rows read, when
+    appending them is all the plan does to the tab: no row of their weeks there yet, no
+    old week to drop, each (week, key) once. The ranges, how many rows the plan wrote and
+    how many grid rows the tab needs; None when the general merge is needed.
+    """
+    new = plan.history_rows
+    if not isinstance(new, HistoryRows) or not len(new) or len(new.columns) < 3:
+        return None
+    new_weeks = each_distinct(new.columns[0], key_text)
+    old_weeks = set(each_distinct([row[0] if row else "" for row in old.rows], key_text))
+    oldest = plan.history_oldest_week
+    if old_weeks.intersection(new_weeks) or (oldest and any(w and w < oldest for w in old_weeks)):
+        return None
+    keys = key_text_list(new.columns[2])
+    if len(set(zip(new_weeks, keys, strict=True))) != len(keys):
+        return None  # a (week, key) twice: the last one wins, as the merge says
+    data: list[Json] = []
+    header = plan.history_header or old.header
+    if list(header) != list(old.header):
+        data += _line_ranges(title, {0: list(header) + [""] * (len(old.header) - len(header))})
+    start = len(old.rows)  # the new rows go right below the rows read
+    rows = list(range(start, start + len(new)))
+    data += _column_ranges(title, {col: (rows, values) for col, values in enumerate(new.columns)})
+    return data, len(new), start + len(new) + 1
 
 
 def _ascending(rows: list[int], values: list[CellValue]) -> ColumnCells:
