@@ -543,7 +543,9 @@ def _one_pass(
         raw=sheet.raw,
     )
     report = WriteReport() if dry_run else store.write(plan)
-    accounts = scored[~scored["skipped"]].reset_index(drop=True)
+    skipped = scored["skipped"].to_numpy(dtype=bool)
+    # every row with a key (the usual sheet): the scored frame as it is, not a copy
+    accounts = scored[~skipped].reset_index(drop=True) if skipped.any() else scored
     return PassResult(
         accounts=accounts,
         plan=plan,

@@ -331,6 +331,7 @@ class GoogleStore:
         self._meta: Json | None = None
         self._header: list[str] = []
         self._rows: list[list[CellValue]] = []
+        self._key_cells: list[Any] = []
         self._keys: list[str] = []
         self._history: Tab | None = None
 
@@ -439,7 +440,9 @@ class GoogleStore:
         self._header = list(accounts.header)
         self._rows = accounts.rows
         at = self._header.index(self.key_column)
-        self._keys = key_text_list(r[at] if at < len(r) else None for r in accounts.rows)
+        # the key cells as Google gives them (a blank one as ""), and as they are matched
+        self._key_cells = [r[at] if at < len(r) else "" for r in accounts.rows]
+        self._keys = key_text_list(self._key_cells)
         self._history = None
         if has_history and self.history_worksheet is not None:
             self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
@@ -497,7 +500,7 @@ class GoogleStore:
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
         self._meta = None
-        self._rows, self._keys, self._history = [], [], None
+        self._rows, self._key_cells, self._keys, self._history = [], [], [], None
         return report
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
@@ -520,7 +523,13 @@ class GoogleStore:
     def _history_requests(self, plan: WritePlan, rows_needed: int) -> list[Json]:
         """Create the history tab, or grow it, so the rows to write fit."""
         history = self._sheet(self.history_worksheet)
-        width = max(len(plan.history_header), max((len(r) for r in plan.history_rows), default=0))
+        rows = plan.history_rows
+        widest = (
+            len(rows.columns)  # a pass's rows, all as wide: not made one by one to be measured
+            if isinstance(rows, HistoryRows)
+            else max((len(r) for r in rows), default=0)
+        )
+        width = max(len(plan.history_header), widest)
         if history is None:
             return [
                 {
@@ -677,7 +686,7 @@ class GoogleStore:
         params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
         expected = list(self._keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
-        seen = [r[at] if at < len(r) else "" for r in self._rows]
+        seen = self._key_cells
         written_rows = set().union(*(rows for rows, _ in by_column.values()))
         if self._written_rows_hold_their_keys(letter, params, written_rows, seen):
             return 0
