@@ -631,10 +631,10 @@ class GoogleStore:
         lines: dict[int, list[Any]] = {}
         for i in rows_to_write:
             row = new_rows[i] if i < len(new_rows) else []
-            line = [v if type(v) in _AS_IS else _raw(v) for v in row]
+            line = _raw_values(row)  # may be the row itself: never changed in place
             before = len(old_rows[i]) if i < len(old_rows) else 0
             if before > len(line):
-                line += [""] * (before - len(line))  # blank what the row had more
+                line = line + [""] * (before - len(line))  # blank what the row had more
             lines[i + 1] = line
         if list(merge.header) != list(old.header):
             lines[0] = list(merge.header) + [""] * (len(old.header) - len(merge.header))
