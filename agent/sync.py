@@ -442,7 +442,8 @@ class Scored:
     def live(self) -> pd.DataFrame:
         """The accounts that get a next action: a key, no duplicate, a status."""
         s = self.scored
-        return s[~s["skipped"] & ~s["duplicate"] & s["status"].notna()]
+        live = ~s["skipped"] & ~s["duplicate"] & s["status"].notna()
+        return s if live.all() else s[live]  # every row (the usual sheet): no copy
 
     def contexts(self, config: Config, names: frozenset[str] | None = None) -> ContextColumns:
         live = self.live()
@@ -529,7 +530,10 @@ def _one_pass(
         live = sheet.live()
         names = getattr(next_actions, "names_read", None)
         choice = next_actions.choose(sheet.contexts(config, names))
-        scored.loc[live.index, "next_action"] = list(choice.actions)
+        if len(live) == len(scored):
+            scored["next_action"] = list(choice.actions)
+        else:
+            scored.loc[live.index, "next_action"] = list(choice.actions)
         failures = [str(f) for f in choice.failures]
         for failure in failures:
             log.warning("playbook failed: %s", failure)
