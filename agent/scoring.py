@@ -324,7 +324,9 @@ def score_accounts(
 
     Returns one row per input row, same index, with: key, skipped (blank key),
     duplicate, score (unrounded, NaN when none), shown (rounded), status
-    ("green"/"orange"/"red"/None), status_label, why, and `points.<criterion id>`.
+    ("green"/"orange"/"red"/None), status_label, why, `points.<criterion id>`, and
+    profile: a number shared by the rows whose criterion cells read alike (so whose
+    points are the same too).
     """
     today = today or dt.date(2000, 1, 1)
     lang = language if language in WHY else "en"
@@ -432,4 +434,5 @@ def score_accounts(
     )
     for j, criterion in enumerate(model.criteria):
         result[f"points.{criterion.id}"] = points[:, j]
+    result["profile"] = combo
     return result

@@ -29,8 +29,6 @@ from agent.playbooks import ContextColumns
 from agent.scoring import (
     Model,
     cell_text,
-    combined_codes,
-    distinct_cells,
     each_distinct,
     parse_date,
     score_accounts,
@@ -200,34 +198,43 @@ def account_contexts(
     """
     n = len(accounts)
     keys = accounts["key"].tolist()
-    statuses = [s if isinstance(s, str) else None for s in accounts["status"].tolist()]
-    labels = STATUS_LABELS[config.language]
-    columns: dict[str, Sequence[Any]] = {
-        "key": keys,
-        "owner": accounts["owner"].tolist(),
-        "segment": accounts["segment"].tolist(),
-        "score": [None if s != s else float(s) for s in accounts["shown"].tolist()],
-        "scale": [model.scale] * n,
-        "status": statuses,
-        "status_label": [labels.get(code or "", "") for code in statuses],
-        "language": [config.language] * n,
-    }
 
     def read(*wanted: str) -> bool:
         return names is None or any(name in names for name in wanted)
 
+    columns: dict[str, Sequence[Any]] = {"key": keys}  # the key always: `choose` reads it
+    if read("owner"):
+        columns["owner"] = accounts["owner"].tolist()
+    if read("segment"):
+        columns["segment"] = accounts["segment"].tolist()
+    if read("score"):
+        columns["score"] = [None if s != s else float(s) for s in accounts["shown"].tolist()]
+    if read("scale"):
+        columns["scale"] = [model.scale] * n
+    if read("status", "status_label"):
+        statuses = [s if isinstance(s, str) else None for s in accounts["status"].tolist()]
+        columns["status"] = statuses
+        if read("status_label"):
+            labels = STATUS_LABELS[config.language]
+            columns["status_label"] = [labels.get(code or "", "") for code in statuses]
+    if read("language"):
+        columns["language"] = [config.language] * n
     if read("row"):
         columns["row"] = raw.to_dict("records")
     stand_ins: dict[str, Sequence[int]] = {}
-    if read(*CRITERIA_NAMES):
-        lists, profiles = _criteria_columns(accounts, raw, model)
+    criteria_names = [name for name in CRITERIA_NAMES if read(name)]
+    if criteria_names:
+        lists, profiles = _criteria_columns(accounts, raw, model, criteria_names)
         columns.update(lists)
-        stand_ins = dict.fromkeys(CRITERIA_NAMES, profiles)
+        stand_ins = dict.fromkeys(criteria_names, profiles)
     if read("delta_4w", "weeks_at_max", "weeks"):
         found = [trends.get(key) for key in keys]
-        columns["delta_4w"] = [t.delta_4w if t else None for t in found]
-        columns["weeks_at_max"] = [t.weeks_at_max if t else 0 for t in found]
-        columns["weeks"] = [t.weeks if t else [] for t in found]
+        if read("delta_4w"):
+            columns["delta_4w"] = [t.delta_4w if t else None for t in found]
+        if read("weeks_at_max"):
+            columns["weeks_at_max"] = [t.weeks_at_max if t else 0 for t in found]
+        if read("weeks"):
+            columns["weeks"] = [t.weeks if t else [] for t in found]
     if read("days_to_renewal"):
         renewal = config.sheet.renewal_column
 
@@ -244,28 +251,24 @@ def account_contexts(
 
 
 def _criteria_columns(
-    accounts: pd.DataFrame, raw: pd.DataFrame, model: Model
+    accounts: pd.DataFrame,
+    raw: pd.DataFrame,
+    model: Model,
+    wanted: Sequence[str] = CRITERIA_NAMES,
 ) -> tuple[dict[str, list[Any]], list[int]]:
-    """`criteria`, `zeros`, `ones`, `maxed` and `missing` for each account, and each
-    account's profile: a number shared by the accounts with the same points and values.
+    """`criteria`, `zeros`, `ones`, `maxed` and `missing` (those `wanted`) for each
+    account, and each account's profile: a number shared by the accounts with the same
+    points and values.
 
-    Those accounts share the same lists: built once per profile (found from integer
-    codes, not row by row), and a playbook's result for one holds for the others.
+    Those accounts share the same lists: built once per profile (scoring's, found from
+    integer codes, not row by row), and a playbook's result for one holds for the others.
     """
     n = len(accounts)
     points = [accounts[f"points.{c.id}"].to_numpy(dtype=float) for c in model.criteria]
     cells = [raw.get(c.column) for c in model.criteria]  # a Series, or None: no column
-    codes: list[np.ndarray] = []
-    sizes: list[int] = []
-    for column_points, column_cells in zip(points, cells, strict=True):
-        point_codes, point_values = pd.factorize(column_points)  # NaN: -1
-        codes.append(np.asarray(point_codes, dtype=np.int64))
-        sizes.append(len(point_values))
-        if column_cells is not None:
-            value_codes, firsts = distinct_cells(column_cells)
-            codes.append(value_codes)
-            sizes.append(len(firsts))
-    profiles = combined_codes(codes, sizes) if n else np.zeros(0, dtype=np.int64)
+    # scoring's profiles (cells that read alike, so the same points), numbered from 0 for
+    # these accounts
+    profiles = np.asarray(pd.factorize(accounts["profile"].to_numpy())[0], dtype=np.int64)
     count = int(profiles.max()) + 1 if n else 0
     first_row = np.full(count, -1, dtype=np.int64)
     first_row[profiles[::-1]] = np.arange(n)[::-1]
@@ -295,6 +298,8 @@ def _criteria_columns(
         )
     out = {}
     for k, name in enumerate(CRITERIA_NAMES):
+        if name not in wanted:
+            continue
         lists = np.empty(count, dtype=object)
         for at, profile in enumerate(made):
             lists[at] = profile[k]

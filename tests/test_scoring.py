@@ -375,6 +375,32 @@ def test_cells_sharing_a_code_read_as_the_same_text(cells):
             assert cell_text(firsts[code]) == cell_text(cell), (cell, firsts[code])
 
 
+PROFILE_CELLS = st.sampled_from([None, "", 1, 1.0, True, " rare ", TOP[0], f" {TOP[0]}", LOW[0]])
+
+
+@given(st.lists(st.lists(PROFILE_CELLS, min_size=4, max_size=4), min_size=1, max_size=12))
+def test_rows_sharing_a_profile_read_alike_and_like_rows_share_one(rows):
+    # the playbooks' criteria lists are built once per profile: a shared profile must
+    # mean the same cell texts and the same points; the very same cells, the same profile
+    from tests.conftest import ROOT
+
+    config_text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    model = parse_model(ConfigContext(Path("c.toml")), tomllib.loads(config_text)["model"])
+    rows = [*rows, *rows[:3]]  # some rows twice over
+    result = score([[f"k{i}", *row] for i, row in enumerate(rows)], model)
+    profiles = result["profile"].tolist()
+    points = result[[f"points.{c.id}" for c in model.criteria]].to_numpy(dtype=float)
+    texts = [tuple("" if v is None else cell_text(v) for v in row) for row in rows]
+    typed = [tuple((type(v), v) for v in row) for row in rows]
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            if profiles[i] == profiles[j]:
+                assert texts[i] == texts[j], (rows[i], rows[j])
+                assert pd.Series(points[i]).equals(pd.Series(points[j]))
+            if typed[i] == typed[j]:
+                assert profiles[i] == profiles[j], (rows[i], rows[j])
+
+
 SPACED = st.sampled_from(["a", "é", " ", "\t", "\n", "\u00a0", "\u2028", "\x01"])
 
 
