@@ -506,10 +506,34 @@ class PlaybookSet:
         actions: list[str] = []
         matched: list[str | None] = []
         decisions = zip(*every_when, strict=True) if every_when else [()] * table.size
+        longer = len(slot)
         for i, decided in enumerate(decisions):
             index = winners.get(decided, _UNDECIDED)
             if index is _UNDECIDED:
                 index = winners[decided] = winner_for(i, table.context(i))
+            # most accounts: a text already made for the same values, taken as it is or
+            # with a key that needs no squeezing put in its slots (`text_for`'s own rules)
+            values = body_values.get(index) if index is not None else None
+            cached = texts.get((index, values[i])) if values is not None else None
+            if cached is not None:
+                text, slots, flat = cached
+                if slots is None:
+                    actions.append(text)
+                    matched.append(files[index])
+                    continue
+                key = keys[i]
+                if (
+                    slots >= 0
+                    and type(key) is str
+                    and key
+                    and key == key.strip()
+                    and "  " not in key
+                    and key.isprintable()  # every other kind of space is unprintable
+                    and len(text) + slots * (len(key) - longer) <= MAX_RENDERED
+                ):
+                    actions.append(_cut(flat.replace(slot, key)))
+                    matched.append(files[index])
+                    continue
             action, winner = "", None
             if index is not None:
                 try:

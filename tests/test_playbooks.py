@@ -255,6 +255,8 @@ KEYS = [
     "x" * 1990,
     " " * 1990 + "fin",  # cut while rendering, squeezed to a few letters after
     "Ünïcødé 🚀 {{ owner }}",
+    "Deux  espaces",  # trimmed and printable, yet squeezed by a render
+    "Insé\u00a0cable",  # a space of another kind: squeezed too
 ]
 
 
