@@ -307,6 +307,9 @@ def _criteria_columns(
     return out, profiles.tolist()
 
 
+_NO_TEXT = np.array(None, dtype=object)  # a blank cell, spread over a column by np.where
+
+
 def _blank(values: np.ndarray) -> np.ndarray:
     """Where a cell is empty: None, NaN or the empty text."""
     return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
@@ -355,7 +358,11 @@ def plan_writes(
     score_cells[:] = _score_cells(shown)
 
     def wanted_text(column: str) -> np.ndarray:
-        values = accounts[column].to_numpy(dtype=object)
+        """The column's texts, None for an empty one (and for anything not a text)."""
+        series = accounts[column]
+        values = series.to_numpy(dtype=object)
+        if isinstance(series.dtype, pd.StringDtype):  # texts, or missing: no test per cell
+            return np.where(series.isna().to_numpy() | (values == ""), _NO_TEXT, values)
         return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
 
     wanted = {
@@ -370,15 +377,12 @@ def plan_writes(
     keys_on_two_rows = bool(accounts["duplicate"].to_numpy(dtype=bool).any())
     shared: tuple[np.ndarray, list[str]] = (np.empty(0, dtype=np.intp), [])
     for column, values in wanted.items():
-        current = (
-            raw[column].to_numpy(dtype=object)  # its first column of that name
-            if column in header
-            else np.full(n, None, dtype=object)
-        )
-        if column == out.score:
-            differs = _changed_number(current, shown)
+        if column not in header:  # a new column: every cell with something in it
+            differs = ~np.isnan(shown) if column == out.score else pd.notna(values)
+        elif column == out.score:  # its first column of that name
+            differs = _changed_number(raw[column].to_numpy(dtype=object), shown)
         else:
-            differs = _changed_text(current, values)
+            differs = _changed_text(raw[column].to_numpy(dtype=object), values)
         where = np.flatnonzero(differs & live)
         if not len(where):
             continue
@@ -399,24 +403,30 @@ def plan_writes(
     h_header = history_header(model, config.sheet.key_column, config.language)
     version = model.version()
     ids = [c.id for c in model.criteria]
-    scored = accounts[live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)]
+    with_score = live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
+    scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
     if history is None:
         history = history_frame(snapshot.history, model)
     this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
-    old = this_week.set_index("key").reindex(scored["key"])
-    differs = ~np.isclose(
-        old["score"].to_numpy(float), scored["shown"].to_numpy(float), rtol=0, atol=1e-9
-    )
-    differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
-    differs |= old["model_version"].to_numpy(dtype=object) != version
-    for cid in ids:
-        before = old[f"points.{cid}"].to_numpy(float)
-        after = scored[f"points.{cid}"].to_numpy(float)
-        same = np.isclose(before, after, rtol=0, atol=1e-9) | (np.isnan(before) & np.isnan(after))
-        differs |= ~same
-    changed = scored[differs]
+    if len(this_week):
+        old = this_week.set_index("key").reindex(scored["key"])
+        differs = ~np.isclose(
+            old["score"].to_numpy(float), scored["shown"].to_numpy(float), rtol=0, atol=1e-9
+        )
+        differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
+        differs |= old["model_version"].to_numpy(dtype=object) != version
+        for cid in ids:
+            before = old[f"points.{cid}"].to_numpy(float)
+            after = scored[f"points.{cid}"].to_numpy(float)
+            same = np.isclose(before, after, rtol=0, atol=1e-9) | (
+                np.isnan(before) & np.isnan(after)
+            )
+            differs |= ~same
+        changed = scored if differs.all() else scored[differs]
+    else:  # the week's first pass: a row for every scored account
+        changed = scored
     day = today.isoformat()
-    columns = [
+    columns: list[list[Any]] = [
         changed["key"].tolist(),
         _score_cells(changed["shown"]),
         changed["status_label"].tolist(),
