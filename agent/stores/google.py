@@ -975,12 +975,14 @@ def _appended_history(title: str, old: Tab, plan: WritePlan) -> tuple[list[Json]
     if not isinstance(new, HistoryRows) or not len(new) or len(new.columns) < 3:
         return None
     new_weeks = each_distinct(new.columns[0], key_text)
+    weeks = set(new_weeks)
     old_weeks = set(each_distinct([row[0] if row else "" for row in old.rows], key_text))
     oldest = plan.history_oldest_week
-    if old_weeks.intersection(new_weeks) or (oldest and any(w and w < oldest for w in old_weeks)):
+    if old_weeks.intersection(weeks) or (oldest and any(w and w < oldest for w in old_weeks)):
         return None
     keys = key_text_list(new.columns[2])
-    if len(set(zip(new_weeks, keys, strict=True))) != len(keys):
+    pairs = keys if len(weeks) == 1 else list(zip(new_weeks, keys, strict=True))
+    if len(set(pairs)) != len(keys):
         return None  # a (week, key) twice: the last one wins, as the merge says
     data: list[Json] = []
     header = plan.history_header or old.header
