@@ -577,20 +577,26 @@ class GoogleStore:
         """The plan's cells at every row that holds their key: column -> rows and values."""
         if not plan.cells:
             return {}
-        last = dict(zip(keys, range(len(keys)), strict=True))  # each key's last row
-        unique = len(last) == len(keys)  # the usual sheet: every key on one row
+        unique = len(set(keys)) == len(keys)  # the usual sheet: every key on one row
+        last: dict[str, int] | None = None  # each key's row, made only when needed
         where: dict[str, list[int]] | None = None  # each key's rows, made only when needed
         by_column: dict[int, ColumnCells] = {}
-        looked_up: tuple[list[str], list[int]] = ([], [])  # the last column's keys and rows
+        # the last column's keys, their rows, and whether those rows ascend
+        looked_up: tuple[list[str], list[int], bool] = ([], [], True)
         for column, (plan_keys, values) in cells_by_column(plan.cells).items():
             col = self._column(columns, column)
             if unique:
                 # a pass changes several columns of the same accounts: look them up once
                 if plan_keys != looked_up[0]:
-                    looked_up = (plan_keys, [last.get(key, -1) for key in plan_keys])
+                    if plan_keys == keys:  # every row's, in the sheet's order (a first pass)
+                        looked_up = (plan_keys, list(range(len(keys))), True)
+                    else:
+                        last = last if last is not None else {k: i for i, k in enumerate(keys)}
+                        rows = [last.get(key, -1) for key in plan_keys]
+                        looked_up = (plan_keys, rows, all(map(operator.lt, rows, rows[1:])))
                 rows = looked_up[1]
                 if -1 not in rows:  # every key found as it is, on one row
-                    by_column[col] = _ascending(rows, values)
+                    by_column[col] = (rows, values) if looked_up[2] else _ascending(rows, values)
                     continue
             # a pass's keys are matched as they are; others once trimmed like the sheet's
             where = where if where is not None else rows_by_key(keys)
