@@ -108,7 +108,7 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
         client: Any,
         tabs: list[str],
         writes: list[Any],
-        batch_updates: list[Any] = [],  # noqa: B006 (never changed)
+        batch_updates: list[Any] | None = None,
         key_reread: bool = False,
     ) -> None:
         emulator.reset_counters()
@@ -118,7 +118,7 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
             client.values_batch_get(
                 SPREADSHEET_ID, tabs, params={"valueRenderOption": "UNFORMATTED_VALUE"}
             )
-            for body in batch_updates:  # the history tab made, or the agent's whole call
+            for body in batch_updates or []:  # the history tab made, or the agent's whole call
                 client.batch_update(SPREADSHEET_ID, body)
             for body in writes:  # the agent's bodies, the agent's bytes, posted bare
                 client.request(
