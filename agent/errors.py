@@ -35,6 +35,10 @@ class TransientError(HealthAgentError):
     """A failure that may go away by itself (rate limit, server error, network)."""
 
 
+class UnsureWrite(TransientError):
+    """A change sent to Google whose answer was lost: it may or may not have been made."""
+
+
 class PlaybookError(HealthAgentError):
     """A playbook file is broken."""
 

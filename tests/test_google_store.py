@@ -504,6 +504,96 @@ def test_new_thresholds_replace_the_score_scale_once_and_a_persons_scale_stays(
     assert (ours["midpoint"]["value"], ours["maxpoint"]["value"]) == ("2", "5")
 
 
+@pytest.mark.parametrize("lost", [Fault(reset=True, after=True), Fault(status=500, after=True)],
+                         ids=["reset", "500"])  # fmt: skip
+def test_a_formatting_call_whose_answer_is_lost_is_not_made_twice(
+    google: EmulatedGoogle, lost: Fault
+) -> None:
+    # the agent's rules first, then a person's: new thresholds make the agent delete its
+    # rules by position and add new ones; made twice, the second time's positions would
+    # fall on the person's rule
+    google.store.write(plan_for(google.store))
+    theirs = {
+        "ranges": [{"startRowIndex": 1, "startColumnIndex": 1, "endColumnIndex": 2}],
+        "booleanRule": {
+            "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": "Camille"}]},
+            "format": {"backgroundColor": {"red": 0.8, "green": 0.8, "blue": 1}},
+        },
+    }
+    google.tab.conditional_formats.append(theirs)
+    google.emulator.inject(dataclasses.replace(lost, kinds=frozenset({"format"})))
+    plan = plan_for(google.store)
+    plan.formatting = dataclasses.replace(FORMAT, score_scale=ScoreScale(0, 2, 5))
+    google.store.write(plan)
+    rules = google.tab.conditional_formats
+    assert rules[0] == theirs and len(rules) == 5  # the person's rule, and the agent's four
+    [scale] = [r["gradientRule"] for r in rules if "gradientRule" in r]
+    assert (scale["midpoint"]["value"], scale["maxpoint"]["value"]) == ("2", "5")
+    assert len(google.tab.protected_ranges) == 4
+    google.emulator.reset_counters()
+    google.store.write(plan)  # nothing left to do
+    assert google.emulator.calls["format"] == 0
+
+
+@pytest.mark.parametrize(("fault", "metadata_reads"), [(Fault(status=429), 0),
+                                                     (Fault(status=503), 1),
+                                                     (Fault(reset=True), 1)],
+                         ids=["429", "503", "reset"])  # fmt: skip
+def test_a_refused_formatting_call_is_sent_again_once_it_is_sure_what_is_left(
+    tmp_path: Path, fault: Fault, metadata_reads: int
+) -> None:
+    # 429: Google refused it before doing anything, sent again as it is; a 503 or a reset
+    # might have come after the change was made: the metadata is read before sending again
+    sleep = RecordedSleep()
+    with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client", sleep=sleep) as (
+        emulator,
+        store,
+    ):
+        plan = plan_for(store)
+        emulator.reset_counters()
+        emulator.inject(dataclasses.replace(fault, kinds=frozenset({"format"})))
+        store.write(plan)
+        assert emulator.calls["format"] == 2 and len(sleep.waits) == 1
+        assert emulator.calls["metadata"] == metadata_reads
+        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == 4
+
+
+def test_a_formatting_call_never_confirmed_fails_the_pass_after_bounded_tries(
+    tmp_path: Path,
+) -> None:
+    sleep = RecordedSleep()
+    with emulated_google(
+        tmp_path, INPUTS, accounts(5), key_column="Client", sleep=sleep, max_tries=3
+    ) as (emulator, store):
+        plan = plan_for(store)
+        emulator.inject(*[Fault(reset=True, kinds=frozenset({"format"}))] * 10)
+        with pytest.raises(TransientError, match="did not confirm the formatting after 3 tries"):
+            store.write(plan)
+        assert emulator.calls["format"] == 3 and len(sleep.waits) == 2
+        assert emulator.calls["write"] == 0  # no cell written into a layout not made
+
+
+def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path: Path) -> None:
+    # the call that makes the history tab is made, its answer lost: making the tab again
+    # would be refused ("already exists") and fail the pass
+    with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        emulator.inject(Fault(reset=True, after=True, kinds=frozenset({"format"})))
+        plan = plan_for(store)
+        plan.history_rows = [
+            ["2026-W48", "2026-11-23", f"Compte {i:06d}", i, "ok"] for i in range(5)
+        ]
+        store.write(plan)
+        history = emulator.tab(SPREADSHEET_ID, "Historique")
+        assert history is not None and [history.cell(r, 2) for r in range(1, 6)] == [
+            f"Compte {i:06d}" for i in range(5)
+        ]
+        assert len(emulator.spreadsheets[SPREADSHEET_ID].tabs) == 2
+        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == 4
+
+
 # --- literal text -------------------------------------------------------------------------------
 
 

@@ -421,6 +421,18 @@ def test_faults_answer_in_googles_shape_then_pass(api: Api, emulator: SheetsEmul
     assert api.post("/values/'Sheet1':clear").status_code == 503
 
 
+def test_a_fault_after_the_call_loses_only_the_answer(api: Api, emulator: SheetsEmulator) -> None:
+    api.get("")
+    emulator.inject(Fault(reset=True, after=True))
+    with pytest.raises(requests.ConnectionError):
+        api.put("/values/'Sheet1'!A1", {"values": [["made"]]}, valueInputOption="RAW")
+    assert emulator.tab(BOOK, "Sheet1").cell(0, 0) == "made"  # the change was made
+    emulator.inject(Fault(status=500, after=True))
+    assert api.put("/values/'Sheet1'!A2", {"values": [["too"]]}, valueInputOption="RAW")\
+        .status_code == 500  # fmt: skip
+    assert emulator.tab(BOOK, "Sheet1").cell(1, 0) == "too"
+
+
 def test_hooks_change_the_sheet_between_two_calls(api: Api, emulator: SheetsEmulator) -> None:
     api.put("/values/'Sheet1'!A1", {"values": [["k"], ["a"], ["b"], ["c"]]}, valueInputOption="RAW")
     tab = emulator.tab(BOOK, "Sheet1")

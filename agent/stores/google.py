@@ -45,10 +45,16 @@ from google.auth.exceptions import DefaultCredentialsError, RefreshError, Transp
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 from gspread.utils import rowcol_to_a1
 
-from agent.errors import HealthAgentError, SheetAccessError, SheetError, TransientError
+from agent.errors import (
+    HealthAgentError,
+    SheetAccessError,
+    SheetError,
+    TransientError,
+    UnsureWrite,
+)
 from agent.labels import STATUS_LABELS
 from agent.scoring import cell_text, each_distinct, key_text_list
 from agent.stores.base import (
@@ -204,7 +210,13 @@ class AgentHTTPClient(HTTPClient):
         super().__init__(auth, session)
         self.timeout = self.timeout_s
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, endpoint: str, *args: Any, replayable: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """The request, retried on 429, 5xx and network failures with capped, jittered
+        backoff. A request that must not be made twice (`replayable=False`: a change that
+        is not the same when made again) is retried only when it surely was not made (429,
+        no connection); when its answer is lost, UnsureWrite, for the caller to look."""
         if endpoint.startswith(GOOGLE_BASE):
             endpoint = self.base_url + endpoint[len(GOOGLE_BASE) :]
         for attempt in range(self.max_tries):
@@ -217,6 +229,8 @@ class AgentHTTPClient(HTTPClient):
                 status = exc.response.status_code
                 if status not in RETRIED or attempt == self.max_tries - 1:
                     raise
+                if not replayable and status != 429:
+                    raise UnsureWrite(f"Google Sheets answered {status}") from None
                 reason = f"HTTP {status}"
             except (
                 requests.ConnectionError,
@@ -224,6 +238,9 @@ class AgentHTTPClient(HTTPClient):
                 requests.exceptions.ChunkedEncodingError,
                 TransportError,
             ) as exc:
+                sent = not isinstance(exc, requests.exceptions.ConnectTimeout | TransportError)
+                if not replayable and sent:
+                    raise UnsureWrite(f"no answer ({type(exc).__name__})") from None
                 if attempt == self.max_tries - 1:
                     raise TransientError(
                         f"Google Sheets could not be reached after {self.max_tries} tries "
@@ -326,7 +343,7 @@ class GoogleStore:
         self._client_class = http_client_class(
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
         )
-        self._http: HTTPClient | None = None
+        self._http: AgentHTTPClient | None = None
         # what the last read saw; write() addresses rows through it
         self._meta: Json | None = None
         self._header: list[str] = []
@@ -345,10 +362,11 @@ class GoogleStore:
     def location(self) -> str:
         return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit"
 
-    def _client(self) -> HTTPClient:
+    def _client(self) -> AgentHTTPClient:
         if self._http is None:
             credentials = load_credentials(self.credentials_path)
             client = gspread.Client(credentials, http_client=self._client_class)
+            assert isinstance(client.http_client, AgentHTTPClient)  # the class given above
             self._http = client.http_client
         return self._http
 
@@ -358,7 +376,7 @@ class GoogleStore:
         email = getattr(credentials, "service_account_email", None)
         return str(email) if email and email != "default" else "the agent's Google account"
 
-    def _call(self, func: Callable[[HTTPClient], Any]) -> Any:
+    def _call(self, func: Callable[[AgentHTTPClient], Any]) -> Any:
         """One API call; Google's refusals become sentences that say what to do."""
         client = self._client()
         try:
@@ -462,26 +480,11 @@ class GoogleStore:
         new_columns = [c for c in dict.fromkeys(plan.new_columns) if c not in header]
         columns = header + new_columns
 
-        structure = self._structure_requests(accounts, len(columns))
         history_data: list[Json] = []
+        rows_needed: int | None = None
         if (plan.history_rows or plan.history_oldest_week) and self.history_worksheet:
             history_data, report.history_rows_written, rows_needed = self._history_ranges(plan)
-            structure += self._history_requests(plan, rows_needed)
-        formatting = (
-            self._formatting_requests(accounts, columns, plan.formatting)
-            if plan.formatting is not None
-            else []
-        )
-        if structure or formatting:
-            reply = self._call(
-                lambda c: c.batch_update(self.spreadsheet_id, {"requests": structure + formatting})
-            )
-            report.formatting_written = bool(formatting)
-            for answer in reply.get("replies", []):
-                if "addSheet" in answer and self._meta is not None:
-                    self._meta.setdefault("sheets", []).append(
-                        {"properties": answer["addSheet"]["properties"]}
-                    )
+        report.formatting_written = self._update_layout(plan, columns, rows_needed)
 
         data: list[Json] = []
         if new_columns:
@@ -502,6 +505,57 @@ class GoogleStore:
         self._meta = None
         self._rows, self._key_cells, self._keys, self._history = [], [], [], None
         return report
+
+    def _update_layout(self, plan: WritePlan, columns: list[str], rows_needed: int | None) -> bool:
+        """Make room for the cells (columns, the history tab and its rows) and bring the
+        formatting up to date, in one call when anything differs; whether formatting went.
+
+        That call deletes rules and ranges by position and id: made twice, the second time
+        could fall on a person's rule. So it is not sent again blindly when its answer is
+        lost: the metadata is read again and what still differs is sent (bounded tries).
+        """
+        client = self._client()
+        tries = client.max_tries
+        maybe_made = False
+        for attempt in range(tries):
+            accounts = self._sheet(self.worksheet)
+            assert accounts is not None
+            changes = self._structure_requests(accounts, len(columns))
+            if rows_needed is not None:
+                changes += self._history_requests(plan, rows_needed)
+            formatting = (
+                self._formatting_requests(accounts, columns, plan.formatting)
+                if plan.formatting is not None
+                else []
+            )
+            if not changes and not formatting:
+                return maybe_made
+            body = {"requests": changes + formatting}
+            url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
+
+            def send(c: AgentHTTPClient, body: Json = body, url: str = url) -> Any:
+                return c.request("post", url, json=body, replayable=False).json()
+
+            try:
+                reply = self._call(send)
+            except UnsureWrite as exc:
+                if attempt == tries - 1:
+                    raise TransientError(
+                        f"Google Sheets did not confirm the formatting after {tries} tries "
+                        f"({exc}); the next pass will look again."
+                    ) from None
+                maybe_made = maybe_made or bool(formatting)
+                log.info("Formatting call unconfirmed (%s); reading the metadata again", exc)
+                client.sleep(backoff(attempt, client.rng))
+                self._meta = self._metadata()
+                continue
+            for answer in reply.get("replies", []):
+                if "addSheet" in answer and self._meta is not None:
+                    self._meta.setdefault("sheets", []).append(
+                        {"properties": answer["addSheet"]["properties"]}
+                    )
+            return bool(formatting)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
         """Grow the accounts grid when new columns do not fit in it."""

@@ -92,13 +92,16 @@ class Fault:
 
     `status`: answer with Google's error body for this code (429, 500, 503...);
     `reset`: close the connection without a word; `delay`: seconds to wait first;
-    `kinds`: only calls of these kinds take the fault (default: any API call, not token).
+    `kinds`: only calls of these kinds take the fault (default: any API call, not token);
+    `after`: the call is served first (its changes made), and only its answer is lost,
+    as when a connection drops while Google answers.
     """
 
     status: int | None = None
     reset: bool = False
     delay: float = 0.0
     kinds: frozenset[str] | None = None
+    after: bool = False
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds if self.kinds is not None else kind != "token"
@@ -917,6 +920,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         return b"", length
 
+    def _fail(self, fault: Fault, call: Call) -> bool:
+        """Answer with the fault (after its delay); False when it only delays."""
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.reset:
+            self._reset()
+            return True
+        if fault.status:
+            self._error(
+                ApiError(
+                    fault.status,
+                    FAULT_MESSAGES.get(fault.status, "Error"),
+                    STATUS_NAMES.get(fault.status, "UNKNOWN"),
+                ),
+                call,
+            )
+            return True
+        return False
+
     def _handle(self, method: str) -> None:
         emu = self.owner
         raw, size = self._read_body()
@@ -939,22 +961,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next((f for f in emu.faults if f.applies_to(call.kind)), None)
             if fault is not None:
                 emu.faults.remove(fault)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.reset:
-                self._reset()
-                return
-            if fault.status:
-                self._error(
-                    ApiError(
-                        fault.status,
-                        FAULT_MESSAGES.get(fault.status, "Error"),
-                        STATUS_NAMES.get(fault.status, "UNKNOWN"),
-                    ),
-                    call,
-                )
-                return
+        if fault is not None and not fault.after and self._fail(fault, call):
+            return
         if size > MAX_BODY:
             self._error(
                 ApiError(
@@ -987,6 +995,8 @@ class _Handler(BaseHTTPRequestHandler):
                     ) from None
                 validate_query(name, query)
                 answer = self._serve(name, spreadsheet_id, target, query, body, email)
+            if fault is not None and fault.after and self._fail(fault, call):
+                return  # served, its answer lost
             call.status = 200
             self._send(200, answer)
         except Invalid as exc:
