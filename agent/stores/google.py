@@ -474,8 +474,6 @@ class GoogleStore:
         report = WriteReport()
         if self._meta is None:
             self.read()
-        accounts = self._sheet(self.worksheet)
-        assert accounts is not None
         header = list(self._header)
         new_columns = [c for c in dict.fromkeys(plan.new_columns) if c not in header]
         columns = header + new_columns
@@ -519,7 +517,11 @@ class GoogleStore:
         maybe_made = False
         for attempt in range(tries):
             accounts = self._sheet(self.worksheet)
-            assert accounts is not None
+            if accounts is None:  # renamed or deleted since the read
+                raise TransientError(
+                    f'The tab "{self.worksheet}" is gone since the pass read it; the next '
+                    "pass will look again."
+                )
             changes = self._structure_requests(accounts, len(columns))
             if rows_needed is not None:
                 changes += self._history_requests(plan, rows_needed)
