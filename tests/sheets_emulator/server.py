@@ -287,6 +287,7 @@ class SheetsEmulator:
     def url(self) -> str:
         assert self._server is not None, "start() the emulator first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 address, as bound in start()
         return f"http://{host}:{port}"
 
     @property
@@ -669,8 +670,9 @@ class SheetsEmulator:
             tab.conditional_formats.insert(
                 int(body["newIndex"]), tab.conditional_formats.pop(index)
             )
-        reply = {"oldRule": old, "oldIndex": index, "newIndex": int(body.get("newIndex", index))}
-        reply["newRule"] = tab.conditional_formats[reply["newIndex"]]
+        new_index = int(body.get("newIndex", index))
+        reply = {"oldRule": old, "oldIndex": index, "newIndex": new_index}
+        reply["newRule"] = tab.conditional_formats[new_index]
         return {"updateConditionalFormatRule": reply}
 
     def _do_deleteConditionalFormatRule(
@@ -1091,19 +1093,19 @@ class _Handler(BaseHTTPRequestHandler):
         last = grid.row0
         while last < len(tab.rows) and any(v != EMPTY for v in tab.rows[last][grid.col0 :]):
             last += 1
-        answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+        appended: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
         if last > grid.row0:
             width = max(len(r) for r in tab.rows[grid.row0 : last])
-            answer["tableRange"] = GridRange(tab, grid.row0, grid.col0, last, width).a1()
+            appended["tableRange"] = GridRange(tab, grid.row0, grid.col0, last, width).a1()
         start = max(last, grid.row0)
         if one("insertDataOption", "OVERWRITE") == "INSERT_ROWS":
             for _ in values:
                 tab.insert_row(start, [])
         tab.row_count = max(tab.row_count, start + len(values))  # append grows the grid
         a1 = f"{quote_title(tab.title)}!{column_letters(grid.col0)}{start + 1}"
-        planned = emu._planned_write(book, a1, values, "data")
-        answer["updates"] = emu.write_range(book, planned, values, option)
-        return answer
+        below = emu._planned_write(book, a1, values, "data")
+        appended["updates"] = emu.write_range(book, below, values, option)
+        return appended
 
 
 def new_service_account_key(
