@@ -44,3 +44,24 @@ def test_check_names_the_account_to_share_with(tmp_path, capsys):
         assert EMAIL in out and "Editor" in out
     finally:
         google.close()
+
+
+def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(tmp_path, capsys):
+    rows = [[f"Compte {i}", "Camille", "PME", *TOP] for i in range(5)]
+    google = start_emulated_google(tmp_path, HEADER, rows)
+    try:
+        config = google_config(tmp_path, google)
+        assert main(["check", "-c", config]) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells:"))
+        assert line == (  # a 1000 x 26 tab; 106 weeks of 5 rows, the header and 100 ahead
+            "cells: 26,000 of Google's 10,000,000 used; 104 weeks of history for 5 accounts "
+            f"will need about {26_000 + (1 + 5 * 105 + 100) * 10:,}"
+        )
+        tab = google.emulator.tab(SPREADSHEET_ID, "Comptes")
+        tab.row_count = 10_000_000 // tab.column_count - 50  # 1,310 cells left: 131 rows
+        assert main(["check", "-c", config]) == 0  # a forecast, not a broken sheet
+        out = capsys.readouterr().out
+        assert "cells: warning: 104 weeks of history for 5 accounts need about" in out
+        assert "set `sheet.history_keep_weeks` to 5 or less" in out  # 6 weeks of 5, + 101
+    finally:
+        google.close()

@@ -573,6 +573,43 @@ def test_a_formatting_call_never_confirmed_fails_the_pass_after_bounded_tries(
         assert emulator.calls["write"] == 0  # no cell written into a layout not made
 
 
+def test_a_spreadsheet_at_googles_cell_limit_gets_a_sentence_that_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        tab.row_count = 10_000_000 // tab.column_count - 10  # a big, mostly empty grid
+        plan = plan_for(store)
+        plan.history_rows = [["2026-W48", "2026-11-23", "Compte 000000", 1, "ok"]]
+        with pytest.raises(SheetError) as caught:
+            store.write(plan)
+        assert "limit of 10 million cells" in str(caught.value)
+        assert "`sheet.history_keep_weeks`" in str(caught.value)
+        assert emulator.calls["write"] == 0
+        assert emulator.spreadsheets[SPREADSHEET_ID].tab("Historique") is None
+
+
+def test_the_history_tab_is_made_as_wide_as_its_rows(tmp_path: Path) -> None:
+    # every grid cell counts towards Google's 10 million: no 26 columns for 5 used
+    with emulated_google(tmp_path, INPUTS, accounts(3), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        plan = plan_for(store)
+        plan.history_rows = [["2026-W48", "2026-11-23", "Compte 000000", 1, "ok"]]
+        store.write(plan)
+        history = emulator.tab(SPREADSHEET_ID, "Historique")
+        assert history is not None and history.column_count == 5
+        plan = plan_for(store, week="2026-W49")
+        plan.history_header = [*plan.history_header, "usage"]
+        plan.history_rows = [["2026-W49", "2026-11-30", "Compte 000000", 1, "ok", 2]]
+        store.write(plan)  # a criterion more: the tab grows a column
+        assert history.column_count == 6 and history.cell(2, 5) == 2
+
+
 def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path: Path) -> None:
     # the call that makes the history tab is made, its answer lost: making the tab again
     # would be refused ("already exists") and fail the pass

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.history import iso_week, shift_week
+from agent.history import history_cells, iso_week, shift_week, weeks_that_fit
 from agent.stores.memory import MemoryStore
 from agent.sync import _score_cells, run_pass
 from tests.test_scoring import LOW, MID, TOP
@@ -324,3 +324,16 @@ def test_the_history_frame_reads_short_and_long_rows_by_position(seed_config):
     points = frame[[f"points.{i}" for i in ids]].to_numpy().tolist()
     assert points[0] == [2.0] * 4 and points[2] == [1.0, 0.0, 1.0, 1.0]
     assert points[1][0] == 2.0 and all(p != p for p in points[1][1:])  # NaN past the end
+
+
+@given(
+    st.integers(0, 20_000_000), st.integers(0, 200_000), st.integers(1, 40)
+)
+def test_the_weeks_said_to_fit_are_the_most_that_fit(room: int, accounts: int, width: int) -> None:
+    weeks = weeks_that_fit(room, accounts, width)
+    if weeks < 0:
+        assert history_cells(accounts, 0, width) > room
+    else:
+        assert history_cells(accounts, weeks, width) <= room
+        if accounts:
+            assert history_cells(accounts, weeks + 1, width) > room

@@ -421,6 +421,26 @@ def test_faults_answer_in_googles_shape_then_pass(api: Api, emulator: SheetsEmul
     assert api.post("/values/'Sheet1':clear").status_code == 503
 
 
+def test_growing_past_ten_million_cells_is_refused_whole(
+    api: Api, emulator: SheetsEmulator
+) -> None:
+    # Google counts every tab's grid, filled or not; the batch applies whole or not at all
+    tab = emulator.tab(BOOK, "Sheet1")
+    rows, columns = tab.row_count, tab.column_count
+    room = 10_000_000 // columns - rows  # rows that still fit
+    grow = {"appendDimension": {"sheetId": tab.sheet_id, "dimension": "ROWS", "length": room}}
+    over = {"appendDimension": {"sheetId": tab.sheet_id, "dimension": "ROWS", "length": 1}}
+    refused = api.post(":batchUpdate", {"requests": [grow, over]})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == (
+        "Invalid requests[1].appendDimension: This action would increase the number of cells "
+        "in the workbook above the limit of 10000000 cells."
+    )
+    assert tab.row_count == rows  # neither applied
+    assert api.post(":batchUpdate", {"requests": [grow]}).status_code == 200
+    assert tab.row_count == rows + room
+
+
 def test_a_fault_after_the_call_loses_only_the_answer(api: Api, emulator: SheetsEmulator) -> None:
     api.get("")
     emulator.inject(Fault(reset=True, after=True))

@@ -413,6 +413,14 @@ class GoogleStore:
                 "Google did not accept the agent's credentials: check that `google.credentials` "
                 "names a current service-account key."
             )
+        if status == 400 and "cells in the workbook above the limit" in message:
+            return SheetError(
+                "The spreadsheet is at Google's limit of 10 million cells (every tab's rows "
+                "times its columns, empty ones included), so the agent cannot add its rows. "
+                "The history tab grows by a row per account each week: lower "
+                "`sheet.history_keep_weeks` in the config (older weeks are then dropped), or "
+                "delete empty rows and columns from the other tabs."
+            )
         if status == 400 and message.startswith("Unable to parse range"):
             return SheetError(
                 f"Google Sheets could not find a tab the agent uses ({message}). Check "
@@ -466,6 +474,21 @@ class GoogleStore:
             self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
+
+    def grid_cells(self) -> tuple[int, int]:
+        """Cells of the spreadsheet's grids as last read, as Google counts them for its limit:
+        (every tab but the history tab, the history tab)."""
+        if self._meta is None:
+            self.read()
+        other = history = 0
+        for sheet in (self._meta or {}).get("sheets", []):
+            grid = sheet["properties"].get("gridProperties", {})
+            cells = int(grid.get("rowCount", 0)) * int(grid.get("columnCount", 0))
+            if sheet["properties"].get("title") == self.history_worksheet:
+                history += cells
+            else:
+                other += cells
+        return other, history
 
     # write -------------------------------------------------------------------------------------
 
@@ -594,7 +617,9 @@ class GoogleStore:
                             "title": self.history_worksheet,
                             "gridProperties": {
                                 "rowCount": max(1000, rows_needed + 100),
-                                "columnCount": max(26, width),
+                                # no spare columns: every cell of every tab counts
+                                # towards Google's 10 million (grown when needed)
+                                "columnCount": max(1, width),
                                 "frozenRowCount": 1,
                             },
                         }

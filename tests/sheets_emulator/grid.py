@@ -165,6 +165,10 @@ class Spreadsheet:
     locale: str = "fr_FR"
     time_zone: str = "Europe/Paris"
 
+    def cell_count(self) -> int:
+        """Cells of every tab's grid, filled or not: what Google's 10 million limit counts."""
+        return sum(t.row_count * t.column_count for t in self.tabs)
+
     def tab(self, title: str) -> Tab | None:
         """The tab with this exact title, or None."""
         return next((t for t in self.tabs if t.title == title), None)

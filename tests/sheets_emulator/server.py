@@ -52,6 +52,7 @@ GOOGLE_TOKEN_AUD = "https://oauth2.googleapis.com/token"  # google-auth's JWT au
 SPREADSHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_BODY = 10 * 1024 * 1024  # Google refuses larger request bodies
+MAX_CELLS = 10_000_000  # Google's limit on a spreadsheet's grid cells, all tabs together
 KINDS = ("token", "metadata", "read", "write", "format")
 
 STATUS_NAMES = {
@@ -543,7 +544,14 @@ class SheetsEmulator:
         handler = getattr(self, f"_do_{kind}", None)
         if handler is None:
             raise bad_request(f"the emulator does not implement {kind}")
-        return dict(handler(book, body))
+        before = book.cell_count()
+        reply = dict(handler(book, body))
+        if book.cell_count() > max(before, MAX_CELLS):  # growing past the limit
+            raise bad_request(
+                "This action would increase the number of cells in the workbook above the "
+                f"limit of {MAX_CELLS} cells."
+            )
+        return reply
 
     def _do_addSheet(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         props = body.get("properties", {})
