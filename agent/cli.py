@@ -105,9 +105,13 @@ def _cell_room(config: Any, store: Any, accounts: int) -> str:
     history tab holds every week `sheet.history_keep_weeks` keeps."""
     from agent.history import GOOGLE_CELL_LIMIT, history_cells, history_header, weeks_that_fit
 
-    other, history_now = store.grid_cells()
+    other, history_now, history_columns = store.grid_cells()
     keep = config.sheet.history_keep_weeks
-    width = len(history_header(config.model, config.sheet.key_column, config.language))
+    # a row of the history tab costs every column of its grid, used or not
+    width = max(
+        len(history_header(config.model, config.sheet.key_column, config.language)),
+        history_columns,
+    )
     need = other + max(history_now, history_cells(accounts, keep, width))
     if need <= GOOGLE_CELL_LIMIT:
         return (

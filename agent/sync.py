@@ -310,6 +310,16 @@ def _criteria_columns(
 _NO_TEXT = np.array(None, dtype=object)  # a blank cell, spread over a column by np.where
 
 
+def texts_or_none(series: pd.Series) -> np.ndarray:
+    """A column's texts, None for an empty one (and for anything not a text)."""
+    values = series.to_numpy(dtype=object)
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:
+        # pandas' own text columns (a pass's): texts or NaN, so no test per cell
+        return np.where(series.isna().to_numpy() | (values == ""), _NO_TEXT, values)
+    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
 def _blank(values: np.ndarray) -> np.ndarray:
     """Where a cell is empty: None, NaN or the empty text."""
     return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
@@ -357,19 +367,11 @@ def plan_writes(
     score_cells = np.empty(n, dtype=object)
     score_cells[:] = _score_cells(shown)
 
-    def wanted_text(column: str) -> np.ndarray:
-        """The column's texts, None for an empty one (and for anything not a text)."""
-        series = accounts[column]
-        values = series.to_numpy(dtype=object)
-        if isinstance(series.dtype, pd.StringDtype):  # texts, or missing: no test per cell
-            return np.where(series.isna().to_numpy() | (values == ""), _NO_TEXT, values)
-        return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
-
     wanted = {
         out.score: score_cells,
-        out.status: wanted_text("status_label"),
-        out.why: wanted_text("why"),
-        out.next_action: wanted_text("next_action"),
+        out.status: texts_or_none(accounts["status_label"]),
+        out.why: texts_or_none(accounts["why"]),
+        out.next_action: texts_or_none(accounts["next_action"]),
     }
     changes: CellColumns = {}
     # a key on two rows: its cell is the last row's value (both rows get it); without

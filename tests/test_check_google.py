@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent.cli import main
 from tests.conftest import ROOT
 from tests.google_fixtures import EMAIL, SPREADSHEET_ID, start_emulated_google
+from tests.sheets_emulator.grid import Tab
 from tests.test_history import HEADER
 from tests.test_scoring import TOP
 
@@ -63,5 +64,28 @@ def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(tmp_p
         out = capsys.readouterr().out
         assert "cells: warning: 104 weeks of history for 5 accounts need about" in out
         assert "set `sheet.history_keep_weeks` to 5 or less" in out  # 6 weeks of 5, + 101
+    finally:
+        google.close()
+
+
+def test_check_counts_history_rows_at_the_width_of_the_tab_they_grow(tmp_path, capsys):
+    # a history tab made earlier (by hand, an import, an older agent) with 26 columns:
+    # each row it grows costs 26 cells, not the 10 the agent writes
+    rows = [[f"Compte {i}", "Camille", "PME", *TOP] for i in range(20)]
+    google = start_emulated_google(tmp_path, HEADER, rows)
+    try:
+        config = google_config(tmp_path, google)
+        with google.emulator.lock:
+            book = google.emulator.spreadsheets[SPREADSHEET_ID]
+            book.tabs.append(Tab(99, "Historique", row_count=1000, column_count=26))
+        assert main(["check", "-c", config]) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells:"))
+        # 20 accounts x 105 weeks, the header, 100 rows ahead: 2,201 rows of 26 columns
+        assert line.endswith(f"will need about {26_000 + 2_201 * 26:,}")
+        tab = google.emulator.tab(SPREADSHEET_ID, "Comptes")
+        tab.row_count = 383_076  # 40,024 cells left: 1,539 rows of 26 (4,002 of 10)
+        assert main(["check", "-c", config]) == 0
+        out = capsys.readouterr().out
+        assert "set `sheet.history_keep_weeks` to 70 or less" in out  # (1539 - 101) // 20 - 1
     finally:
         google.close()

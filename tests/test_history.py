@@ -6,13 +6,14 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.history import history_cells, iso_week, shift_week, weeks_that_fit
 from agent.stores.memory import MemoryStore
-from agent.sync import _score_cells, run_pass
+from agent.sync import _score_cells, run_pass, texts_or_none
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
@@ -337,3 +338,13 @@ def test_the_weeks_said_to_fit_are_the_most_that_fit(room: int, accounts: int, w
         assert history_cells(accounts, weeks, width) <= room
         if accounts:
             assert history_cells(accounts, weeks + 1, width) > room
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_texts_or_none_blanks_every_empty_cell_whatever_the_columns_kind(dtype) -> None:
+    # a pass's columns are pandas' "str" (NaN for missing); "string" holds pd.NA instead
+    cells = ["Appeler", "", None, "À risque", "  "]
+    column = pd.Series(cells, dtype=dtype)
+    expected = [v if isinstance(v, str) and v else None for v in column.tolist()]
+    assert texts_or_none(column).tolist() == expected
+    assert expected == ["Appeler", None, None, "À risque", "  "]

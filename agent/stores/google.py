@@ -475,20 +475,21 @@ class GoogleStore:
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
-    def grid_cells(self) -> tuple[int, int]:
+    def grid_cells(self) -> tuple[int, int, int]:
         """Cells of the spreadsheet's grids as last read, as Google counts them for its limit:
-        (every tab but the history tab, the history tab)."""
+        every tab's but the history tab's, the history tab's, and the history tab's columns
+        (0 when it does not exist yet: each row it grows costs that many cells)."""
         if self._meta is None:
             self.read()
-        other = history = 0
+        other = history = history_columns = 0
         for sheet in (self._meta or {}).get("sheets", []):
             grid = sheet["properties"].get("gridProperties", {})
-            cells = int(grid.get("rowCount", 0)) * int(grid.get("columnCount", 0))
+            rows, columns = int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0))
             if sheet["properties"].get("title") == self.history_worksheet:
-                history += cells
+                history, history_columns = rows * columns, columns
             else:
-                other += cells
-        return other, history
+                other += rows * columns
+        return other, history, history_columns
 
     # write -------------------------------------------------------------------------------------
 
