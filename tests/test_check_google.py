@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.cli import main
 from tests.conftest import ROOT
 from tests.google_fixtures import EMAIL, SPREADSHEET_ID, start_emulated_google
@@ -47,45 +49,52 @@ def test_check_names_the_account_to_share_with(tmp_path, capsys):
         google.close()
 
 
-def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(tmp_path, capsys):
-    rows = [[f"Compte {i}", "Camille", "PME", *TOP] for i in range(5)]
-    google = start_emulated_google(tmp_path, HEADER, rows)
-    try:
-        config = google_config(tmp_path, google)
-        assert main(["check", "-c", config]) == 0
-        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells:"))
-        assert line == (  # a 1000 x 26 tab; 106 weeks of 5 rows, the header and 100 ahead
-            "cells: 26,000 of Google's 10,000,000 used; 104 weeks of history for 5 accounts "
-            f"will need about {26_000 + (1 + 5 * 105 + 100) * 10:,}"
-        )
-        tab = google.emulator.tab(SPREADSHEET_ID, "Comptes")
-        tab.row_count = 10_000_000 // tab.column_count - 50  # 1,310 cells left: 131 rows
-        assert main(["check", "-c", config]) == 0  # a forecast, not a broken sheet
-        out = capsys.readouterr().out
-        assert "cells: warning: 104 weeks of history for 5 accounts need about" in out
-        assert "set `sheet.history_keep_weeks` to 5 or less" in out  # 6 weeks of 5, + 101
-    finally:
+def cells_line(config: str, capsys) -> str:
+    """The line `check` says about Google's cell limit (check passes: it is a forecast)."""
+    assert main(["check", "-c", config]) == 0
+    return next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells:"))
+
+
+@pytest.fixture
+def accounts_sheet(tmp_path):
+    """An emulated sheet of `n` accounts, and its config: `make(n) -> (google, config)`."""
+    made = []
+
+    def make(n: int):
+        rows = [[f"Compte {i}", "Camille", "PME", *TOP] for i in range(n)]
+        google = start_emulated_google(tmp_path, HEADER, rows)
+        made.append(google)
+        return google, google_config(tmp_path, google)
+
+    yield make
+    for google in made:
         google.close()
 
 
-def test_check_counts_history_rows_at_the_width_of_the_tab_they_grow(tmp_path, capsys):
+def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(
+    accounts_sheet, capsys
+):
+    google, config = accounts_sheet(5)
+    assert cells_line(config, capsys) == (  # a 1000 x 26 tab; 106 weeks of 5 rows, + 101
+        "cells: 26,000 of Google's 10,000,000 used; 104 weeks of history for 5 accounts "
+        f"will need about {26_000 + (1 + 5 * 105 + 100) * 10:,}"
+    )
+    tab = google.emulator.tab(SPREADSHEET_ID, "Comptes")
+    tab.row_count = 10_000_000 // tab.column_count - 50  # 1,310 cells left: 131 rows
+    line = cells_line(config, capsys)
+    assert line.startswith("cells: warning: 104 weeks of history for 5 accounts need about")
+    assert "set `sheet.history_keep_weeks` to 5 or less" in line  # 6 weeks of 5, + 101
+
+
+def test_check_counts_history_rows_at_the_width_of_the_tab_they_grow(accounts_sheet, capsys):
     # a history tab made earlier (by hand, an import, an older agent) with 26 columns:
     # each row it grows costs 26 cells, not the 10 the agent writes
-    rows = [[f"Compte {i}", "Camille", "PME", *TOP] for i in range(20)]
-    google = start_emulated_google(tmp_path, HEADER, rows)
-    try:
-        config = google_config(tmp_path, google)
-        with google.emulator.lock:
-            book = google.emulator.spreadsheets[SPREADSHEET_ID]
-            book.tabs.append(Tab(99, "Historique", row_count=1000, column_count=26))
-        assert main(["check", "-c", config]) == 0
-        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells:"))
-        # 20 accounts x 105 weeks, the header, 100 rows ahead: 2,201 rows of 26 columns
-        assert line.endswith(f"will need about {26_000 + 2_201 * 26:,}")
-        tab = google.emulator.tab(SPREADSHEET_ID, "Comptes")
-        tab.row_count = 383_076  # 40,024 cells left: 1,539 rows of 26 (4,002 of 10)
-        assert main(["check", "-c", config]) == 0
-        out = capsys.readouterr().out
-        assert "set `sheet.history_keep_weeks` to 70 or less" in out  # (1539 - 101) // 20 - 1
-    finally:
-        google.close()
+    google, config = accounts_sheet(20)
+    with google.emulator.lock:
+        book = google.emulator.spreadsheets[SPREADSHEET_ID]
+        book.tabs.append(Tab(99, "Historique", row_count=1000, column_count=26))
+    # 20 accounts x 105 weeks, the header, 100 rows ahead: 2,201 rows of 26 columns
+    assert cells_line(config, capsys).endswith(f"will need about {26_000 + 2_201 * 26:,}")
+    google.emulator.tab(SPREADSHEET_ID, "Comptes").row_count = 383_076  # 40,024 cells left:
+    # 1,539 rows of 26 (4,002 of 10), so (1539 - 101) // 20 - 1 weeks
+    assert "set `sheet.history_keep_weeks` to 70 or less" in cells_line(config, capsys)
