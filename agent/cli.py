@@ -103,7 +103,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def _cell_room(config: Any, store: Any, accounts: int) -> str:
     """What `check` says of Google's 10 million cells: used now, and needed once the
     history tab holds every week `sheet.history_keep_weeks` keeps."""
-    from agent.history import GOOGLE_CELL_LIMIT, history_cells, history_header, weeks_that_fit
+    from agent.history import history_header
+    from agent.stores.google import GOOGLE_CELL_LIMIT, history_cells, weeks_that_fit
 
     other, history_now, history_columns = store.grid_cells()
     keep = config.sheet.history_keep_weeks

@@ -44,25 +44,6 @@ def shift_week(week: str, weeks: int) -> str:
     return iso_week(week_start(week) + dt.timedelta(weeks=weeks))
 
 
-GOOGLE_CELL_LIMIT = 10_000_000  # cells in one Google spreadsheet: every tab's grid, empty or not
-GROWTH_ROWS = 100  # the Google store grows the history tab this many rows beyond its need
-
-
-def history_cells(accounts: int, keep_weeks: int, width: int) -> int:
-    """Grid cells the history tab comes to hold with `history_keep_weeks = keep_weeks`: a row
-    per account for this week and each week kept, the header, the rows grown ahead."""
-    return (1 + accounts * (keep_weeks + 1) + GROWTH_ROWS) * width
-
-
-def weeks_that_fit(room: int, accounts: int, width: int) -> int:
-    """The largest `history_keep_weeks` whose history tab fits in `room` cells; -1 when not
-    even this week's rows do."""
-    rows = room // max(width, 1) - 1 - GROWTH_ROWS
-    if rows < accounts:
-        return -1
-    return rows // max(accounts, 1) - 1
-
-
 def history_header(model: Model, key_column: str, language: str) -> list[str]:
     """The history tab's header: week, date, key, score, status, points per criterion, model."""
     week, date, score, status, version = HEADERS.get(language, HEADERS["en"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import gc
 import logging
 import time
@@ -456,14 +457,16 @@ class Scored:
     week: str
     today: dt.date
 
+    @functools.cached_property
     def live(self) -> pd.DataFrame:
-        """The accounts that get a next action: a key, no duplicate, a status."""
+        """The accounts that get a next action: a key, no duplicate, a status (worked out
+        once: the pass and the contexts both ask)."""
         s = self.scored
         live = ~s["skipped"] & ~s["duplicate"] & s["status"].notna()
         return s if live.all() else s[live]  # every row (the usual sheet): no copy
 
     def contexts(self, config: Config, names: frozenset[str] | None = None) -> ContextColumns:
-        live = self.live()
+        live = self.live
         raw = self.raw if len(live) == len(self.raw) else self.raw.loc[live.index]  # no copy
         return account_contexts(live, raw, config.model, config, self.trends, self.today, names)
 
@@ -544,7 +547,7 @@ def _one_pass(
     scored = sheet.scored
     failures: list[str] = []
     if next_actions is not None:
-        live = sheet.live()
+        live = sheet.live
         names = getattr(next_actions, "names_read", None)
         choice = next_actions.choose(sheet.contexts(config, names))
         if len(live) == len(scored):

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.history import history_cells, iso_week, shift_week, weeks_that_fit
+from agent.history import iso_week, shift_week
+from agent.stores.google import history_cells, weeks_that_fit
 from agent.stores.memory import MemoryStore
 from agent.sync import _score_cells, run_pass, texts_or_none
 from tests.test_scoring import LOW, MID, TOP

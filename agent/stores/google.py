@@ -84,6 +84,8 @@ BLOCK_ROWS = 500  # rows per ValueRange block: compact bodies, still split finel
 KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
 KEY_CHECK_URL_CHARS = 4_000  # what those ranges may take in the URL, once percent-encoded
 RETRIED = frozenset({429, 500, 502, 503, 504})
+GOOGLE_CELL_LIMIT = 10_000_000  # cells in one Google spreadsheet: every tab's grid, empty or not
+HISTORY_SPARE_ROWS = 100  # the history tab is made or grown this many rows beyond its need
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
 FILLS = {
     "green": (0.776, 0.937, 0.808),
@@ -617,7 +619,7 @@ class GoogleStore:
                         "properties": {
                             "title": self.history_worksheet,
                             "gridProperties": {
-                                "rowCount": max(1000, rows_needed + 100),
+                                "rowCount": max(1000, rows_needed + HISTORY_SPARE_ROWS),
                                 # no spare columns: every cell of every tab counts
                                 # towards Google's 10 million (grown when needed)
                                 "columnCount": max(1, width),
@@ -637,7 +639,7 @@ class GoogleStore:
                     "appendDimension": {
                         "sheetId": sheet_id,
                         "dimension": "ROWS",
-                        "length": rows_needed - rows_have + 100,
+                        "length": rows_needed - rows_have + HISTORY_SPARE_ROWS,
                     }
                 }
             )
@@ -820,11 +822,13 @@ class GoogleStore:
         False also when the check would not be cheaper than reading the whole column."""
         if not rows or len(rows) * 2 > len(seen):
             return False
-        runs = _adjacent_runs(sorted(rows))
+        ordered = sorted(rows)
+        blocks = _row_blocks(ordered, len(ordered))  # runs of consecutive rows, uncut
+        runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
         if len(runs) > KEY_CHECK_RANGES:
             return False
         title = quote(self.worksheet)
-        ranges = [f"{title}!{letter}{run[0] + 2}:{letter}{run[-1] + 2}" for run in runs]
+        ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
         if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
             return False  # a long title, many times over: the column is the shorter ask
         asked = dict(params)  # gspread adds the ranges to the dict it is given
@@ -832,8 +836,8 @@ class GoogleStore:
         found = answer.get("valueRanges", [])
         if len(found) != len(runs):
             return False
-        for run, value_range in zip(runs, found, strict=True):
-            if _column_cells(value_range) != _without_blank_tail(seen[run[0] : run[-1] + 1]):
+        for (first, last), value_range in zip(runs, found, strict=True):
+            if _column_cells(value_range) != _without_blank_tail(seen[first : last + 1]):
                 return False
         return True
 
@@ -920,6 +924,21 @@ class GoogleStore:
                 }
             )
         return requests_
+
+
+def history_cells(accounts: int, keep_weeks: int, width: int) -> int:
+    """Grid cells the history tab comes to hold with `history_keep_weeks = keep_weeks`: a row
+    per account for this week and each week kept, the header, the rows grown ahead."""
+    return (1 + accounts * (keep_weeks + 1) + HISTORY_SPARE_ROWS) * width
+
+
+def weeks_that_fit(room: int, accounts: int, width: int) -> int:
+    """The largest `history_keep_weeks` whose history tab fits in `room` cells; -1 when not
+    even this week's rows do."""
+    rows = room // max(width, 1) - 1 - HISTORY_SPARE_ROWS
+    if rows < accounts:
+        return -1
+    return rows // max(accounts, 1) - 1
 
 
 # --- check ------------------------------------------------------------------------------------
@@ -1103,17 +1122,6 @@ def _without_blank_tail(cells: list[Any]) -> list[Any]:
     while end and cells[end - 1] in ("", None):
         end -= 1
     return cells[:end]
-
-
-def _adjacent_runs(cols: list[int]) -> list[list[int]]:
-    """Sorted column or row numbers cut into runs of adjacent ones: [1, 2, 4] -> [[1, 2], [4]]."""
-    runs: list[list[int]] = []
-    for col in cols:
-        if runs and col == runs[-1][-1] + 1:
-            runs[-1].append(col)
-        else:
-            runs.append([col])
-    return runs
 
 
 def _by_row(by_column: dict[int, ColumnCells]) -> dict[int, dict[int, CellValue]]:
