@@ -7,7 +7,7 @@ week's row is replaced in place on every pass, so re-running never duplicates a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +122,20 @@ class Trend:
     delta_4w: float | None = None
     weeks_at_max: int = 0
     status_week_ago: str | None = None
-    weeks: list[dict[str, Any]] = field(default_factory=list)
+    # the account's past rows in week order: weeks, scores, statuses (made into `weeks`
+    # only for a playbook that reads them)
+    past: tuple[Iterable[Any], Iterable[Any], Iterable[Any]] = field(
+        default=((), (), ()), compare=False, repr=False
+    )
+
+    @property
+    def weeks(self) -> list[dict[str, Any]]:
+        """Each past week: {"week", "score" (None when blank), "status"}, oldest first."""
+        weeks, scores, statuses = (list(column) for column in self.past)
+        return [
+            {"week": w, "score": None if s != s else float(s), "status": st}
+            for w, s, st in zip(weeks, scores, statuses, strict=True)
+        ]
 
 
 def account_trends(
@@ -131,22 +144,9 @@ def account_trends(
     """Per key: score change over 4 weeks, weeks in a row at the full score, last week.
 
     `current` holds this pass's key and shown score; the current week's history rows are
-    ignored in favour of it, since this pass is about to replace them.
+    ignored in favour of it, since this pass is about to replace them. The past rows are
+    grouped by account in NumPy (a year of a team's history is a hundred thousand rows).
     """
-    past = history[history["week"] < week] if len(history) else history
-    by_key: dict[str, list[tuple[str, float, Any]]] = {}
-    if len(past):
-        ordered = past.sort_values("week", kind="stable")
-        for key, wk, score, status in zip(
-            ordered["key"].tolist(),
-            ordered["week"].tolist(),
-            ordered["score"].tolist(),
-            ordered["status"].tolist(),
-            strict=True,
-        ):
-            by_key.setdefault(key, []).append((wk, score, status))
-    four_ago = shift_week(week, -4)
-    one_ago = shift_week(week, -1)
     keys = current["key"].tolist()
     shown_scores = current["shown"].to_numpy(dtype=float)
     # no past: one shared Trend for every such key, set for all keys at once
@@ -155,31 +155,48 @@ def account_trends(
     trends: dict[str, Trend] = dict(
         zip(keys, [new_at_max if m else new for m in at_max], strict=True)
     )
-    if not by_key:
+    past = history[history["week"] < week] if len(history) else history
+    if not len(past):
         return trends
+    # each account's rows together, in week order; rows of one week keep the tab's order
+    key_codes, past_keys = pd.factorize(past["key"].to_numpy(dtype=object))
+    week_codes, week_names = pd.factorize(past["week"].to_numpy(dtype=object), sort=True)
+    order = np.lexsort((week_codes, key_codes))  # a stable sort
+    codes, wk = key_codes[order], week_codes[order]
+    scores = past["score"].to_numpy(dtype=float)[order]
+    statuses = past["status"].to_numpy(dtype=object)[order]
+    weeks = np.asarray(week_names, dtype=object)[wk]
+    count = len(codes)
+    at = np.arange(count)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], count] - 1  # each account's last row
+    # the last row with a score, four weeks ago or before; the last row below the top
+    four_ago = np.searchsorted(week_names, shift_week(week, -4), side="right") - 1
+    scored_then = (wk <= four_ago) & ~np.isnan(scores)
+    base_at = np.maximum.accumulate(np.where(scored_then, at, -1))[ends]
+    below_top = ~(scores >= scale)  # a blank score too
+    last_below = np.maximum.accumulate(np.where(below_top, at, -1))[ends]
+    streaks = (ends - np.maximum(last_below, starts - 1)).tolist()  # weeks in a row at the top
+    bases = [scores[b] if b >= s else None for b, s in zip(base_at, starts, strict=True)]
+    one_ago = shift_week(week, -1)
+    ago = [st if w == one_ago else None for w, st in zip(weeks[ends], statuses[ends], strict=True)]
+    group = {key: g for g, key in enumerate(past_keys[codes[starts]].tolist())}
     for key, shown in zip(keys, shown_scores.tolist(), strict=True):
-        snapshots = by_key.get(key)
-        if not snapshots:
+        g = group.get(key)
+        if g is None:
             continue
         delta, streak = None, 0
         if shown == shown:  # not NaN
-            base = [s for w, s, _ in snapshots if w <= four_ago and s == s]
-            if base:
-                delta = round(float(shown) - float(base[-1]), 1)
+            base = bases[g]
+            if base is not None:
+                delta = round(float(shown) - float(base), 1)
             if shown >= scale:
-                streak = 1
-                for _, s, _ in reversed(snapshots):
-                    if s == s and s >= scale:
-                        streak += 1
-                    else:
-                        break
+                streak = 1 + streaks[g]
+        rows = slice(starts[g], ends[g] + 1)
         trends[key] = Trend(
             delta_4w=delta,
             weeks_at_max=streak,
-            status_week_ago=snapshots[-1][2] if snapshots[-1][0] == one_ago else None,
-            weeks=[
-                {"week": w, "score": None if s != s else s, "status": st}
-                for w, s, st in snapshots
-            ],
+            status_week_ago=ago[g],
+            past=(weeks[rows], scores[rows], statuses[rows]),
         )
     return trends

@@ -349,3 +349,76 @@ def test_texts_or_none_blanks_every_empty_cell_whatever_the_columns_kind(dtype) 
     expected = [v if isinstance(v, str) and v else None for v in column.tolist()]
     assert texts_or_none(column).tolist() == expected
     assert expected == ["Appeler", None, None, "À risque", "  "]
+
+
+def trends_one_account_at_a_time(history, current, *, week, scale):
+    """What `account_trends` means, written the plain way: each account's past rows in
+    week order (rows of one week in tab order), read one by one."""
+    out = {}
+    for key, shown in zip(current["key"], current["shown"], strict=True):
+        rows = [r for r in history.to_dict("records") if r["key"] == key and r["week"] < week]
+        rows.sort(key=lambda r: r["week"])  # stable: rows of one week keep their order
+        if not rows:
+            out[key] = (None, 1 if shown >= scale else 0, None, [])
+            continue
+        delta, streak = None, 0
+        if not math.isnan(shown):
+            base = [r["score"] for r in rows if r["week"] <= shift_week(week, -4)]
+            base = [s for s in base if not math.isnan(s)]
+            delta = round(shown - base[-1], 1) if base else None
+            if shown >= scale:
+                streak = 1
+                for r in reversed(rows):
+                    if math.isnan(r["score"]) or r["score"] < scale:
+                        break
+                    streak += 1
+        last = rows[-1]
+        ago = last["status"] if last["week"] == shift_week(week, -1) else None
+        weeks = [
+            {"week": r["week"], "score": None if math.isnan(r["score"]) else r["score"],
+             "status": r["status"]}  # fmt: skip
+            for r in rows
+        ]
+        out[key] = (delta, streak, ago, weeks)
+    return out
+
+
+past_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", "C", "D"]),
+        st.sampled_from(["2026-W40", "2026-W41", "2026-W43", "2026-W44", "2026-W47", "2026-W48"]),
+        st.sampled_from([float("nan"), 0.0, 3.5, 7.0, 8.0]),
+        st.sampled_from(["green", "orange", "red", None]),
+    ),
+    max_size=40,
+)
+
+
+@given(
+    rows=past_rows,
+    current=st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C", "E"]), st.sampled_from([float("nan"), 5.0, 8.0])),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda t: t[0],
+    ),
+)
+def test_trends_match_reading_each_account_one_at_a_time(rows, current):
+    """Weeks with gaps, a week given twice, blank scores, keys with no past, the current
+    week's rows (ignored), keys of the past not in the sheet any more."""
+    from agent.history import account_trends
+
+    history = pd.DataFrame(
+        {
+            "week": pd.Series([r[1] for r in rows], dtype=object),
+            "key": pd.Series([r[0] for r in rows], dtype=object),
+            "score": pd.Series([r[2] for r in rows], dtype=float),
+            "status": pd.Series([r[3] for r in rows], dtype=object),
+        }
+    )
+    now = pd.DataFrame({"key": [c[0] for c in current], "shown": [c[1] for c in current]})
+    got = account_trends(history, now, week="2026-W48", scale=8)
+    expected = trends_one_account_at_a_time(history, now, week="2026-W48", scale=8)
+    assert {
+        key: (t.delta_4w, t.weeks_at_max, t.status_week_ago, t.weeks) for key, t in got.items()
+    } == expected
