@@ -777,6 +777,29 @@ def test_unknown_spreadsheet_missing_tab_and_missing_key_column(tmp_path: Path) 
         assert store._client_class.sleep.waits == []  # type: ignore[attr-defined]
 
 
+def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(tmp_path: Path) -> None:
+    """Google holds tab titles unique ignoring case: "historique" in the config is the tab
+    "Historique" (adding a second one would be refused, and every pass with it)."""
+    with emulated_google(tmp_path, INPUTS, accounts(3), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        store.write(plan_for(store))  # makes "Historique"
+        store.worksheet, store.history_worksheet = "comptes", "HISTORIQUE"
+        snapshot = store.read()
+        assert snapshot.accounts.title == "Comptes"
+        assert snapshot.history is not None and len(snapshot.history.rows) == 3
+        plan = plan_for(store, week="2026-W49")
+        plan.history_rows = [["2026-W49", "2026-12-01", "Compte 000000", 9, "En bonne santé"]]
+        store.write(plan)
+        assert [t.title for t in emulator.spreadsheets[SPREADSHEET_ID].tabs] == [
+            "Comptes",
+            "Historique",
+        ]
+        rows = emulator.tab(SPREADSHEET_ID, "Historique").rows
+        assert [r[0] for r in rows[1:]] == ["2026-W48"] * 3 + ["2026-W49"]
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
 def test_refusals_are_never_retried(tmp_path: Path, status: int) -> None:
     sleep = RecordedSleep()

@@ -318,6 +318,31 @@ def test_a_batch_update_is_atomic_and_unknown_tabs_do_not_parse(
     assert missing.json()["error"]["message"] == "Unable to parse range: 'Nope'!A1:B2"
 
 
+def test_tab_titles_are_unique_ignoring_case_as_google_holds_them(
+    api: Api, emulator: SheetsEmulator
+) -> None:
+    """Google refuses a second tab whose title differs only in case, added or renamed."""
+
+    def add(title: str) -> Any:
+        request = {"addSheet": {"properties": {"title": title}}}
+        return api.post(":batchUpdate", {"requests": [request]})
+
+    assert add("Notes").status_code == 200
+    again = add("notes")
+    assert again.status_code == 400
+    assert again.json()["error"]["message"] == (
+        'Invalid requests[0].addSheet: A sheet with the name "notes" already exists. '
+        "Please enter another name."
+    )
+    rename = {"updateSheetProperties": {"properties": {"sheetId": 0, "title": "NOTES"},
+                                        "fields": "title"}}  # fmt: skip
+    assert api.post(":batchUpdate", {"requests": [rename]}).status_code == 400
+    own_case = {"updateSheetProperties": {"properties": {"sheetId": 0, "title": "sheet1"},
+                                          "fields": "title"}}  # fmt: skip
+    assert api.post(":batchUpdate", {"requests": [own_case]}).status_code == 200  # its own
+    assert [t.title for t in emulator.spreadsheets[BOOK].tabs] == ["sheet1", "Notes"]
+
+
 def test_bodies_over_10_mb_are_refused(api: Api, emulator: SheetsEmulator) -> None:
     big = {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["x" * MAX_BODY]]}]}
     reply = api.post("/values:batchUpdate", big)

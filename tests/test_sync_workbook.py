@@ -265,3 +265,23 @@ def test_the_cycle_collector_is_paused_during_a_pass_and_back_after_even_a_faile
     with pytest.raises(SheetError):
         run_pass(Watching(open_store(config), fail=True), config, now=NOW)
     assert gc.isenabled()
+
+
+def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(sample):
+    """Excel holds tab names unique ignoring case: "historique" in the config is the tab
+    "Historique", not a new "historique1" beside it at every pass."""
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    other_case = dataclasses.replace(
+        config,
+        sheet=dataclasses.replace(
+            config.sheet, worksheet="COMPTES", history_worksheet="historique"
+        ),
+    )
+    for week in (1, 2):
+        run_pass(open_store(other_case), other_case, now=NOW + dt.timedelta(weeks=week))
+    wb = load_workbook(config.sheet.workbook)
+    assert wb.sheetnames == ["Comptes", "Historique"]
+    weeks = sorted({r[0] for r in wb["Historique"].iter_rows(min_row=2, values_only=True)})
+    assert weeks == ["2026-W48", "2026-W49", "2026-W50"]

@@ -9,7 +9,7 @@ inserts rows during a pass never gets a score on the wrong account.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import NamedTuple, Protocol, overload
@@ -240,6 +240,18 @@ class Store(Protocol):
 
 
 # --- pure helpers shared by the local stores -------------------------------------------
+
+
+def tab_named(titles: Iterable[str], wanted: str | None) -> str | None:
+    """The tab a configured name means: the tab of that exact title, else the one whose
+    title differs only in case. Google Sheets and Excel hold tab names unique ignoring case
+    (a second "historique" beside "Historique" is refused), so there is at most one."""
+    if wanted is None:
+        return None
+    titles = list(titles)
+    if wanted in titles:
+        return wanted
+    return next((t for t in titles if t.casefold() == wanted.casefold()), None)
 
 
 def key_text(value: CellValue) -> str:

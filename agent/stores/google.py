@@ -70,6 +70,7 @@ from agent.stores.base import (
     key_text,
     merge_history,
     rows_by_key,
+    tab_named,
 )
 
 log = logging.getLogger("agent.google")
@@ -336,9 +337,11 @@ class GoogleStore:
         rewrite_tries: int = 3,
     ) -> None:
         self.spreadsheet_id = spreadsheet_id
-        self.worksheet = worksheet
+        self.worksheet = worksheet  # the tabs as the config names them
         self.key_column = key_column
         self.history_worksheet = history_worksheet
+        # their titles as the sheet spells them (the same but for case), once read
+        self.accounts_title, self.history_title = worksheet, history_worksheet
         self.credentials_path = credentials
         self.max_body_bytes = max_body_bytes
         self.rewrite_tries = rewrite_tries
@@ -437,33 +440,44 @@ class GoogleStore:
         return dict(self._call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
 
     def _sheet(self, title: str | None) -> Json | None:
+        """The tab of this title, or of this title in other case (Google holds tab titles
+        unique ignoring case: it refuses a "historique" beside a "Historique")."""
         if title is None or self._meta is None:
             return None
-        return next(
-            (s for s in self._meta.get("sheets", []) if s["properties"]["title"] == title), None
-        )
+        sheets = self._meta.get("sheets", [])
+        titles = [s["properties"]["title"] for s in sheets]
+        found = tab_named(titles, title)
+        return None if found is None else sheets[titles.index(found)]
 
     def read(self) -> Snapshot:
         """The accounts tab and the history tab (None if it does not exist yet): two calls."""
         self._meta = self._metadata()
-        if self._sheet(self.worksheet) is None:
+        worksheet, history_worksheet = self.worksheet, self.history_worksheet
+        accounts_sheet = self._sheet(worksheet)
+        if accounts_sheet is None:
             names = ", ".join(s["properties"]["title"] for s in self._meta.get("sheets", []))
             raise SheetError(
-                f'No tab named "{self.worksheet}" in the spreadsheet (its tabs: {names}). '
+                f'No tab named "{worksheet}" in the spreadsheet (its tabs: {names}). '
                 "Fix `sheet.worksheet` in the config, or rename the tab."
             )
-        ranges = [quote(self.worksheet)]
-        has_history = self._sheet(self.history_worksheet) is not None
-        if has_history and self.history_worksheet is not None:
-            ranges.append(quote(self.history_worksheet))
+        self.accounts_title = accounts_sheet["properties"]["title"]
+        history_sheet = self._sheet(history_worksheet)
+        self.history_title = (
+            history_worksheet if history_sheet is None else history_sheet["properties"]["title"]
+        )
+        ranges = [quote(self.accounts_title)]
+        has_history = self._sheet(self.history_title) is not None
+        if has_history and self.history_title is not None:
+            ranges.append(quote(self.history_title))
         params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
         answer = self._call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
         value_ranges = answer.get("valueRanges", [])
-        accounts = _to_tab(self.worksheet, value_ranges[0].get("values", []))
+        accounts = _to_tab(self.accounts_title, value_ranges[0].get("values", []))
         if self.key_column not in accounts.header:
             raise SheetError(
                 f'The key column "{self.key_column}" is not in the header (first row) of tab '
-                f'"{self.worksheet}". Fix `sheet.key_column` in the config, or name the column.'
+                f'"{self.accounts_title}". Fix `sheet.key_column` in the config, or name the '
+                "column."
             )
         self._header = list(accounts.header)
         self._rows = accounts.rows
@@ -472,8 +486,8 @@ class GoogleStore:
         self._key_cells = [r[at] if at < len(r) else "" for r in accounts.rows]
         self._keys = key_text_list(self._key_cells)
         self._history = None
-        if has_history and self.history_worksheet is not None:
-            self._history = _to_tab(self.history_worksheet, value_ranges[1].get("values", []))
+        if has_history and self.history_title is not None:
+            self._history = _to_tab(self.history_title, value_ranges[1].get("values", []))
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
@@ -487,7 +501,7 @@ class GoogleStore:
         for sheet in (self._meta or {}).get("sheets", []):
             grid = sheet["properties"].get("gridProperties", {})
             rows, columns = int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0))
-            if sheet["properties"].get("title") == self.history_worksheet:
+            if sheet["properties"].get("title") == self.history_title:
                 history, history_columns = rows * columns, columns
             else:
                 other += rows * columns
@@ -506,17 +520,17 @@ class GoogleStore:
 
         history_data: list[Json] = []
         rows_needed: int | None = None
-        if (plan.history_rows or plan.history_oldest_week) and self.history_worksheet:
+        if (plan.history_rows or plan.history_oldest_week) and self.history_title:
             history_data, report.history_rows_written, rows_needed = self._history_ranges(plan)
         report.formatting_written = self._update_layout(plan, columns, rows_needed)
 
         data: list[Json] = []
         if new_columns:
             start = rowcol_to_a1(1, len(header) + 1)
-            data.append({"range": f"{quote(self.worksheet)}!{start}", "values": [new_columns]})
+            data.append({"range": f"{quote(self.accounts_title)}!{start}", "values": [new_columns]})
             report.columns_added = len(new_columns)
         by_column = self._cells_by_column(plan, columns, self._keys)
-        data += _column_ranges(self.worksheet, by_column)
+        data += _column_ranges(self.accounts_title, by_column)
         report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
         if data:
@@ -542,10 +556,10 @@ class GoogleStore:
         tries = client.max_tries
         maybe_made = False
         for attempt in range(tries):
-            accounts = self._sheet(self.worksheet)
+            accounts = self._sheet(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
                 raise TransientError(
-                    f'The tab "{self.worksheet}" is gone since the pass read it; the next '
+                    f'The tab "{self.accounts_title}" is gone since the pass read it; the next '
                     "pass will look again."
                 )
             changes = self._structure_requests(accounts, len(columns))
@@ -604,7 +618,7 @@ class GoogleStore:
 
     def _history_requests(self, plan: WritePlan, rows_needed: int) -> list[Json]:
         """Create the history tab, or grow it, so the rows to write fit."""
-        history = self._sheet(self.history_worksheet)
+        history = self._sheet(self.history_title)
         rows = plan.history_rows
         widest = (
             len(rows.columns)  # a pass's rows, all as wide: not made one by one to be measured
@@ -617,7 +631,7 @@ class GoogleStore:
                 {
                     "addSheet": {
                         "properties": {
-                            "title": self.history_worksheet,
+                            "title": self.history_title,
                             "gridProperties": {
                                 "rowCount": max(1000, rows_needed + HISTORY_SPARE_ROWS),
                                 # no spare columns: every cell of every tab counts
@@ -697,16 +711,16 @@ class GoogleStore:
             raise SheetError(f'The agent never writes the key column "{name}".')
         if name not in columns:
             raise SheetError(
-                f'Column "{name}" is not in the header of "{self.worksheet}" and the plan does '
-                "not add it."
+                f'Column "{name}" is not in the header of "{self.accounts_title}" and the plan '
+                "does not add it."
             )
         return columns.index(name)
 
     def _history_ranges(self, plan: WritePlan) -> tuple[list[Json], int, int]:
         """The history rows that change (rows after a dropped one shift up, leftovers are
         blanked), with how many rows the plan wrote and how many grid rows the tab needs."""
-        assert self.history_worksheet is not None
-        title = self.history_worksheet
+        assert self.history_title is not None
+        title = self.history_title
         old = self._history or Tab(title, [], [])
         appended = _appended_history(title, old, plan)
         if appended is not None:
@@ -771,7 +785,7 @@ class GoogleStore:
         """
         at = columns.index(self.key_column)
         letter = column_letter(at)
-        key_range = f"{quote(self.worksheet)}!{letter}2:{letter}"
+        key_range = f"{quote(self.accounts_title)}!{letter}2:{letter}"
         # keys seen as the read saw them (dates too), the column as one list
         params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
         expected = list(self._keys)
@@ -807,7 +821,7 @@ class GoogleStore:
             fix = {i: row for i, row in fix.items() if row}
             if fix:
                 log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
-                self._send_values(_column_ranges(self.worksheet, _by_column(fix)))
+                self._send_values(_column_ranges(self.accounts_title, _by_column(fix)))
                 rewrites += sum(len(cells) for cells in fix.values())
             expected, written = now, fix
         return rewrites
@@ -827,7 +841,7 @@ class GoogleStore:
         runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
         if len(runs) > KEY_CHECK_RANGES:
             return False
-        title = quote(self.worksheet)
+        title = quote(self.accounts_title)
         ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
         if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
             return False  # a long title, many times over: the column is the shorter ask
@@ -971,17 +985,19 @@ def check_access(config: Any) -> list[str]:
     except HealthAgentError as exc:
         return [*lines, f"spreadsheet {sheet.spreadsheet_id}: problem: {exc}"]
     lines.append(f"spreadsheet {sheet.spreadsheet_id}: reachable and shared with {email}")
-    if store._sheet(sheet.worksheet) is None:
+    found_tab = store._sheet(sheet.worksheet)
+    if found_tab is None:
         names = ", ".join(s["properties"]["title"] for s in store._meta.get("sheets", []))
         return [
             *lines,
             f'tab "{sheet.worksheet}": problem: not found (tabs: {names}); fix '
             "`sheet.worksheet` in the config or rename the tab.",
         ]
-    lines.append(f'tab "{sheet.worksheet}": found')
+    title = found_tab["properties"]["title"]
+    lines.append(f'tab "{title}": found')
     try:
         header = store._call(
-            lambda c: c.values_get(sheet.spreadsheet_id, f"{quote(sheet.worksheet)}!1:1")
+            lambda c: c.values_get(sheet.spreadsheet_id, f"{quote(title)}!1:1")
         ).get("values", [[]])
     except HealthAgentError as exc:
         return [*lines, f"key column: problem: {exc}"]

@@ -34,6 +34,7 @@ from agent.stores.base import (
     WriteReport,
     merge_history,
     rows_by_key,
+    tab_named,
 )
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
@@ -98,19 +99,21 @@ class WorkbookStore:
         except Exception as exc:  # openpyxl raises many kinds for a bad file
             raise _open_error(self.path, exc) from None
         try:
-            if self.worksheet not in wb.sheetnames:
+            title = tab_named(wb.sheetnames, self.worksheet)
+            if title is None:
                 raise SheetError(
                     f'{self.path}: no tab named "{self.worksheet}" (tabs: '
                     f"{', '.join(wb.sheetnames)}). Fix `sheet.worksheet` in the config."
                 )
-            header, rows = _tab_values(wb[self.worksheet])
+            header, rows = _tab_values(wb[title])
             history = None
-            if self.history_worksheet and self.history_worksheet in wb.sheetnames:
-                h_header, h_rows = _tab_values(wb[self.history_worksheet])
-                history = Tab(self.history_worksheet, h_header, h_rows)
+            history_title = tab_named(wb.sheetnames, self.history_worksheet)
+            if history_title is not None:
+                h_header, h_rows = _tab_values(wb[history_title])
+                history = Tab(history_title, h_header, h_rows)
         finally:
             wb.close()
-        return Snapshot(Tab(self.worksheet, header, rows), history)
+        return Snapshot(Tab(title, header, rows), history)
 
     def write(self, plan: WritePlan) -> WriteReport:
         if plan.is_empty() and plan.formatting is None:
@@ -119,9 +122,10 @@ class WorkbookStore:
             wb = load_workbook(self.path)
         except Exception as exc:
             raise _open_error(self.path, exc) from None
-        if self.worksheet not in wb.sheetnames:
+        title = tab_named(wb.sheetnames, self.worksheet)
+        if title is None:
             raise SheetError(f'{self.path}: no tab named "{self.worksheet}".')
-        ws = wb[self.worksheet]
+        ws = wb[title]
         report = WriteReport()
         columns = self._ensure_columns(ws, plan.new_columns, report)
         self._write_cells(ws, columns, plan, report)
@@ -190,8 +194,9 @@ class WorkbookStore:
 
     def _write_history(self, wb: Workbook, plan: WritePlan, report: WriteReport) -> None:
         title = self.history_worksheet or "History"
-        if title in wb.sheetnames:
-            ws = wb[title]
+        found = tab_named(wb.sheetnames, title)  # "historique" is the tab "Historique"
+        if found is not None:
+            ws = wb[found]
             header, rows = _tab_values(ws)
         else:
             ws = wb.create_sheet(title)

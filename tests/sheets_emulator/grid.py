@@ -173,6 +173,12 @@ class Spreadsheet:
         """The tab with this exact title, or None."""
         return next((t for t in self.tabs if t.title == title), None)
 
+    def title_taken(self, title: str, by_other_than: Tab | None = None) -> bool:
+        """Whether another tab has this title in any case: Google refuses "historique"
+        beside "Historique", from the API as from its menus."""
+        wanted = title.casefold()
+        return any(t.title.casefold() == wanted for t in self.tabs if t is not by_other_than)
+
     def tab_by_id(self, sheet_id: Any) -> Tab:
         try:
             wanted = int(sheet_id or 0)

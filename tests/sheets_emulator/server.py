@@ -556,7 +556,7 @@ class SheetsEmulator:
     def _do_addSheet(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         props = body.get("properties", {})
         title = props.get("title") or f"Sheet{len(book.tabs) + 1}"
-        if book.tab(title):
+        if book.title_taken(title):
             raise bad_request(
                 f'A sheet with the name "{title}" already exists. Please enter another name.'
             )
@@ -602,6 +602,11 @@ class SheetsEmulator:
         if names & {"*", "gridProperties", "gridProperties.columnCount"} and "columnCount" in grid:
             tab.column_count = int(grid["columnCount"])
         if names & {"*", "title"} and "title" in props:
+            if book.title_taken(props["title"], by_other_than=tab):
+                raise bad_request(
+                    f'A sheet with the name "{props["title"]}" already exists. '
+                    "Please enter another name."
+                )
             tab.title = props["title"]
         return {}
 
