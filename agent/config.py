@@ -360,19 +360,27 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
     keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1)
     assert keep is not None
     english = language == "en"
+    worksheet = _str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes") or ""
+    history_worksheet = (
+        _str(ctx, raw, "sheet", "history_worksheet", "History" if english else "Historique") or ""
+    )
+    if history_worksheet.casefold() == worksheet.casefold():  # tab names ignore case
+        raise ctx.fail(
+            "sheet.history_worksheet",
+            f'a tab other than the accounts tab "{worksheet}" (the history would be written '
+            "over the accounts)",
+            history_worksheet,
+        )
     return SheetConfig(
         backend=backend or "workbook",
         workbook=ctx.resolve(workbook) if workbook else None,
         spreadsheet_id=spreadsheet_id,
-        worksheet=_str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes") or "",
+        worksheet=worksheet,
         key_column=_str(ctx, raw, "sheet", "key_column", "Account" if english else "Client") or "",
         owner_column=_str(ctx, raw, "sheet", "owner_column", "CSM") or "",
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
-        history_worksheet=_str(
-            ctx, raw, "sheet", "history_worksheet", "History" if english else "Historique"
-        )
-        or "",
+        history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )
 

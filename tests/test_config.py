@@ -82,6 +82,13 @@ MALFORMED = [
         "renormalize",
     ),
     ("unknown backend", 'backend = "workbook"', 'backend = "excel"', "sheet.backend", None),
+    (
+        "history in the accounts tab",
+        'history_worksheet = "Historique"',
+        'history_worksheet = "comptes"',
+        "sheet.history_worksheet",
+        None,
+    ),
     ("bad digest day", 'day = "mon"', 'day = "monday"', "digest.day", None),
     ("bad time", 'time = "08:00"', 'time = "8h"', "digest.time", None),
     ("bad timezone", 'timezone = "Europe/Paris"', 'timezone = "Paris"', "digest.timezone", None),
