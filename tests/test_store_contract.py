@@ -59,6 +59,26 @@ def test_new_agent_columns_go_to_the_right_of_the_header(backend):
     assert backend.store.read().accounts.header == [*HEADER, "Score", "Statut"]
 
 
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_a_column_with_cells_but_no_name_keeps_them_when_agent_columns_come(name, tmp_path):
+    """A CSM's notes right of the last named column, its header cell left blank: the
+    agent's new columns go to its right, not over it."""
+    notes = ["rappeler mardi", None, "renouvellement ?"]
+    rows = [[*r, n] for r, n in zip(ROWS, notes, strict=True)]
+    made = FACTORIES[name](tmp_path, HEADER, rows, "Client")
+    try:
+        made.store.read()
+        made.store.write(
+            WritePlan(new_columns=["Score", "Statut"], cells=[CellWrite("Acme", "Score", 2)])
+        )
+        snap = made.store.read().accounts
+        assert snap.header == [*HEADER, "", "Score", "Statut"]
+        assert [(r[3] if len(r) > 3 else None) or None for r in snap.rows] == notes
+        assert cell(made, "Acme", "Score") == 2
+    finally:
+        made.close()
+
+
 def test_cells_are_addressed_by_key_even_after_the_rows_moved(backend):
     backend.store.read()
     backend.reverse_rows()  # a CSM sorts between the read and the write

@@ -516,6 +516,8 @@ class GoogleStore:
             self.read()
         header = list(self._header)
         new_columns = [c for c in dict.fromkeys(plan.new_columns) if c not in header]
+        if new_columns:  # right of every cell: a CSM's column with no name keeps its cells
+            header += [""] * (max(map(len, self._rows), default=0) - len(header))
         columns = header + new_columns
 
         history_data: list[Json] = []

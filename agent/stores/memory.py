@@ -65,10 +65,11 @@ class MemoryStore:
         header = self.accounts.header
         if self.key_column not in header:
             raise SheetError(f'The key column "{self.key_column}" is not in the header.')
-        for name in plan.new_columns:
-            if name not in header:
-                header.append(name)
-                report.columns_added += 1
+        new = [name for name in dict.fromkeys(plan.new_columns) if name not in header]
+        if new:  # right of every cell: a CSM's column with no name keeps its cells
+            header += [""] * (max(map(len, self.accounts.rows), default=0) - len(header))
+        header += new
+        report.columns_added += len(new)
         key_at = header.index(self.key_column)
         where = rows_by_key([r[key_at] if key_at < len(r) else None for r in self.accounts.rows])
         for cell in plan.cells:

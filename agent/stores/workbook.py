@@ -154,6 +154,10 @@ class WorkbookStore:
                 f'"{self.worksheet}". Fix `sheet.key_column` in the config.'
             )
         model_cell = ws.cell(row=1, column=last) if last else None
+        if any(name not in columns for name in new):
+            # right of every cell: a CSM's column with no name keeps its cells
+            filled = (c.column for row in ws.iter_rows() for c in row if c.value is not None)
+            last = max(last, max(filled, default=0))
         for name in new:
             if name in columns:
                 continue
