@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+from pathlib import Path
+
 import pytest
 
 from agent.cli import main
@@ -46,6 +50,46 @@ def test_check_names_the_account_to_share_with(tmp_path, capsys):
         out = capsys.readouterr().out
         assert EMAIL in out and "Editor" in out
     finally:
+        google.close()
+
+
+class WebPage(http.server.BaseHTTPRequestHandler):
+    """Some other web server (a proxy's page, another local service): 200 and HTML."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("wrong", ["a web page", "the path given twice"])
+def test_an_endpoint_that_is_not_the_sheets_api_is_named_in_the_sentence(
+    tmp_path, capsys, wrong
+):
+    google = start_emulated_google(tmp_path, HEADER, [["Acme", "Camille", "PME", *TOP]])
+    page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
+    threading.Thread(target=page.serve_forever, daemon=True).start()
+    try:
+        url = (
+            f"http://127.0.0.1:{page.server_address[1]}"
+            if wrong == "a web page"
+            else f"{google.emulator.url}/v4"
+        )
+        config = Path(google_config(tmp_path, google))
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace(f'"{google.emulator.url}"', f'"{url}"'), encoding="utf-8")
+        assert main(["check", "-c", str(config)]) == 1  # a sentence, not a traceback
+        out = capsys.readouterr().out
+        assert f"(or HEALTH_AGENT_SHEETS_ENDPOINT): {url} is used instead of Google's" in out
+    finally:
+        page.shutdown()
+        page.server_close()
         google.close()
 
 

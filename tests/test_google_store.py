@@ -763,6 +763,71 @@ def test_not_shared_fails_at_once_naming_the_service_account(tmp_path: Path) -> 
         assert emulator.api_calls() == 1
 
 
+GOOGLE_403 = {  # Google's words for each cause of a 403, and the advice each one needs
+    "sheets api not enabled": (
+        "Google Sheets API has not been used in project 123456789 before or it is disabled. "
+        "Enable it by visiting https://console.developers.google.com/apis/api/"
+        "sheets.googleapis.com/overview?project=123456789 then retry.",
+        "The Google Sheets API is not enabled",
+    ),
+    "no spreadsheets scope": (
+        "Request had insufficient authentication scopes.",
+        "gcloud auth application-default login --scopes=",
+    ),
+    "not shared": ("The caller does not have permission", "share the sheet with it as Editor"),
+}
+
+
+@pytest.mark.parametrize("cause", sorted(GOOGLE_403))
+def test_each_cause_of_a_403_gets_its_own_advice_and_googles_words(
+    tmp_path: Path, cause: str
+) -> None:
+    message, advice = GOOGLE_403[cause]
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+        emulator.inject(Fault(status=403, message=message))
+        with pytest.raises(SheetAccessError) as caught:
+            store.read()
+        said = str(caught.value)
+        assert advice in said and f"Google said: {message}" in said
+        assert ("as Editor" in said) == (cause == "not shared")
+
+
+def test_a_protected_range_that_stops_the_write_says_which_protection_to_open(
+    tmp_path: Path,
+) -> None:
+    refusal = (
+        "You are trying to edit a protected cell or object. Please contact the spreadsheet "
+        "owner to remove protection if you need to edit."
+    )
+    with emulated_google(tmp_path, INPUTS, accounts(3), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        plan = plan_for(store)
+        emulator.inject(Fault(status=400, message=refusal, kinds=frozenset({"write"})))
+        with pytest.raises(SheetAccessError) as caught:
+            store.write(plan)
+        assert "Protect sheets and ranges" in str(caught.value)
+        assert EMAIL in str(caught.value)
+
+
+def test_a_tab_renamed_between_the_read_and_the_write_is_named_in_the_sentence(
+    tmp_path: Path,
+) -> None:
+    """Google puts "Invalid data[0]: " before the message of a values write's range."""
+    with emulated_google(tmp_path, INPUTS, accounts(3), key_column="Client") as (
+        emulator,
+        store,
+    ):
+        plan = plan_for(store)
+        plan.formatting = None
+        emulator.tab(SPREADSHEET_ID, "Comptes").title = "Clients"  # a CSM renames it
+        with pytest.raises(SheetError) as caught:
+            store.write(plan)
+        assert "could not find a tab the agent uses" in str(caught.value)
+        assert "Invalid data[0]: Unable to parse range: 'Comptes'!" in str(caught.value)
+
+
 def test_unknown_spreadsheet_missing_tab_and_missing_key_column(tmp_path: Path) -> None:
     with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
         store.spreadsheet_id = "no-such-id"
@@ -823,6 +888,30 @@ def test_a_key_the_token_endpoint_does_not_know_is_refused(tmp_path: Path) -> No
         )
         with pytest.raises(SheetAccessError, match="refused the service account's credentials"):
             store.read()
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_sign_in_service_out_for_a_while_is_a_retry_next_pass_not_a_revoked_key(
+    tmp_path: Path, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import google.auth._exponential_backoff as auth_backoff
+
+    waits: list[float] = []  # google-auth's own backoff between its token tries: no real wait
+    monkeypatch.setattr(auth_backoff, "time", type("Clock", (), {"sleep": waits.append}))
+    with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
+        emulator.inject(*[Fault(status=status, kinds=frozenset({"token"})) for _ in range(5)])
+        with pytest.raises(TransientError, match="sign-in service") as caught:
+            store.read()
+        assert "revoked" not in str(caught.value)
+        assert emulator.calls["token"] == 3 and len(waits) == 2  # google-auth's three tries
+
+
+def test_a_key_file_that_cannot_be_read_says_so_without_a_traceback(tmp_path: Path) -> None:
+    from agent.stores.google import load_credentials
+
+    with pytest.raises(SheetAccessError, match="key file cannot be read") as caught:
+        load_credentials(tmp_path)  # a folder given for the file
+    assert str(tmp_path) in str(caught.value)
 
 
 # --- secrets, scope, endpoint, check -------------------------------------------------------------
@@ -899,6 +988,7 @@ def test_check_access_says_what_is_fine_and_what_is_wrong(tmp_path: Path) -> Non
             "credentials", f"spreadsheet {SPREADSHEET_ID}", 'tab "Comptes"', 'key column "Client"'
         ]  # fmt: skip
         assert not any("problem" in line for line in fine)
+        assert "must be an Editor" in fine[1]  # reading the metadata cannot tell a Viewer
         assert "problem" in check_access(config(key_column="Compte"))[-1]
         assert (
             "Share" in check_access(config(spreadsheet_id="nope"))[-1]

@@ -343,6 +343,22 @@ def test_tab_titles_are_unique_ignoring_case_as_google_holds_them(
     assert [t.title for t in emulator.spreadsheets[BOOK].tabs] == ["sheet1", "Notes"]
 
 
+def test_a_values_writes_range_errors_name_the_range_first_as_google_does(api: Api) -> None:
+    """gspread issues 792 and 1601 quote Google: "Invalid data[0]: Unable to parse range"."""
+    body = {"valueInputOption": "RAW", "data": [
+        {"range": "'Sheet1'!A1", "values": [["ok"]]},
+        {"range": "'Nope'!A1", "values": [["lost"]]},
+    ]}  # fmt: skip
+    refused = api.post("/values:batchUpdate", body)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "Invalid data[1]: Unable to parse range: 'Nope'!A1"
+    body["data"] = [{"range": "'Sheet1'!A1:A2", "values": [["a", "b"]]}]
+    assert api.post("/values:batchUpdate", body).json()["error"]["message"] == (
+        "Invalid data[0]: Requested writing within range ['Sheet1'!A1:A2], but tried writing "
+        "to column [B]"
+    )
+
+
 def test_bodies_over_10_mb_are_refused(api: Api, emulator: SheetsEmulator) -> None:
     big = {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["x" * MAX_BODY]]}]}
     reply = api.post("/values:batchUpdate", big)

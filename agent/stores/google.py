@@ -29,6 +29,7 @@ import math
 import operator
 import os
 import random
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -306,6 +307,12 @@ def load_credentials(path: Path | None) -> Any:
             f"{path}: service-account key file not found. Download a JSON key for the "
             "service account and set `google.credentials` to its path."
         ) from None
+    except OSError as exc:  # a folder, or a file the agent's user may not read
+        raise SheetAccessError(
+            f"{path}: the service-account key file cannot be read ({exc.strerror or exc}). "
+            "Set `google.credentials` to the JSON key file itself, readable by the user the "
+            "agent runs as."
+        ) from None
     except (ValueError, KeyError, json.JSONDecodeError):
         raise SheetAccessError(
             f"{path}: not a service-account JSON key (it needs client_email, private_key and "
@@ -345,6 +352,7 @@ class GoogleStore:
         self.credentials_path = credentials
         self.max_body_bytes = max_body_bytes
         self.rewrite_tries = rewrite_tries
+        self.base_url = sheets_base_url(endpoint)
         self._client_class = http_client_class(
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
         )
@@ -387,6 +395,11 @@ class GoogleStore:
         try:
             return func(client)
         except RefreshError as exc:
+            if exc.retryable:  # google-auth tried again already: a 5xx or a 429 at sign-in
+                raise TransientError(
+                    f"Google's sign-in service did not give the agent a token "
+                    f"({_first_line(exc)}); the next pass will try again."
+                ) from None
             raise SheetAccessError(
                 f"Google refused the service account's credentials ({_first_line(exc)}). "
                 "The key may be revoked or deleted: create a new JSON key for the service "
@@ -394,6 +407,20 @@ class GoogleStore:
             ) from None
         except APIError as exc:
             raise self._explain(exc) from None
+        except requests.exceptions.JSONDecodeError:  # a web page, not the API's answer
+            raise SheetError(
+                f"{self.base_url} answered with something other than the Google Sheets API "
+                f"(not its JSON).{self._endpoint_hint()}"
+            ) from None
+
+    def _endpoint_hint(self) -> str:
+        """For an address set in the config or the environment (Google's own is never it)."""
+        if self.base_url == GOOGLE_BASE:
+            return ""
+        return (
+            f" Check `google.endpoint` in the config (or {ENDPOINT_ENV}): {self.base_url} is "
+            "used instead of Google's address; without it the agent talks to Google."
+        )
 
     def _explain(self, exc: APIError) -> HealthAgentError:
         status = exc.response.status_code
@@ -402,16 +429,39 @@ class GoogleStore:
             return TransientError(
                 f"Google Sheets kept answering {status} ({message}); the next pass will try again."
             )
+        said = f" Google said: {message}"
+        if "has not been used in project" in message or "it is disabled" in message:
+            return SheetAccessError(
+                "The Google Sheets API is not enabled in the Google Cloud project of the "
+                "agent's credentials: enable it there (APIs & Services, Library, Google "
+                "Sheets API), wait a few minutes, and run the agent again." + said
+            )
+        if "insufficient authentication scopes" in message.lower():
+            return SheetAccessError(
+                "The agent's credentials do not carry the spreadsheets scope. With "
+                "Application Default Credentials, sign in again with it: gcloud auth "
+                "application-default login --scopes=" + SCOPE + ",https://www.googleapis.com"
+                "/auth/cloud-platform (or use a service-account key in `google.credentials`)."
+                + said
+            )
+        if "protected cell or object" in message:
+            return SheetAccessError(
+                f"A protected range stops the agent: someone allowed only some people to edit "
+                f"the agent's columns or its history tab. In Data, Protect sheets and ranges, "
+                f"add {self.service_account_email()} to that protection's editors, or set it "
+                "to show a warning only." + said
+            )
         if status == 403:
             return SheetAccessError(
                 f"The service account {self.service_account_email()} may not edit spreadsheet "
                 f"{self.spreadsheet_id}: share the sheet with it as Editor (Share button, paste "
-                "that address)."
+                "that address)." + said
             )
         if status == 404:
             return SheetAccessError(
                 f"No spreadsheet with id {self.spreadsheet_id}: copy the id from the sheet's "
                 "address (docs.google.com/spreadsheets/d/<id>/edit) into `sheet.spreadsheet_id`."
+                + self._endpoint_hint()
             )
         if status == 401:
             return SheetAccessError(
@@ -426,7 +476,7 @@ class GoogleStore:
                 "`sheet.history_keep_weeks` in the config (older weeks are then dropped), or "
                 "delete empty rows and columns from the other tabs."
             )
-        if status == 400 and message.startswith("Unable to parse range"):
+        if status == 400 and _without_data_index(message).startswith("Unable to parse range"):
             return SheetError(
                 f"Google Sheets could not find a tab the agent uses ({message}). Check "
                 "`sheet.worksheet` and `sheet.history_worksheet` in the config."
@@ -986,7 +1036,10 @@ def check_access(config: Any) -> list[str]:
         store._meta = store._metadata()
     except HealthAgentError as exc:
         return [*lines, f"spreadsheet {sheet.spreadsheet_id}: problem: {exc}"]
-    lines.append(f"spreadsheet {sheet.spreadsheet_id}: reachable and shared with {email}")
+    lines.append(  # a Viewer may read the metadata too: edit rights show at the first write
+        f"spreadsheet {sheet.spreadsheet_id}: reachable and readable by {email} (it must be "
+        "an Editor to write: the first sync says so if it is not)"
+    )
     found_tab = store._sheet(sheet.worksheet)
     if found_tab is None:
         names = ", ".join(s["properties"]["title"] for s in store._meta.get("sheets", []))
@@ -1019,6 +1072,12 @@ def check_access(config: Any) -> list[str]:
 
 def _first_line(exc: Exception) -> str:
     return str(exc.args[0]).splitlines()[0] if exc.args else type(exc).__name__
+
+
+def _without_data_index(message: str) -> str:
+    """Google's message for one range of a values write, without the "Invalid data[3]: "
+    it puts first."""
+    return re.sub(r"^Invalid data\[\d+\]: ", "", message)
 
 
 def _error_message(exc: APIError) -> str:

@@ -95,7 +95,8 @@ class Fault:
     `reset`: close the connection without a word; `delay`: seconds to wait first;
     `kinds`: only calls of these kinds take the fault (default: any API call, not token);
     `after`: the call is served first (its changes made), and only its answer is lost,
-    as when a connection drops while Google answers.
+    as when a connection drops while Google answers; `message`: Google's words for a
+    refusal with another cause than the usual one of its status (an API not enabled...).
     """
 
     status: int | None = None
@@ -103,6 +104,7 @@ class Fault:
     delay: float = 0.0
     kinds: frozenset[str] | None = None
     after: bool = False
+    message: str | None = None
 
     def applies_to(self, kind: str) -> bool:
         return kind in self.kinds if self.kinds is not None else kind != "token"
@@ -949,7 +951,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(
                 ApiError(
                     fault.status,
-                    FAULT_MESSAGES.get(fault.status, "Error"),
+                    fault.message or FAULT_MESSAGES.get(fault.status, "Error"),
                     STATUS_NAMES.get(fault.status, "UNKNOWN"),
                 ),
                 call,
@@ -1072,11 +1074,17 @@ class _Handler(BaseHTTPRequestHandler):
                 raise bad_request("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
             data = body.get("data") or []
             grids = [as_rows(d) for d in data]
-            # check every range first: the batch is atomic
-            planned = [
-                emu._planned_write(book, d.get("range", ""), grid, f"data[{i}]")
-                for i, (d, grid) in enumerate(zip(data, grids, strict=True))
-            ]
+            # check every range first: the batch is atomic; Google names the range at fault
+            # first ("Invalid data[0]: Unable to parse range: ...", gspread issues 792, 1601)
+            planned = []
+            for i, (d, values) in enumerate(zip(data, grids, strict=True)):
+                try:
+                    grid_range = emu._planned_write(book, d.get("range", ""), values, f"data[{i}]")
+                except ApiError as exc:
+                    if exc.message.startswith("Invalid value at "):  # a JSON type: unprefixed
+                        raise
+                    raise bad_request(f"Invalid data[{i}]: {exc.message}") from None
+                planned.append(grid_range)
             responses = [
                 emu.write_range(book, target, grid, option)
                 for target, grid in zip(planned, grids, strict=True)
