@@ -359,6 +359,20 @@ def test_a_values_writes_range_errors_name_the_range_first_as_google_does(api: A
     )
 
 
+def test_a_text_over_50000_characters_in_one_cell_is_refused(api: Api) -> None:
+    def write(text: str) -> Any:
+        body = {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [[text]]}]}
+        return api.post("/values:batchUpdate", body)
+
+    assert write("é" * 50_000).status_code == 200
+    refused = write("é" * 50_001)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == (
+        "Invalid data[0]: Your input contains more than the maximum of 50000 characters in a "
+        "single cell."
+    )
+
+
 def test_bodies_over_10_mb_are_refused(api: Api, emulator: SheetsEmulator) -> None:
     big = {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["x" * MAX_BODY]]}]}
     reply = api.post("/values:batchUpdate", big)

@@ -66,6 +66,9 @@ STATUS_NAMES = {
     503: "UNAVAILABLE",
 }
 # Google's messages for the statuses a test injects
+MAX_CELL_CHARS = 50_000  # Google refuses a longer text in one cell ("Invalid data[4]: Your
+# input contains more than the maximum of 50000 characters in a single cell.", a public log)
+
 FAULT_MESSAGES = {
     400: "Request contains an invalid argument.",
     401: "Request had invalid authentication credentials. Expected OAuth 2 access token, "
@@ -494,6 +497,11 @@ class SheetsEmulator:
             for j, cell in enumerate(row):
                 if isinstance(cell, dict | list):
                     raise bad_request(f"Invalid values[{i}][{j}]: {json.dumps(cell)}")
+                if type(cell) is str and len(cell) > MAX_CELL_CHARS:
+                    raise bad_request(
+                        "Your input contains more than the maximum of 50000 characters in a "
+                        "single cell."
+                    )
         return grid
 
     def write_range(
