@@ -479,6 +479,43 @@ def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
     assert google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == 4
 
 
+def persons_rule(text: str) -> dict[str, Any]:
+    return {
+        "ranges": [{"startRowIndex": 1, "startColumnIndex": 1, "endColumnIndex": 2}],
+        "booleanRule": {
+            "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
+            "format": {"backgroundColor": {"red": 0.8, "green": 0.8, "blue": 1}},
+        },
+    }
+
+
+def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
+    google: EmulatedGoogle,
+) -> None:
+    """Rules are deleted by position: a rule added on top between the pass's read and its
+    formatting call makes a delete fall on a person's rule. It is put back, and the agent's
+    rules end up there once."""
+    google.tab.conditional_formats.append(persons_rule("Camille"))
+    google.store.write(plan_for(google.store))
+    google.tab.conditional_formats.pop()  # an agent rule deleted: the next pass rewrites them
+    plan = plan_for(google.store)  # the read
+    added = google.emulator.between(
+        "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
+    )
+    google.store.write(plan)
+    assert added()
+    rules = google.tab.conditional_formats
+    theirs = [(r["ranges"], r["booleanRule"]["condition"]) for r in rules[:2]]
+    assert theirs == [
+        (persons_rule(name)["ranges"], persons_rule(name)["booleanRule"]["condition"])
+        for name in ("Hugo", "Camille")
+    ]
+    assert len(rules) == 2 + 4  # the agent's three status rules and its scale, once each
+    google.emulator.reset_counters()
+    google.store.write(plan_for(google.store))
+    assert google.emulator.calls["format"] == 0  # nothing left to mend
+
+
 def test_new_thresholds_replace_the_score_scale_once_and_a_persons_scale_stays(
     google: EmulatedGoogle,
 ) -> None:

@@ -643,13 +643,47 @@ class GoogleStore:
                 client.sleep(backoff(attempt, client.rng))
                 self._meta = self._metadata()
                 continue
-            for answer in reply.get("replies", []):
+            answers = reply.get("replies", [])
+            for answer in answers:
                 if "addSheet" in answer and self._meta is not None:
                     self._meta.setdefault("sheets", []).append(
                         {"properties": answer["addSheet"]["properties"]}
                     )
+            if self._put_back_rules_of_a_person(body["requests"], answers):
+                maybe_made = True  # the agent's rules may now be there twice: look again
+                continue
             return bool(formatting)
-        raise AssertionError("unreachable: the last try returns or raises")
+        raise TransientError(
+            "A person kept changing the conditional formatting while the agent rewrote its "
+            "own rules; theirs are back in place, and the next pass will look again."
+        )
+
+    def _put_back_rules_of_a_person(self, requests_: list[Json], answers: list[Json]) -> bool:
+        """Rules are deleted by position: a rule a person added between the pass's read and
+        its formatting call moves the others, and a delete can fall on a person's rule.
+        Google answers each delete with the rule it deleted, so such a rule is put back
+        where it was; then the metadata is read again. Whether any was."""
+        lost = [
+            (request["deleteConditionalFormatRule"]["index"], answer["deleteConditionalFormatRule"])
+            for request, answer in zip(requests_, answers, strict=False)
+            if "deleteConditionalFormatRule" in answer
+            and not _is_agent_rule(answer["deleteConditionalFormatRule"].get("rule", {}))
+        ]
+        if not lost:
+            return False
+        log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
+        self._meta = self._metadata()
+        accounts = self._sheet(self.accounts_title) or {}
+        count = len(accounts.get("conditionalFormats", []))
+        restore = []
+        for index, deleted in sorted(lost, key=operator.itemgetter(0)):
+            at = min(index, count)
+            restore.append({"addConditionalFormatRule": {"rule": deleted["rule"], "index": at}})
+            count += 1
+        url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
+        self._call(lambda c: c.request("post", url, json={"requests": restore}).json())
+        self._meta = self._metadata()
+        return True
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
         """Grow the accounts grid when new columns do not fit in it."""
