@@ -355,6 +355,25 @@ def test_scattered_rows_under_a_long_title_reread_the_whole_key_column(tmp_path:
         assert path.endswith(f"/values/{quote(title)}!A2:A")
 
 
+def test_bottom_rows_deleted_before_the_key_reread_make_a_pass_to_try_again(
+    tmp_path: Path,
+) -> None:
+    """A grid with no spare row (an imported sheet): a CSM deletes the last rows between
+    the write and the re-read of their keys. Google refuses to read rows past the grid;
+    the cells written went with their rows, so the pass says the next one looks again."""
+    with emulated_google(
+        tmp_path, INPUTS, accounts(10), key_column="Client", history_worksheet=None
+    ) as (emulator, store):
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        tab.row_count = 11  # the header and ten accounts, nothing below
+        store.read()
+        plan = WritePlan(new_columns=["Score"], cells=[CellWrite("Compte 000009", "Score", 2)])
+        emulator.between("write", "read", lambda _: (tab.delete_row(10), tab.delete_row(9)))
+        with pytest.raises(TransientError, match="the next pass will look again"):
+            store.write(plan)
+        assert [r[0] for r in tab.rows[1:]] == [f"Compte {i:06d}" for i in range(8)]
+
+
 def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> None:
     # the one row written lands on another account: its key cell no longer matches, so
     # the whole key column is read and every cell put on its own account's row

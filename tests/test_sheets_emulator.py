@@ -373,6 +373,19 @@ def test_a_text_over_50000_characters_in_one_cell_is_refused(api: Api) -> None:
     )
 
 
+def test_a_read_wholly_past_the_grid_is_refused_as_google_does(
+    api: Api, emulator: SheetsEmulator
+) -> None:
+    """pygsheets issues 416 and 528 quote Google: "Range (...) exceeds grid limits"."""
+    emulator.tab(BOOK, "Sheet1").row_count = 3
+    assert api.get("/values/'Sheet1'!A2:A3").status_code == 200
+    past = api.get("/values/'Sheet1'!A5:A6")
+    assert past.status_code == 400
+    assert past.json()["error"]["message"] == (
+        "Range (Sheet1!A5:A6) exceeds grid limits. Max rows: 3, max columns: 26"
+    )
+
+
 def test_bodies_over_10_mb_are_refused(api: Api, emulator: SheetsEmulator) -> None:
     big = {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["x" * MAX_BODY]]}]}
     reply = api.post("/values:batchUpdate", big)

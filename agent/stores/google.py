@@ -476,6 +476,12 @@ class GoogleStore:
                 "`sheet.history_keep_weeks` in the config (older weeks are then dropped), or "
                 "delete empty rows and columns from the other tabs."
             )
+        if status == 400 and "exceeds grid limits" in message:
+            # the agent grows every grid it writes past: rows or columns went meanwhile
+            return TransientError(
+                f"The sheet lost rows or columns while the agent was writing to it ({message}); "
+                "the next pass will look again."
+            )
         if status == 400 and _without_data_index(message).startswith("Unable to parse range"):
             return SheetError(
                 f"Google Sheets could not find a tab the agent uses ({message}). Check "

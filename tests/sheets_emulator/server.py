@@ -445,6 +445,13 @@ class SheetsEmulator:
         """One ValueRange: the range Google reports, then the values if there are any."""
         grid, whole_tab = parse_range(book, text)
         tab = grid.tab
+        if grid.row0 >= tab.row_count or grid.col0 >= tab.column_count:
+            # wholly outside the grid (rows deleted since): refused, as pygsheets issues 416
+            # and 528 quote Google ("Range ('tab01'!TAB1) exceeds grid limits")
+            raise bad_request(
+                f"Range ({grid.a1()}) exceeds grid limits. Max rows: {tab.row_count}, "
+                f"max columns: {tab.column_count}"
+            )
         row1, col1 = min(grid.row1, tab.row_count), min(grid.col1, tab.column_count)
         rows = trimmed(
             [
