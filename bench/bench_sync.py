@@ -2,6 +2,7 @@
 
     python bench/bench_sync.py                    # 1k, 10k and 100k rows
     python bench/bench_sync.py --sizes 1000 --repeat 5
+    python bench/bench_sync.py --sizes 2000 --history-weeks 52   # a team a year in
 
 For each size, in one run, on the same emulated sheet (real gspread + google-auth over
 HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playbooks, as
@@ -55,7 +56,9 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL  # noqa: E402
 
 from agent.config import load_config  # noqa: E402
 from agent.runtime import load_next_actions  # noqa: E402
+from agent.stores.base import Tab  # noqa: E402
 from agent.stores.google import http_client_class, load_credentials  # noqa: E402
+from agent.stores.memory import MemoryStore  # noqa: E402
 from agent.sync import collection_paused, run_pass  # noqa: E402
 from tests.google_fixtures import SPREADSHEET_ID, start_emulated_google  # noqa: E402
 from tests.sheets_emulator import SheetsEmulator  # noqa: E402
@@ -88,8 +91,29 @@ def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
     return gspread.Client(load_credentials(store.credentials_path), http_client=http)
 
 
-def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
-    """Three agent passes (first, unchanged, one CSM edit), each beside its I/O floor."""
+def past_weeks(n: int, weeks: int) -> list[list[Any]] | None:
+    """The history tab (header first) a team has after `weeks` weekly agent passes, made
+    by the agent itself on an in-memory sheet; each week a tenth of the accounts read
+    otherwise than the week before. None for no week."""
+    if not weeks:
+        return None
+    config = load_config(ROOT / "config.example.toml")
+    base, rng = rows(n), random.Random(7)
+    store = MemoryStore(HEADER, base, key_column="Client", history_worksheet="Historique")
+    for week in range(weeks):
+        other = rows(n, seed=100 + week)
+        week_rows = [other[i] if rng.random() < 0.1 else r for i, r in enumerate(base)]
+        store.accounts = Tab("Comptes", list(HEADER), week_rows)
+        run_pass(store, config, now=NOW - dt.timedelta(weeks=weeks - week))
+    assert store.history is not None
+    return [store.history.header, *store.history.rows]
+
+
+def measure_agent(
+    n: int, folder: Path, with_playbooks: bool, history: list[list[Any]] | None = None
+) -> dict[str, Any]:
+    """Three agent passes (the week's first, unchanged, one CSM edit), each beside its I/O
+    floor; on a fresh sheet, or one with `history` (the week's first pass then appends)."""
     config = load_config(ROOT / "config.example.toml")
     config = dataclasses.replace(config, sheet=dataclasses.replace(config.sheet, backend="google"))
     playbooks = load_next_actions(config) if with_playbooks else None
@@ -137,14 +161,17 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
 
     def fresh_client(emulator: SheetsEmulator) -> Any:
         """A gspread HTTP client on a fresh copy of the sheet the first pass found."""
-        store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
+        store = start_emulated_google(
+            folder, HEADER, rows(n), emulator=emulator, history=history
+        ).store
         store.read()  # the token, outside the measure
         return gspread_client(store, emulator).http_client
 
     with SheetsEmulator() as emulator:
-        made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator)
+        made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator, history=history)
         store = made.store
         store.read()  # the token, outside the measure
+        first_tabs = ["'Comptes'", "'Historique'"] if history else ["'Comptes'"]
         first_writes = agent_pass("first", emulator, store, 0)
         formats = emulator.bodies("format")
         structure, looks = split_structure(formats)
@@ -152,10 +179,10 @@ def measure_agent(n: int, folder: Path, with_playbooks: bool) -> dict[str, Any]:
             client = fresh_client(other)
             for body in looks:  # the agent's rules and protections, outside the measure
                 client.batch_update(SPREADSHEET_ID, body)
-            floor("first floor", other, client, ["'Comptes'"], first_writes, structure)
+            floor("first floor", other, client, first_tabs, first_writes, structure)
         with SheetsEmulator() as other:  # the floor with the two calls the issue requires
             client = fresh_client(other)
-            floor("first required", other, client, ["'Comptes'"], first_writes, formats, True)
+            floor("first required", other, client, first_tabs, first_writes, formats, True)
         del first_writes, formats  # parsed bodies: not kept alive through the next passes
         agent_pass("unchanged", emulator, store, 10)
         client = gspread_client(store, emulator).http_client
@@ -255,8 +282,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median)")
+    parser.add_argument(
+        "--history-weeks",
+        type=int,
+        default=0,
+        help="weeks of history each sheet starts with (a team some time in: the first "
+        "pass is then the week's first, appending to it)",
+    )
     args = parser.parse_args()
     repeat = max(1, args.repeat)
+    weeks = max(0, args.history_weeks)
+    if weeks:
+        print(f"Each sheet starts with {weeks} weeks of history (a row per account per week).")
     print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
 
     def line(n: int, label: str, figures: tuple[Any, ...], ratio: float) -> None:
@@ -269,18 +306,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
+            history = past_weeks(n, weeks)
             variants = [
                 (
                     name,
-                    median_of(
-                        [measure_agent(n, Path(tmp), with_playbooks=flag) for _ in range(repeat)]
-                    ),
+                    median_of([measure_agent(n, Path(tmp), flag, history) for _ in range(repeat)]),
                 )
                 for name, flag in (("store + scoring", False), ("with playbooks", True))
             ]
-            baselines = measure_baselines(n, Path(tmp))
+            baselines = None if weeks else measure_baselines(n, Path(tmp))
             for kind, floor_label in (
-                ("first", "I/O floor: read, add tab, write"),
+                ("first", "I/O floor: read, write" if weeks else "I/O floor: read, add tab, write"),
                 ("unchanged", "I/O floor: read the same tabs"),
                 ("edit", "I/O floor: read, write same cells"),
             ):
@@ -298,13 +334,14 @@ def main() -> None:
                         required = result["first required"]
                         line(n, "  floor + format call, key re-read", required,
                              paired_ratio(required, floor))  # fmt: skip
-                if kind == "first":
+                if kind == "first" and baselines is not None:
                     first_floor = variants[0][1]["first floor"][0]
                     for name, label in (("naive", "naive cell by cell*"),
                                         ("rewrite", "whole-range rewrite")):  # fmt: skip
                         line(n, f"  {label}", baselines[name], baselines[name][0] / first_floor)
-    print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
-    print("  without playbooks (it writes no next actions either)")
+    if not weeks:
+        print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
+        print("  without playbooks (it writes no next actions either)")
 
 
 if __name__ == "__main__":
