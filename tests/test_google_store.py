@@ -535,6 +535,31 @@ def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
     assert google.emulator.calls["format"] == 0  # nothing left to mend
 
 
+def test_a_protection_a_lead_made_strict_stays_strict_even_when_made_anew(
+    google: EmulatedGoogle,
+) -> None:
+    """The agent protects its columns with a warning. A lead who turns that into "only
+    these people can edit" (the service account among them) meant it: no pass turns it
+    back into a warning, and one that has to make the protections anew keeps them strict."""
+    google.store.write(plan_for(google.store))
+    editors = {"users": ["lead@example.com", EMAIL]}
+    for protection in google.tab.protected_ranges:
+        protection["warningOnly"], protection["editors"] = False, editors
+    google.emulator.reset_counters()
+    google.store.write(plan_for(google.store))
+    assert google.emulator.calls["format"] == 0  # nothing to put right
+    more = dataclasses.replace(
+        FORMAT, dropdowns=(("Utilisation", ("Quotidienne", "Hebdomadaire", "Rare", "Jamais")),)
+    )
+    plan = plan_for(google.store)
+    plan.formatting = more  # a new dropdown value: the agent's protections are made anew
+    google.store.write(plan)
+    assert google.emulator.calls["format"] == 1
+    protected = google.tab.protected_ranges
+    assert len(protected) == 4
+    assert all(not p["warningOnly"] and p["editors"] == editors for p in protected)
+
+
 def test_new_thresholds_replace_the_score_scale_once_and_a_persons_scale_stays(
     google: EmulatedGoogle,
 ) -> None:

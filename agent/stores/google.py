@@ -994,8 +994,16 @@ class GoogleStore:
             if c in columns
         ]
         current = sorted(_range_shape(p.get("range", {})) for p in protected)
+        # a warning by default; a lead who made the agent's protection strict (only some
+        # people may edit) keeps it so, with the same editors, even when it is made anew
+        strict = [p for p in protected if not p.get("warningOnly")]
+        how: Json = (
+            {"warningOnly": False, "editors": strict[0].get("editors", {})}
+            if strict
+            else {"warningOnly": True}
+        )
         if current != sorted(_range_shape(r) for r in wanted_ranges) or any(
-            not p.get("warningOnly") or p.get("description") != description for p in protected
+            p.get("description") != description for p in protected
         ):
             for p in protected:
                 requests_.append(
@@ -1005,11 +1013,7 @@ class GoogleStore:
                 requests_.append(
                     {
                         "addProtectedRange": {
-                            "protectedRange": {
-                                "range": rng,
-                                "description": description,
-                                "warningOnly": True,
-                            }
+                            "protectedRange": {"range": rng, "description": description, **how}
                         }
                     }
                 )
