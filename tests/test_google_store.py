@@ -732,7 +732,7 @@ def test_formula_like_text_is_stored_literally(tmp_path: Path) -> None:
         assert [r[3] for r in store.read().accounts.rows] == keys
 
 
-def test_text_is_sent_as_utf8_and_lands_as_written_even_a_broken_character(
+def test_text_is_sent_as_utf8_and_lands_as_written_a_broken_character_replaced(
     tmp_path: Path,
 ) -> None:
     actions = {0: "Planifier un point d'étape · relancer ✅", 1: "Rappeler Zoé 🙂", 3: "x\ud800y"}
@@ -745,21 +745,15 @@ def test_text_is_sent_as_utf8_and_lands_as_written_even_a_broken_character(
         )
         store.write(plan)
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
-        assert {r - 1: tab.cell(r, 3) for r in (1, 2, 4)} == actions
-        # accents and emoji go as UTF-8, not as 6-byte escapes; the lone surrogate, which
-        # UTF-8 cannot hold, goes escaped, in its own range only
+        # a lone surrogate, which no sheet can hold, lands as the replacement character
+        assert {r - 1: tab.cell(r, 3) for r in (1, 2, 4)} == {**actions, 3: "x\ufffdy"}
+        # accents and emoji go as UTF-8, not as 6-byte escapes, every range alike
         [body], [size] = emulator.bodies("write"), emulator.sizes("write")
         assert [d["range"] for d in body["data"]][1:] == ["'Comptes'!D2:D3", "'Comptes'!D5:D5"]
-        def compact(item: Any, ascii_only: bool) -> int:
-            text = json.dumps(item, ensure_ascii=ascii_only, separators=(",", ":"))
-            return len(text.encode())
-
-        [header, utf8, broken] = body["data"]
-        envelope = len(b'{"valueInputOption":"RAW","data":[,,]}')
-        assert size == envelope + compact(header, False) + compact(utf8, False) + compact(
-            broken, True
-        )
+        compact = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        assert size == len(compact)
         assert size < len(json.dumps(body).encode())  # what ASCII escapes would have sent
+        assert store.read().accounts.rows[3][3] == "x\ufffdy"  # and reads back as it is
 
 
 def test_keys_that_are_dates_are_not_taken_for_moved_rows(tmp_path: Path) -> None:

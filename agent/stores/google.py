@@ -1289,16 +1289,26 @@ def _line_ranges(title: str, lines: dict[int, list[Any]]) -> list[Json]:
     return data
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _encoded(item: Json) -> bytes:
     """One ValueRange as compact UTF-8 JSON (orjson): accented text costs 2 bytes a letter,
-    not the 6 of an ASCII escape (a tenth less to send for French next actions). Text that
-    UTF-8 cannot hold (a lone surrogate, from a broken cell) is sent escaped, as JSON
-    allows. Values come here as a RAW write takes them (`_raw`): no NaN, which orjson would
-    turn into a null that leaves the cell as it was."""
+    not the 6 of an ASCII escape (a tenth less to send for French next actions). A
+    character UTF-8 cannot hold (a lone surrogate, from a broken text) goes as U+FFFD, the
+    replacement character: a sheet holds only Unicode, and what Google would make of
+    an escaped one is not written anywhere. Values come here as a RAW write takes them
+    (`_raw`): no NaN, which orjson would turn into a null that leaves the cell as it was."""
     try:
         return orjson.dumps(item)  # compact UTF-8, about ten times faster than json.dumps
     except orjson.JSONEncodeError:  # a lone surrogate (or an int past 64 bits)
-        return json.dumps(item, allow_nan=False, separators=(",", ":")).encode("ascii")
+        values = [
+            [_LONE_SURROGATE.sub("\ufffd", v) if type(v) is str else v for v in line]
+            for line in item.get("values", [])
+        ]
+        text = json.dumps({**item, "values": values}, allow_nan=False, ensure_ascii=False,
+                          separators=(",", ":"))  # fmt: skip
+        return text.encode()
 
 
 def _bodies(data: list[Json], limit: int) -> Iterable[bytes]:
