@@ -672,8 +672,8 @@ class GoogleStore:
         lost = [
             (request["deleteConditionalFormatRule"]["index"], answer["deleteConditionalFormatRule"])
             for request, answer in zip(requests_, answers, strict=False)
-            if "deleteConditionalFormatRule" in answer
-            and not _is_agent_rule(answer["deleteConditionalFormatRule"].get("rule", {}))
+            if "rule" in answer.get("deleteConditionalFormatRule", {})
+            and not _is_agent_rule(answer["deleteConditionalFormatRule"]["rule"])
         ]
         if not lost:
             return False
