@@ -29,7 +29,7 @@ from agent.stores.base import (
     StatusColours,
     WritePlan,
 )
-from agent.stores.google import GoogleStore, backoff, check_access, quote
+from agent.stores.google import GoogleStore, _is_agent_rule, backoff, check_access, quote
 from tests.google_fixtures import (
     EMAIL,
     SPREADSHEET_ID,
@@ -533,6 +533,46 @@ def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
     google.emulator.reset_counters()
     google.store.write(plan_for(google.store))
     assert google.emulator.calls["format"] == 0  # nothing left to mend
+
+
+@pytest.mark.parametrize(
+    "lost", [Fault(status=503, after=True), Fault(reset=True, after=True)], ids=["503", "reset"]
+)
+def test_a_rule_put_back_whose_answer_is_lost_is_not_put_back_twice(
+    google: EmulatedGoogle, lost: Fault
+) -> None:
+    google.tab.conditional_formats.append(persons_rule("Camille"))
+    google.store.write(plan_for(google.store))
+    google.tab.conditional_formats.pop()
+    plan = plan_for(google.store)
+    google.emulator.between(
+        "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
+    )
+    put_back_lost = dataclasses.replace(lost, kinds=frozenset({"format"}))
+    google.emulator.between("format", "format", lambda em: em.inject(put_back_lost))
+    google.store.write(plan)
+    theirs = [r for r in google.tab.conditional_formats if not _is_agent_rule(r)]
+    assert [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in theirs] == [
+        "Hugo",
+        "Camille",
+    ]
+
+
+def test_a_rule_put_back_never_confirmed_fails_the_pass_naming_the_rule(
+    google: EmulatedGoogle,
+) -> None:
+    google.tab.conditional_formats.append(persons_rule("Camille"))
+    google.store.write(plan_for(google.store))
+    google.tab.conditional_formats.pop()
+    plan = plan_for(google.store)
+    google.emulator.between(
+        "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
+    )
+    refused = [Fault(status=503, kinds=frozenset({"format"})) for _ in range(50)]
+    google.emulator.between("format", "format", lambda em: em.inject(*refused))
+    with pytest.raises(TransientError, match="could not be confirmed back") as caught:
+        google.store.write(plan)
+    assert '"userEnteredValue": "Camille"' in str(caught.value)  # to put back by hand
 
 
 def test_a_protection_a_lead_made_strict_stays_strict_even_when_made_anew(

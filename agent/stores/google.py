@@ -32,6 +32,7 @@ import random
 import re
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -668,7 +669,11 @@ class GoogleStore:
         """Rules are deleted by position: a rule a person added between the pass's read and
         its formatting call moves the others, and a delete can fall on a person's rule.
         Google answers each delete with the rule it deleted, so such a rule is put back
-        where it was; then the metadata is read again. Whether any was."""
+        where it was; then the metadata is read again. Whether any was.
+
+        Adding a rule twice would duplicate it for good, so the put-back is not sent again
+        blindly when its answer is lost: the rules are read again and only those that did
+        not land are sent (bounded tries)."""
         lost = [
             (request["deleteConditionalFormatRule"]["index"], answer["deleteConditionalFormatRule"])
             for request, answer in zip(requests_, answers, strict=False)
@@ -678,18 +683,47 @@ class GoogleStore:
         if not lost:
             return False
         log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
-        self._meta = self._metadata()
-        accounts = self._sheet(self.accounts_title) or {}
-        count = len(accounts.get("conditionalFormats", []))
-        restore = []
-        for index, deleted in sorted(lost, key=operator.itemgetter(0)):
-            at = min(index, count)
-            restore.append({"addConditionalFormatRule": {"rule": deleted["rule"], "index": at}})
-            count += 1
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
-        self._call(lambda c: c.request("post", url, json={"requests": restore}).json())
-        self._meta = self._metadata()
-        return True
+        client = self._client()
+        seen: Counter[tuple[Any, ...]] = Counter()
+        for attempt in range(client.max_tries):
+            self._meta = self._metadata()
+            rules = (self._sheet(self.accounts_title) or {}).get("conditionalFormats", [])
+            now = Counter(_rule_shape(r) for r in rules)
+            if attempt:  # the last put-back's answer was lost: keep what did not land
+                landed, still = now - seen, []
+                for index, deleted in lost:
+                    shape = _rule_shape(deleted["rule"])
+                    if landed[shape] > 0:
+                        landed[shape] -= 1
+                    else:
+                        still.append((index, deleted))
+                lost = still
+                if not lost:
+                    return True
+            seen, count, restore = now, len(rules), []
+            for index, deleted in sorted(lost, key=operator.itemgetter(0)):
+                at = min(index, count)
+                restore.append({"addConditionalFormatRule": {"rule": deleted["rule"], "index": at}})
+                count += 1
+
+            body: Json = {"requests": restore}
+
+            def send(c: AgentHTTPClient, body: Json = body) -> Any:
+                return c.request("post", url, json=body, replayable=False).json()
+
+            try:
+                self._call(send)
+            except UnsureWrite:
+                client.sleep(backoff(attempt, client.rng))
+                continue
+            self._meta = self._metadata()
+            return True
+        raise TransientError(
+            "A conditional-format rule of a person, moved while the agent rewrote its own, "
+            "could not be confirmed back in place; look in Format, Conditional formatting. "
+            f"The rule: {json.dumps([d['rule'] for _, d in lost], ensure_ascii=False)}"
+        )
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
         """Grow the accounts grid when new columns do not fit in it."""
