@@ -1022,28 +1022,29 @@ class GoogleStore:
             for p in accounts.get("protectedRanges", [])
             if str(p.get("description", "")).startswith(AGENT_MARK)
         ]
-        wanted_ranges = [
-            _column_range(sheet_id, columns.index(c))
+        wanted = {
+            c: _column_range(sheet_id, columns.index(c))
             for c in dict.fromkeys(formatting.agent_columns)
             if c in columns
-        ]
+        }
         current = sorted(_range_shape(p.get("range", {})) for p in protected)
-        # a warning by default; a lead who made the agent's protection strict (only some
-        # people may edit) keeps it so, with the same editors, even when it is made anew
-        strict = [p for p in protected if not p.get("warningOnly")]
-        how: Json = (
-            {"warningOnly": False, "editors": strict[0].get("editors", {})}
-            if strict
-            else {"warningOnly": True}
-        )
-        if current != sorted(_range_shape(r) for r in wanted_ranges) or any(
+        # a warning by default; a column whose protection a lead made strict (only some
+        # people may edit) keeps it so, with its editors, even when it is made anew (the
+        # ranges follow their columns when columns move, so each is known by its column)
+        kept: dict[str, Json] = {}
+        for p in protected:
+            at = _range_shape(p.get("range", {}))[3]
+            if not p.get("warningOnly") and at < len(columns):
+                kept[columns[at]] = {"warningOnly": False, "editors": p.get("editors", {})}
+        if current != sorted(_range_shape(r) for r in wanted.values()) or any(
             p.get("description") != description for p in protected
         ):
             for p in protected:
                 requests_.append(
                     {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
                 )
-            for rng in wanted_ranges:
+            for column, rng in wanted.items():
+                how = kept.get(column, {"warningOnly": True})
                 requests_.append(
                     {
                         "addProtectedRange": {
