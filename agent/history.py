@@ -155,7 +155,7 @@ def account_trends(
     trends: dict[str, Trend] = dict(
         zip(keys, [new_at_max if m else new for m in at_max], strict=True)
     )
-    past = history[history["week"] < week] if len(history) else history
+    past = history[(history["week"] < week) & history["key"].notna()] if len(history) else history
     if not len(past):
         return trends
     # each account's rows together, in week order; rows of one week keep the tab's order

@@ -385,7 +385,7 @@ def trends_one_account_at_a_time(history, current, *, week, scale):
 
 past_rows = st.lists(
     st.tuples(
-        st.sampled_from(["A", "B", "C", "D"]),
+        st.sampled_from(["A", "B", "C", "D", None]),  # None: a row without a key, ignored
         st.sampled_from(["2026-W40", "2026-W41", "2026-W43", "2026-W44", "2026-W47", "2026-W48"]),
         st.sampled_from([float("nan"), 0.0, 3.5, 7.0, 8.0]),
         st.sampled_from(["green", "orange", "red", None]),
@@ -405,7 +405,7 @@ past_rows = st.lists(
 )
 def test_trends_match_reading_each_account_one_at_a_time(rows, current):
     """Weeks with gaps, a week given twice, blank scores, keys with no past, the current
-    week's rows (ignored), keys of the past not in the sheet any more."""
+    week's rows (ignored), keys of the past not in the sheet any more, rows without a key."""
     from agent.history import account_trends
 
     history = pd.DataFrame(
