@@ -489,6 +489,22 @@ def test_ten_writes_leave_the_rules_identical_and_a_persons_rules_stay(
     assert dropdown["rule"]["condition"]["type"] == "ONE_OF_LIST"
 
 
+def test_a_tab_of_a_header_alone_in_a_one_row_grid_gets_its_formatting_unfrozen(
+    tmp_path: Path,
+) -> None:
+    """Google refuses to freeze the only row of a tab: a new sheet with its header and no
+    account yet would otherwise fail every pass."""
+    with emulated_google(tmp_path, INPUTS, [], key_column="Client", row_count=1) as (
+        emulator,
+        store,
+    ):
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        assert tab.row_count == 1
+        store.write(plan_for(store))
+        assert tab.header() == [*INPUTS, *AGENT] and tab.frozen_rows == 0
+        assert len(tab.conditional_formats) == 4
+
+
 def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
     google.store.write(plan_for(google.store))
     del google.tab.conditional_formats[1]

@@ -65,6 +65,7 @@ def test_a_column_with_cells_but_no_name_keeps_them_when_agent_columns_come(name
     agent's new columns go to its right, not over it."""
     notes = ["rappeler mardi", None, "renouvellement ?"]
     rows = [[*r, n] for r, n in zip(ROWS, notes, strict=True)]
+    rows[1] += [None, ""]  # empty cells past the notes hold nothing
     made = FACTORIES[name](tmp_path, HEADER, rows, "Client")
     try:
         made.store.read()

@@ -448,9 +448,10 @@ class GoogleStore:
         if "protected cell or object" in message:
             return SheetAccessError(
                 f"A protected range stops the agent: someone allowed only some people to edit "
-                f"the agent's columns or its history tab. In Data, Protect sheets and ranges, "
-                f"add {self.service_account_email()} to that protection's editors, or set it "
-                "to show a warning only." + said
+                f"a range the agent writes or formats (its columns, its history tab, the "
+                f"header row, the input columns it adds dropdowns to). In Data, Protect sheets "
+                f"and ranges, add {self.service_account_email()} to that protection's editors, "
+                "or set it to show a warning only." + said
             )
         if status == 403:
             return SheetAccessError(
@@ -1056,7 +1057,9 @@ class GoogleStore:
             for column, allowed in formatting.dropdowns:
                 if column in columns and allowed:
                     requests_.append(_dropdown(sheet_id, columns.index(column), allowed))
-        if int(props.get("gridProperties", {}).get("frozenRowCount", 0)) < 1:
+        grid = props.get("gridProperties", {})
+        # a tab of one row (a header, no account yet) cannot freeze it: Google refuses
+        if int(grid.get("frozenRowCount", 0)) < 1 and int(grid.get("rowCount", 1000)) > 1:
             requests_.append(
                 {
                     "updateSheetProperties": {

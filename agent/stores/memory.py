@@ -67,7 +67,8 @@ class MemoryStore:
             raise SheetError(f'The key column "{self.key_column}" is not in the header.')
         new = [name for name in dict.fromkeys(plan.new_columns) if name not in header]
         if new:  # right of every cell: a CSM's column with no name keeps its cells
-            header += [""] * (max(map(len, self.accounts.rows), default=0) - len(header))
+            used = max((_filled_width(r) for r in self.accounts.rows), default=0)
+            header += [""] * (used - len(header))
         header += new
         report.columns_added += len(new)
         key_at = header.index(self.key_column)
@@ -93,3 +94,11 @@ class MemoryStore:
         if report.wrote_anything:
             self.writes += 1
         return report
+
+
+def _filled_width(row: list[CellValue]) -> int:
+    """How far a row holds something (a sheet has no trailing empty cells to count)."""
+    width = len(row)
+    while width and row[width - 1] in (None, ""):
+        width -= 1
+    return width
