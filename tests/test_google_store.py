@@ -10,7 +10,7 @@ import json
 import logging
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -524,12 +524,10 @@ def persons_rule(text: str) -> dict[str, Any]:
     }
 
 
-def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
-    google: EmulatedGoogle,
-) -> None:
-    """Rules are deleted by position: a rule added on top between the pass's read and its
-    formatting call makes a delete fall on a person's rule. It is put back, and the agent's
-    rules end up there once."""
+def a_rule_race(google: EmulatedGoogle) -> tuple[WritePlan, Callable[[], bool]]:
+    """A pass that will rewrite the agent's rules (one of them was deleted), read, and a
+    person who adds a rule on top of "Camille"'s before its formatting call: the plan to
+    write, and whether the rule was added."""
     google.tab.conditional_formats.append(persons_rule("Camille"))
     google.store.write(plan_for(google.store))
     google.tab.conditional_formats.pop()  # an agent rule deleted: the next pass rewrites them
@@ -537,6 +535,16 @@ def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
     added = google.emulator.between(
         "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
     )
+    return plan, added
+
+
+def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
+    google: EmulatedGoogle,
+) -> None:
+    """Rules are deleted by position: a rule added on top between the pass's read and its
+    formatting call makes a delete fall on a person's rule. It is put back, and the agent's
+    rules end up there once."""
+    plan, added = a_rule_race(google)
     google.store.write(plan)
     assert added()
     rules = google.tab.conditional_formats
@@ -557,13 +565,7 @@ def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
 def test_a_rule_put_back_whose_answer_is_lost_is_not_put_back_twice(
     google: EmulatedGoogle, lost: Fault
 ) -> None:
-    google.tab.conditional_formats.append(persons_rule("Camille"))
-    google.store.write(plan_for(google.store))
-    google.tab.conditional_formats.pop()
-    plan = plan_for(google.store)
-    google.emulator.between(
-        "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
-    )
+    plan, _ = a_rule_race(google)
     put_back_lost = dataclasses.replace(lost, kinds=frozenset({"format"}))
     google.emulator.between("format", "format", lambda em: em.inject(put_back_lost))
     google.store.write(plan)
@@ -577,13 +579,7 @@ def test_a_rule_put_back_whose_answer_is_lost_is_not_put_back_twice(
 def test_a_rule_put_back_never_confirmed_fails_the_pass_naming_the_rule(
     google: EmulatedGoogle,
 ) -> None:
-    google.tab.conditional_formats.append(persons_rule("Camille"))
-    google.store.write(plan_for(google.store))
-    google.tab.conditional_formats.pop()
-    plan = plan_for(google.store)
-    google.emulator.between(
-        "", "format", lambda _: google.tab.conditional_formats.insert(0, persons_rule("Hugo"))
-    )
+    plan, _ = a_rule_race(google)
     refused = [Fault(status=503, kinds=frozenset({"format"})) for _ in range(50)]
     google.emulator.between("format", "format", lambda em: em.inject(*refused))
     with pytest.raises(TransientError, match="could not be confirmed back") as caught:
