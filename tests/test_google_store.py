@@ -569,22 +569,73 @@ def test_a_rule_put_back_whose_answer_is_lost_is_not_put_back_twice(
     put_back_lost = dataclasses.replace(lost, kinds=frozenset({"format"}))
     google.emulator.between("format", "format", lambda em: em.inject(put_back_lost))
     google.store.write(plan)
-    theirs = [r for r in google.tab.conditional_formats if not _is_agent_rule(r)]
-    assert [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in theirs] == [
-        "Hugo",
-        "Camille",
+    assert persons_rules(google) == ["Hugo", "Camille"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "said"),
+    [([503] * 50, "could not be confirmed back"), ([429] * 4 + [503], "could not be put back")],
+    ids=["never confirmed", "refused at the last try"],
+)
+def test_a_rule_put_back_that_fails_fails_the_pass_naming_the_rule(
+    google: EmulatedGoogle, statuses: list[int], said: str
+) -> None:
+    plan, _ = a_rule_race(google)
+    refused = [Fault(status=status, kinds=frozenset({"format"})) for status in statuses]
+    google.emulator.between("format", "format", lambda em: em.inject(*refused))
+    with pytest.raises(TransientError, match=said) as caught:
+        google.store.write(plan)
+    assert '"userEnteredValue": "Camille"' in str(caught.value)  # to put back by hand
+
+
+def persons_rules(google: EmulatedGoogle) -> list[str]:
+    """The texts of a person's rules on the accounts tab, in their order."""
+    return [
+        r["booleanRule"]["condition"]["values"][0]["userEnteredValue"]
+        for r in google.tab.conditional_formats
+        if not _is_agent_rule(r)
     ]
 
 
-def test_a_rule_put_back_never_confirmed_fails_the_pass_naming_the_rule(
+def test_a_race_whose_formatting_answer_is_lost_still_costs_no_rule(
     google: EmulatedGoogle,
 ) -> None:
+    """The answer that names the rules a call deleted is lost (the call made, then a 503):
+    the rules are read again, and a person's rule gone since goes back among theirs."""
+    plan, added = a_rule_race(google)
+    google.emulator.inject(Fault(status=503, after=True, kinds=frozenset({"format"})))
+    google.store.write(plan)
+    assert added() and persons_rules(google) == ["Hugo", "Camille"]
+    assert len(google.tab.conditional_formats) == 2 + 4
+
+
+def test_a_rule_put_back_keeps_its_place_among_a_persons_rules(google: EmulatedGoogle) -> None:
+    """Rules of a person above and below the agent's; one added inside the agent's block
+    during the pass is deleted, then comes back above the ones that were below it."""
+    google.tab.conditional_formats.append(persons_rule("Camille"))
+    google.store.write(plan_for(google.store))
+    rules = google.tab.conditional_formats  # Camille, the three status rules, the scale
+    rules.pop()  # the scale goes: the next pass rewrites the agent's rules
+    rules += [persons_rule("Léa"), persons_rule("Zoé")]
+    plan = plan_for(google.store)
+    google.emulator.between(
+        "", "format", lambda _: google.tab.conditional_formats.insert(3, persons_rule("Hugo"))
+    )
+    google.store.write(plan)
+    assert persons_rules(google) == ["Camille", "Hugo", "Léa", "Zoé"]
+    assert len(google.tab.conditional_formats) == 4 + 4
+
+
+def test_a_rule_a_person_deletes_during_the_pass_is_read_again_not_a_refusal(
+    google: EmulatedGoogle,
+) -> None:
+    """The deletes' positions then run past the list: Google refuses the whole call; the
+    rules are read again and what still differs is sent."""
     plan, _ = a_rule_race(google)
-    refused = [Fault(status=503, kinds=frozenset({"format"})) for _ in range(50)]
-    google.emulator.between("format", "format", lambda em: em.inject(*refused))
-    with pytest.raises(TransientError, match="could not be confirmed back") as caught:
-        google.store.write(plan)
-    assert '"userEnteredValue": "Camille"' in str(caught.value)  # to put back by hand
+    google.emulator.clear_hooks()
+    google.emulator.between("", "format", lambda _: google.tab.conditional_formats.pop(0))
+    google.store.write(plan)
+    assert persons_rules(google) == [] and len(google.tab.conditional_formats) == 4
 
 
 def test_a_protection_a_lead_made_strict_stays_strict_even_when_made_anew(

@@ -615,7 +615,7 @@ class GoogleStore:
         client = self._client()
         tries = client.max_tries
         maybe_made = False
-        for attempt in range(tries):
+        for attempt in range(tries + 1):  # the last round only looks
             accounts = self._sheet(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
                 raise TransientError(
@@ -632,6 +632,16 @@ class GoogleStore:
             )
             if not changes and not formatting:
                 return maybe_made
+            if attempt == tries:
+                raise TransientError(
+                    f"Google Sheets did not confirm the formatting after {tries} tries (or "
+                    "a person kept changing the rules meanwhile); the next pass will look again."
+                )
+            theirs = [
+                (i, r)
+                for i, r in enumerate(accounts.get("conditionalFormats", []))
+                if not _is_agent_rule(r)
+            ]
             body = {"requests": changes + formatting}
             url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
 
@@ -641,14 +651,22 @@ class GoogleStore:
             try:
                 reply = self._call(send)
             except UnsureWrite as exc:
-                if attempt == tries - 1:
-                    raise TransientError(
-                        f"Google Sheets did not confirm the formatting after {tries} tries "
-                        f"({exc}); the next pass will look again."
-                    ) from None
                 maybe_made = maybe_made or bool(formatting)
                 log.info("Formatting call unconfirmed (%s); reading the metadata again", exc)
-                client.sleep(backoff(attempt, client.rng))
+                if attempt < tries - 1:
+                    client.sleep(backoff(attempt, client.rng))
+                self._meta = self._metadata()
+                # its answer, which names the rules it deleted, is lost: a person's rule
+                # gone since is put back (one a delete fell on, if the call was made)
+                now = (self._sheet(self.accounts_title) or {}).get("conditionalFormats", [])
+                self._put_back(_vanished(theirs, now))
+                continue
+            except SheetError as exc:
+                if not _changed_meanwhile(str(exc)):
+                    raise
+                # a person deleted a rule or a protection since the read: the call, all or
+                # nothing, made no change; read again and send what still differs
+                log.info("Formatting changed during the pass (%s); reading it again", exc)
                 self._meta = self._metadata()
                 continue
             answers = reply.get("replies", [])
@@ -657,33 +675,38 @@ class GoogleStore:
                     self._meta.setdefault("sheets", []).append(
                         {"properties": answer["addSheet"]["properties"]}
                     )
-            if self._put_back_rules_of_a_person(body["requests"], answers):
+            if self._put_back(_persons_rules_deleted(body["requests"], answers)):
                 maybe_made = True  # the agent's rules may now be there twice: look again
                 continue
             return bool(formatting)
-        raise TransientError(
-            "A person kept changing the conditional formatting while the agent rewrote its "
-            "own rules; theirs are back in place, and the next pass will look again."
-        )
+        raise AssertionError("unreachable: the last round returns or raises")
 
-    def _put_back_rules_of_a_person(self, requests_: list[Json], answers: list[Json]) -> bool:
-        """Rules are deleted by position: a rule a person added between the pass's read and
+    def _put_back(self, lost: list[tuple[int, Json]]) -> bool:
+        """Put a person's rules back where they were (index, rule), then read the metadata
+        again; whether there were any.
+
+        Rules are deleted by position: a rule a person added between the pass's read and
         its formatting call moves the others, and a delete can fall on a person's rule.
-        Google answers each delete with the rule it deleted, so such a rule is put back
-        where it was; then the metadata is read again. Whether any was.
-
         Adding a rule twice would duplicate it for good, so the put-back is not sent again
         blindly when its answer is lost: the rules are read again and only those that did
-        not land are sent (bounded tries)."""
-        lost = [
-            (request["deleteConditionalFormatRule"]["index"], answer["deleteConditionalFormatRule"])
-            for request, answer in zip(requests_, answers, strict=False)
-            if "rule" in answer.get("deleteConditionalFormatRule", {})
-            and not _is_agent_rule(answer["deleteConditionalFormatRule"]["rule"])
-        ]
+        not land are sent (bounded tries). Whatever stops it, the pass fails quoting the
+        rules, so that nothing is lost without a word."""
         if not lost:
             return False
         log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
+        try:
+            if self._put_back_tries(lost):
+                return True
+            problem = "could not be confirmed back in place"
+        except HealthAgentError as exc:
+            problem = f"could not be put back ({exc})"
+        rules = json.dumps([rule for _, rule in lost], ensure_ascii=False)
+        raise TransientError(
+            f"A conditional-format rule of a person, moved while the agent rewrote its own, "
+            f"{problem}; look in Format, Conditional formatting. The rule: {rules}"
+        )
+
+    def _put_back_tries(self, lost: list[tuple[int, Json]]) -> bool:
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
         client = self._client()
         seen: Counter[tuple[Any, ...]] = Counter()
@@ -693,21 +716,20 @@ class GoogleStore:
             now = Counter(_rule_shape(r) for r in rules)
             if attempt:  # the last put-back's answer was lost: keep what did not land
                 landed, still = now - seen, []
-                for index, deleted in lost:
-                    shape = _rule_shape(deleted["rule"])
+                for index, rule in lost:
+                    shape = _rule_shape(rule)
                     if landed[shape] > 0:
                         landed[shape] -= 1
                     else:
-                        still.append((index, deleted))
+                        still.append((index, rule))
                 lost = still
                 if not lost:
                     return True
-            seen, count, restore = now, len(rules), []
-            for index, deleted in sorted(lost, key=operator.itemgetter(0)):
-                at = min(index, count)
-                restore.append({"addConditionalFormatRule": {"rule": deleted["rule"], "index": at}})
-                count += 1
-
+            seen, restore = now, []
+            # positions in the list as it stands; each rule put back moves those after it
+            for k, (index, rule) in enumerate(sorted(lost, key=operator.itemgetter(0))):
+                at = min(index + k, len(rules) + k)
+                restore.append({"addConditionalFormatRule": {"rule": rule, "index": at}})
             body: Json = {"requests": restore}
 
             def send(c: AgentHTTPClient, body: Json = body) -> Any:
@@ -720,11 +742,7 @@ class GoogleStore:
                 continue
             self._meta = self._metadata()
             return True
-        raise TransientError(
-            "A conditional-format rule of a person, moved while the agent rewrote its own, "
-            "could not be confirmed back in place; look in Format, Conditional formatting. "
-            f"The rule: {json.dumps([d['rule'] for _, d in lost], ensure_ascii=False)}"
-        )
+        return False
 
     def _structure_requests(self, accounts: Json, width: int) -> list[Json]:
         """Grow the accounts grid when new columns do not fit in it."""
@@ -1473,6 +1491,55 @@ def _rule_shape(rule: Json) -> tuple[Any, ...]:
         _colour_shape(boolean.get("format", {}).get("backgroundColor")),
         _gradient_shape(rule["gradientRule"]) if "gradientRule" in rule else None,
     )
+
+
+def _persons_rules_deleted(requests_: list[Json], answers: list[Json]) -> list[tuple[int, Json]]:
+    """The rules of a person a formatting call deleted, each with the place it left in the
+    rule list as the call left it: Google answers each delete with the rule it deleted,
+    and the place moves with the deletes and adds of the call that came after."""
+    lost = []
+    for n, (request, answer) in enumerate(zip(requests_, answers, strict=False)):
+        rule = answer.get("deleteConditionalFormatRule", {}).get("rule")
+        if rule is None or _is_agent_rule(rule):
+            continue
+        place = int(request["deleteConditionalFormatRule"].get("index", 0))
+        for later in requests_[n + 1 :]:
+            if "deleteConditionalFormatRule" in later:
+                place -= int(later["deleteConditionalFormatRule"].get("index", 0)) < place
+            elif "addConditionalFormatRule" in later:  # the agent's, after a person's
+                place += int(later["addConditionalFormatRule"].get("index", 0)) < place
+        lost.append((place, rule))
+    return lost
+
+
+def _vanished(theirs: list[tuple[int, Json]], rules: list[Json]) -> list[tuple[int, Json]]:
+    """A person's rules (place, rule) that were there before a call and are not now, each
+    placed just before the next of theirs still there (or after the last rule of a person
+    in the list): where it was among them."""
+    left = Counter(_rule_shape(r) for r in rules)
+    gone: list[Json | None] = []  # None: still there
+    for _, rule in theirs:
+        shape = _rule_shape(rule)
+        if left[shape] > 0:
+            left[shape] -= 1
+            gone.append(None)
+        else:
+            gone.append(rule)
+    shapes = [_rule_shape(r) for r in rules]
+    after_persons = max((i + 1 for i, r in enumerate(rules) if not _is_agent_rule(r)), default=0)
+    placed: list[tuple[int, Json]] = []
+    for n, missing in enumerate(gone):
+        if missing is None:
+            continue
+        follower = next((theirs[m][1] for m in range(n + 1, len(theirs)) if gone[m] is None), None)
+        place = shapes.index(_rule_shape(follower)) if follower is not None else after_persons
+        placed.append((place, missing))
+    return placed
+
+
+def _changed_meanwhile(message: str) -> bool:
+    """Google's refusal of a delete whose rule or protection is not there any more."""
+    return "No conditional format on sheet" in message or "No protected range with id" in message
 
 
 def _is_agent_rule(rule: Json) -> bool:
