@@ -520,11 +520,11 @@ class GoogleStore:
             )
         self.accounts_title = accounts_sheet["properties"]["title"]
         history_sheet = self._sheet(history_worksheet)
+        has_history = history_sheet is not None
         self.history_title = (
-            history_worksheet if history_sheet is None else history_sheet["properties"]["title"]
+            history_sheet["properties"]["title"] if history_sheet else history_worksheet
         )
         ranges = [quote(self.accounts_title)]
-        has_history = self._sheet(self.history_title) is not None
         if has_history and self.history_title is not None:
             ranges.append(quote(self.history_title))
         params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
@@ -659,7 +659,7 @@ class GoogleStore:
                 # its answer, which names the rules it deleted, is lost: a person's rule
                 # gone since is put back (one a delete fell on, if the call was made)
                 now = (self._sheet(self.accounts_title) or {}).get("conditionalFormats", [])
-                self._put_back(_vanished(theirs, now))
+                self._put_back(_vanished(theirs, now), read_just_now=True)
                 continue
             except SheetError as exc:
                 if not _changed_meanwhile(str(exc)):
@@ -681,7 +681,7 @@ class GoogleStore:
             return bool(formatting)
         raise AssertionError("unreachable: the last round returns or raises")
 
-    def _put_back(self, lost: list[tuple[int, Json]]) -> bool:
+    def _put_back(self, lost: list[tuple[int, Json]], *, read_just_now: bool = False) -> bool:
         """Put a person's rules back where they were (index, rule), then read the metadata
         again; whether there were any.
 
@@ -695,7 +695,7 @@ class GoogleStore:
             return False
         log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
         try:
-            if self._put_back_tries(lost):
+            if self._put_back_tries(lost, read_just_now):
                 return True
             problem = "could not be confirmed back in place"
         except HealthAgentError as exc:
@@ -706,23 +706,18 @@ class GoogleStore:
             f"{problem}; look in Format, Conditional formatting. The rule: {rules}"
         )
 
-    def _put_back_tries(self, lost: list[tuple[int, Json]]) -> bool:
+    def _put_back_tries(self, lost: list[tuple[int, Json]], read_just_now: bool) -> bool:
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
         client = self._client()
         seen: Counter[tuple[Any, ...]] = Counter()
         for attempt in range(client.max_tries):
-            self._meta = self._metadata()
+            if attempt or not read_just_now:
+                self._meta = self._metadata()
             rules = (self._sheet(self.accounts_title) or {}).get("conditionalFormats", [])
             now = Counter(_rule_shape(r) for r in rules)
             if attempt:  # the last put-back's answer was lost: keep what did not land
-                landed, still = now - seen, []
-                for index, rule in lost:
-                    shape = _rule_shape(rule)
-                    if landed[shape] > 0:
-                        landed[shape] -= 1
-                    else:
-                        still.append((index, rule))
-                lost = still
+                landed = _found([rule for _, rule in lost], now - seen)
+                lost = [item for item, there in zip(lost, landed, strict=True) if not there]
                 if not lost:
                     return True
             seen, restore = now, []
@@ -1512,20 +1507,25 @@ def _persons_rules_deleted(requests_: list[Json], answers: list[Json]) -> list[t
     return lost
 
 
+def _found(rules: list[Json], present: Counter[tuple[Any, ...]]) -> list[bool]:
+    """Whether each rule is among `present` (rule shapes, counted: two alike need two)."""
+    left = Counter(present)
+    found = []
+    for rule in rules:
+        shape = _rule_shape(rule)
+        found.append(left[shape] > 0)
+        if found[-1]:
+            left[shape] -= 1
+    return found
+
+
 def _vanished(theirs: list[tuple[int, Json]], rules: list[Json]) -> list[tuple[int, Json]]:
     """A person's rules (place, rule) that were there before a call and are not now, each
     placed just before the next of theirs still there (or after the last rule of a person
     in the list): where it was among them."""
-    left = Counter(_rule_shape(r) for r in rules)
-    gone: list[Json | None] = []  # None: still there
-    for _, rule in theirs:
-        shape = _rule_shape(rule)
-        if left[shape] > 0:
-            left[shape] -= 1
-            gone.append(None)
-        else:
-            gone.append(rule)
     shapes = [_rule_shape(r) for r in rules]
+    found = _found([rule for _, rule in theirs], Counter(shapes))
+    gone = [None if there else rule for (_, rule), there in zip(theirs, found, strict=True)]
     after_persons = max((i + 1 for i, r in enumerate(rules) if not _is_agent_rule(r)), default=0)
     placed: list[tuple[int, Json]] = []
     for n, missing in enumerate(gone):
