@@ -1,13 +1,13 @@
 """Errors the agent reports to the admin, each with a sentence that says what to do.
 
-    HealthAgentError            base of every error the CLI turns into a clean message
-    ├── ConfigError             the config file is wrong (file, key path, what was expected)
-    ├── SheetError              the sheet cannot be used as it is (missing tab, key column...)
-    │   └── SheetAccessError    credentials, sharing, unknown spreadsheet id (not retried)
-    ├── TransientError          the outside world failed for now (429, 5xx, reset); retry later
-    ├── PlaybookError           a playbook file cannot be parsed
-    ├── MailError               the digest could not be sent
-    └── AlreadyRunningError     another agent holds the state folder
+HealthAgentError            base of every error the CLI turns into a clean message
+├── ConfigError             the config file is wrong (file, key path, what was expected)
+├── SheetError              the sheet cannot be used as it is (missing tab, key column...)
+│   └── SheetAccessError    credentials, sharing, unknown spreadsheet id (not retried)
+├── TransientError          the outside world failed for now (429, 5xx, reset); retry later
+├── PlaybookError           a playbook file cannot be parsed
+├── MailError               the digest could not be sent
+└── AlreadyRunningError     another agent holds the state folder
 """
 
 from __future__ import annotations

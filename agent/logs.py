@@ -15,8 +15,10 @@ _SECRETS = [
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[hidden]"),
     (re.compile(r"(access_token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"), r"\1[hidden]"),
     (re.compile(r"(assertion=)[A-Za-z0-9._~+/=%-]+"), r"\1[hidden]"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-     "[private key hidden]"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        "[private key hidden]",
+    ),
     (re.compile(r"(\"private_key\"\s*:\s*\")[^\"]*"), r"\1[hidden]"),
     (re.compile(r"(://[^:/\s]+:)[^@\s]+@"), r"\1[hidden]@"),
 ]

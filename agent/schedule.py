@@ -42,17 +42,23 @@ class StopRequested(Exception):
 def digest_trigger(config: Config) -> CronTrigger:
     """Fires at `[digest] day`/`time` in the digest's time zone (DST handled by zoneinfo)."""
     hour, minute = (int(p) for p in config.digest.time.split(":"))
-    return CronTrigger(day_of_week=config.digest.day, hour=hour, minute=minute,
-                       timezone=ZoneInfo(config.digest.timezone))
+    return CronTrigger(
+        day_of_week=config.digest.day,
+        hour=hour,
+        minute=minute,
+        timezone=ZoneInfo(config.digest.timezone),
+    )
 
 
-def pass_trigger(config: Config, jitter_s: int | None = None,
-                 start: dt.datetime | None = None) -> IntervalTrigger:
+def pass_trigger(
+    config: Config, jitter_s: int | None = None, start: dt.datetime | None = None
+) -> IntervalTrigger:
     """Every `sync_every_minutes`, with a little jitter so many agents do not call in step."""
     seconds = max(1.0, config.sync_every_minutes * 60)
     jitter = jitter_s if jitter_s is not None else int(min(30, seconds * 0.05))
-    return IntervalTrigger(seconds=seconds, jitter=jitter or None, start_date=start,
-                           timezone=dt.UTC)
+    return IntervalTrigger(
+        seconds=seconds, jitter=jitter or None, start_date=start, timezone=dt.UTC
+    )
 
 
 class Agent:
@@ -97,8 +103,11 @@ class Agent:
             fresh = self.next_actions()
         except HealthAgentError as exc:
             if str(exc) != self._playbook_error:
-                log.error("playbooks not reloaded, the previous ones stay in use: %s", exc,
-                          extra={"event": "playbooks_failed"})
+                log.error(
+                    "playbooks not reloaded, the previous ones stay in use: %s",
+                    exc,
+                    extra={"event": "playbooks_failed"},
+                )
                 self._playbook_error = str(exc)
             return self._good_playbooks
         self._playbook_error = ""
@@ -125,8 +134,11 @@ class Agent:
         calls = getattr(store, "calls", None)
         log.info(
             "pass ok: %s rows, %s cells changed, %s history rows, %s calls, %.2fs",
-            summary["rows"], summary["cells_written"], summary["history_rows_written"],
-            calls if calls is not None else "-", time.perf_counter() - started,
+            summary["rows"],
+            summary["cells_written"],
+            summary["history_rows_written"],
+            calls if calls is not None else "-",
+            time.perf_counter() - started,
             extra={"event": "pass", "summary": summary, "calls": calls},
         )
         status.last_success = now.isoformat()
@@ -137,20 +149,28 @@ class Agent:
         return result
 
     def _record_failure(self, status: AgentStatus, now: dt.datetime, exc: Exception) -> None:
-        message = str(exc) if isinstance(exc, HealthAgentError) else (
-            f"{type(exc).__name__}: {exc}")
+        message = (
+            str(exc) if isinstance(exc, HealthAgentError) else (f"{type(exc).__name__}: {exc}")
+        )
         status.failures_in_a_row += 1
         status.last_error = message
         status.last_error_at = now.isoformat()
         self.state.write_status(status)
         if status.failures_in_a_row >= FAILURES_BEFORE_ALARM:
             since = status.last_success or "never"
-            log.error("%d passes failed in a row (last success: %s): %s",
-                      status.failures_in_a_row, since, message,
-                      extra={"event": "pass_failed", "failures": status.failures_in_a_row})
+            log.error(
+                "%d passes failed in a row (last success: %s): %s",
+                status.failures_in_a_row,
+                since,
+                message,
+                extra={"event": "pass_failed", "failures": status.failures_in_a_row},
+            )
         else:
-            log.warning("pass failed, the next pass will retry: %s", message,
-                        extra={"event": "pass_failed", "failures": status.failures_in_a_row})
+            log.warning(
+                "pass failed, the next pass will retry: %s",
+                message,
+                extra={"event": "pass_failed", "failures": status.failures_in_a_row},
+            )
 
     def digest(self, now: dt.datetime) -> str | None:
         """Send this week's digest if it is due and not yet sent; returns its ISO week."""
@@ -161,8 +181,11 @@ class Agent:
         try:
             week = self.send_digest(now, result, status)
         except Exception as exc:  # noqa: BLE001 - SMTP down must not stop the agent
-            log.warning("digest not sent, will retry at the next pass: %s", exc,
-                        extra={"event": "digest_failed"})
+            log.warning(
+                "digest not sent, will retry at the next pass: %s",
+                exc,
+                extra={"event": "digest_failed"},
+            )
             return None
         if week:
             status = self.state.read_status()
@@ -172,8 +195,9 @@ class Agent:
             log.info("digest sent for %s", week, extra={"event": "digest", "week": week})
         return week
 
-    def run(self, *, clock: Callable[[], dt.datetime] | None = None,
-            install_signals: bool = True) -> int:
+    def run(
+        self, *, clock: Callable[[], dt.datetime] | None = None, install_signals: bool = True
+    ) -> int:
         """Run until SIGTERM/SIGINT; returns 0 after a clean stop."""
         return run_agents([self], clock=clock, install_signals=install_signals)
 
@@ -198,8 +222,12 @@ class Agent:
         self.state.write_status(status)
 
 
-def run_agents(agents: list[Agent], *, clock: Callable[[], dt.datetime] | None = None,
-               install_signals: bool = True) -> int:
+def run_agents(
+    agents: list[Agent],
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+    install_signals: bool = True,
+) -> int:
     """Run one or several teams' agents in one process until SIGTERM/SIGINT; 0 on a clean stop.
 
     Each agent holds its own state folder's lock; passes of different sheets run one at a
@@ -216,19 +244,37 @@ def run_agents(agents: list[Agent], *, clock: Callable[[], dt.datetime] | None =
         if install_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stopping.set())
-        scheduler = BackgroundScheduler(timezone=dt.UTC,
-                                        executors={"default": ThreadPoolExecutor(1)})
+        scheduler = BackgroundScheduler(
+            timezone=dt.UTC, executors={"default": ThreadPoolExecutor(1)}
+        )
         for i, agent in enumerate(agents):
             config = agent.config
-            scheduler.add_job(agent._wake_for_pass, pass_trigger(config), args=[now],
-                              id=f"pass-{i}", max_instances=1, coalesce=True,
-                              misfire_grace_time=None)
-            scheduler.add_job(agent._wake_for_digest, digest_trigger(config), args=[now],
-                              id=f"digest-{i}", max_instances=1, coalesce=True,
-                              misfire_grace_time=None)
-            log.info("agent started for %s: a pass every %g min, digest %s %s %s",
-                     config.path, config.sync_every_minutes, config.digest.day,
-                     config.digest.time, config.digest.timezone)
+            scheduler.add_job(
+                agent._wake_for_pass,
+                pass_trigger(config),
+                args=[now],
+                id=f"pass-{i}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+            scheduler.add_job(
+                agent._wake_for_digest,
+                digest_trigger(config),
+                args=[now],
+                id=f"digest-{i}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+            log.info(
+                "agent started for %s: a pass every %g min, digest %s %s %s",
+                config.path,
+                config.sync_every_minutes,
+                config.digest.day,
+                config.digest.time,
+                config.digest.timezone,
+            )
         scheduler.start()
         try:
             for agent in agents:  # at start: a pass, then any digest still due
@@ -261,6 +307,8 @@ def describe_status(config: Config, now: dt.datetime) -> list[str]:
     ]
     if status.last_pass:
         s = status.last_pass
-        lines.append(f"last pass: {s.get('rows')} rows, {s.get('green')} green, "
-                     f"{s.get('orange')} orange, {s.get('red')} red")
+        lines.append(
+            f"last pass: {s.get('rows')} rows, {s.get('green')} green, "
+            f"{s.get('orange')} orange, {s.get('red')} red"
+        )
     return [line.rstrip() for line in lines]

@@ -276,9 +276,7 @@ def distinct_cells(values: Sequence[Any] | pd.Series) -> tuple[np.ndarray, list[
     return np.asarray(codes, dtype=np.int64), [u[1] for u in uniques]
 
 
-def each_distinct(
-    values: Sequence[Any], func: Callable[[Any], Any], blank: Any = ""
-) -> list[Any]:
+def each_distinct(values: Sequence[Any], func: Callable[[Any], Any], blank: Any = "") -> list[Any]:
     """`func` of each cell, worked out once per distinct cell (`distinct_cells`: cells
     that read as the same text); `blank` for an empty one.
 

@@ -69,9 +69,7 @@ class WebPage(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.mark.parametrize("wrong", ["a web page", "the path given twice"])
-def test_an_endpoint_that_is_not_the_sheets_api_is_named_in_the_sentence(
-    tmp_path, capsys, wrong
-):
+def test_an_endpoint_that_is_not_the_sheets_api_is_named_in_the_sentence(tmp_path, capsys, wrong):
     google = start_emulated_google(tmp_path, HEADER, [["Acme", "Camille", "PME", *TOP]])
     page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
     threading.Thread(target=page.serve_forever, daemon=True).start()
@@ -115,9 +113,7 @@ def accounts_sheet(tmp_path):
         google.close()
 
 
-def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(
-    accounts_sheet, capsys
-):
+def test_check_counts_googles_cells_and_says_how_many_weeks_of_history_fit(accounts_sheet, capsys):
     google, config = accounts_sheet(5)
     assert cells_line(config, capsys) == (  # a 1000 x 26 tab; 106 weeks of 5 rows, + 101
         "cells: 26,000 of Google's 10,000,000 used; 104 weeks of history for 5 accounts "

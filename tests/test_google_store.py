@@ -347,8 +347,12 @@ def test_scattered_rows_under_a_long_title_reread_the_whole_key_column(tmp_path:
         store.read()
         emulator.reset_counters()
         store.write(
-            WritePlan(cells=[CellWrite(f"Compte {i:06d}", "Prochaine action", "Relancer")
-                             for i in range(0, 40, 2)])  # fmt: skip
+            WritePlan(
+                cells=[
+                    CellWrite(f"Compte {i:06d}", "Prochaine action", "Relancer")
+                    for i in range(0, 40, 2)
+                ]
+            )  # fmt: skip
         )
         assert counts(emulator) == {"write": 1, "read": 1}
         [[path]] = key_reads(emulator)
@@ -479,8 +483,9 @@ def test_ten_writes_leave_the_rules_identical_and_a_persons_rules_stay(
     assert scale["ranges"] == [{"startRowIndex": 1, "startColumnIndex": score_col,
                                 "endColumnIndex": score_col + 1}]  # fmt: skip
     points = scale["gradientRule"]
-    assert [(points[p]["type"], points[p]["value"]) for p in ("minpoint", "midpoint", "maxpoint")]\
-        == [("NUMBER", "0"), ("NUMBER", "3"), ("NUMBER", "6")]
+    assert [
+        (points[p]["type"], points[p]["value"]) for p in ("minpoint", "midpoint", "maxpoint")
+    ] == [("NUMBER", "0"), ("NUMBER", "3"), ("NUMBER", "6")]
     protected = google.tab.protected_ranges
     assert len(protected) == 4 and all(p["warningOnly"] for p in protected)
     assert all(p["description"].startswith("health-agent") for p in protected)

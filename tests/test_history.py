@@ -328,9 +328,7 @@ def test_the_history_frame_reads_short_and_long_rows_by_position(seed_config):
     assert points[1][0] == 2.0 and all(p != p for p in points[1][1:])  # NaN past the end
 
 
-@given(
-    st.integers(0, 20_000_000), st.integers(0, 200_000), st.integers(1, 40)
-)
+@given(st.integers(0, 20_000_000), st.integers(0, 200_000), st.integers(1, 40))
 def test_the_weeks_said_to_fit_are_the_most_that_fit(room: int, accounts: int, width: int) -> None:
     weeks = weeks_that_fit(room, accounts, width)
     if weeks < 0:
@@ -375,8 +373,11 @@ def trends_one_account_at_a_time(history, current, *, week, scale):
         last = rows[-1]
         ago = last["status"] if last["week"] == shift_week(week, -1) else None
         weeks = [
-            {"week": r["week"], "score": None if math.isnan(r["score"]) else r["score"],
-             "status": r["status"]}  # fmt: skip
+            {
+                "week": r["week"],
+                "score": None if math.isnan(r["score"]) else r["score"],
+                "status": r["status"],
+            }  # fmt: skip
             for r in rows
         ]
         out[key] = (delta, streak, ago, weeks)

@@ -251,7 +251,7 @@ KEYS = [
     "Acme",
     "  Espaces   et\nretour  ",
     "",
-    "=IMPORTXML(\"http://x\",\"//a\")",
+    '=IMPORTXML("http://x","//a")',
     "x" * 1990,
     " " * 1990 + "fin",  # cut while rendering, squeezed to a few letters after
     "Ünïcødé 🚀 {{ owner }}",
@@ -408,9 +408,7 @@ def test_each_account_sees_its_own_criteria_whatever_its_cells_hold(seed_config,
             sum(p is not None and p >= 2 for p in points),
             sum(p is None for p in points),
         ]
-        assert account["next_action"] == " ".join(
-            (shown + "".join(map(str, counts))).split()
-        ), row
+        assert account["next_action"] == " ".join((shown + "".join(map(str, counts))).split()), row
 
 
 def test_formula_like_actions_stay_text_in_the_workbook(tmp_path):

@@ -21,8 +21,9 @@ def sample(tmp_path: Path) -> Path:
     config = tmp_path / "config.toml"
     init("startup", "fr", tmp_path / "comptes.xlsx", config)
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("sync_every_minutes = 10", "sync_every_minutes = 0.05"),
-                      encoding="utf-8")
+    config.write_text(
+        text.replace("sync_every_minutes = 10", "sync_every_minutes = 0.05"), encoding="utf-8"
+    )
     return config
 
 
@@ -39,11 +40,18 @@ def test_sigterm_stops_the_agent_cleanly_and_the_workbook_opens(tmp_path):
     config = sample(tmp_path)
     status = tmp_path / ".health-agent" / "status.json"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*AGENT, "run", "-c", str(config)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*AGENT, "run", "-c", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert wait_for(lambda: status.exists() and json.loads(status.read_text())
-                        .get("last_success"), 60), proc.stderr.read() if proc.poll() else ""
+        assert wait_for(
+            lambda: status.exists() and json.loads(status.read_text()).get("last_success"), 60
+        ), proc.stderr.read() if proc.poll() else ""
         time.sleep(3.5)  # let a scheduled pass start too
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
@@ -64,13 +72,22 @@ def test_sigterm_stops_the_agent_cleanly_and_the_workbook_opens(tmp_path):
 
 def test_a_second_run_on_the_same_state_folder_exits_1_naming_the_first(tmp_path):
     config = sample(tmp_path)
-    first = subprocess.Popen([*AGENT, "run", "-c", str(config)], cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [*AGENT, "run", "-c", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         lock = tmp_path / ".health-agent" / "agent.lock"
         assert wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid), 60)
-        second = subprocess.run([*AGENT, "run", "-c", str(config)], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [*AGENT, "run", "-c", str(config)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1
         assert f"process id {first.pid}" in second.stderr
     finally:

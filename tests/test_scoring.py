@@ -324,7 +324,12 @@ def test_texts_worked_out_once_per_distinct_cell_keep_each_cells_own_text():
     # 1, 1.0 and True are equal as dict keys, not as the text a person reads
     mixed = [1, 1.0, True, "1", None, 1]
     assert each_distinct(mixed, cell_text, blank="-") == [
-        cell_text(1), cell_text(1.0), cell_text(True), "1", "-", cell_text(1)
+        cell_text(1),
+        cell_text(1.0),
+        cell_text(True),
+        "1",
+        "-",
+        cell_text(1),
     ]
     assert cell_text(True) != cell_text(1)
 

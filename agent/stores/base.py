@@ -284,9 +284,7 @@ class HistoryMerge:
     first_dropped: int | None  # position of the first dropped row: rows from there moved up
 
 
-def merge_history(
-    header: list[str], rows: list[list[CellValue]], plan: WritePlan
-) -> HistoryMerge:
+def merge_history(header: list[str], rows: list[list[CellValue]], plan: WritePlan) -> HistoryMerge:
     """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
 
     Keeps the order: existing rows stay where they were (moving up past dropped ones),
@@ -337,4 +335,3 @@ def merge_history(
         touched.add(position)
         written += 1
     return HistoryMerge(new_header, kept, written, touched, first_dropped)
-
