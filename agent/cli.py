@@ -257,6 +257,67 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
     return 1 if report.has_errors else 0
 
 
+def _add_config(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """The `--config` argument, the same wording on every command that reads a config."""
+    if many:
+        parser.add_argument(
+            "-c",
+            "--config",
+            action="append",
+            help=f"a config file; repeat it for several teams (default: {DEFAULT_CONFIG})",
+        )
+    else:
+        parser.add_argument(
+            "-c",
+            "--config",
+            default=DEFAULT_CONFIG,
+            help=f"the config file (default: {DEFAULT_CONFIG})",
+        )
+
+
+def _init_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--template",
+        default="startup",
+        choices=("foundations", "startup", "enterprise"),
+        help="the starter layout",
+    )
+    p.add_argument("--language", default="fr", choices=("fr", "en"), help="labels and playbooks")
+    p.add_argument("--workbook", default="comptes.xlsx", help="the .xlsx file to create")
+    p.add_argument("--config-out", default="config.toml", help="the config file to create")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+
+
+def _digest_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preview", metavar="FILE.html", help="write the digest here, send nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="write a preview into the outbox, send nothing"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="send even if this week's digest was already sent or is not due yet",
+    )
+
+
+def _playbooks_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "playbooks",
+        help="work on playbooks: `playbooks check`",
+        description="work on the playbook files",
+    )
+    playbooks = p.add_subparsers(
+        dest="playbooks_command", metavar="ACTION", required=True, help="check: lint and preview"
+    )
+    check = playbooks.add_parser(
+        "check",
+        help="lint every playbook and show which accounts each would take on the current sheet",
+        description="lint playbooks and preview their matches",
+    )
+    _add_config(check)
+    check.set_defaults(func=cmd_playbooks_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-agent",
@@ -274,34 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
         many: bool = False,
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if many:
-            p.add_argument(
-                "-c",
-                "--config",
-                action="append",
-                help=f"a config file; repeat it for several teams (default: {DEFAULT_CONFIG})",
-            )
-        elif config:
-            p.add_argument(
-                "-c",
-                "--config",
-                default=DEFAULT_CONFIG,
-                help=f"the config file (default: {DEFAULT_CONFIG})",
-            )
+        if config or many:
+            _add_config(p, many=many)
         p.set_defaults(func=func)
         return p
 
     p = command("init", "build a new sheet and a config from a template", cmd_init, config=False)
-    p.add_argument(
-        "--template",
-        default="startup",
-        choices=("foundations", "startup", "enterprise"),
-        help="the starter layout",
-    )
-    p.add_argument("--language", default="fr", choices=("fr", "en"), help="labels and playbooks")
-    p.add_argument("--workbook", default="comptes.xlsx", help="the .xlsx file to create")
-    p.add_argument("--config-out", default="config.toml", help="the config file to create")
-    p.add_argument("--force", action="store_true", help="replace existing files")
+    _init_arguments(p)
 
     command("check", "check the config, the sheet, its columns and the playbooks", cmd_check)
 
@@ -312,15 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "digest", "send this week's digest if due (once per week), or preview it", cmd_digest
     )
-    p.add_argument("--preview", metavar="FILE.html", help="write the digest here, send nothing")
-    p.add_argument(
-        "--dry-run", action="store_true", help="write a preview into the outbox, send nothing"
-    )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="send even if this week's digest was already sent or is not due yet",
-    )
+    _digest_arguments(p)
 
     p = command(
         "run", "the unattended agent: a pass every N minutes and the digest", cmd_run, many=True
@@ -333,27 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     command("status", "last pass, last error, next pass, next digest, last digest", cmd_status)
-
-    p = sub.add_parser(
-        "playbooks",
-        help="work on playbooks: `playbooks check`",
-        description="work on the playbook files",
-    )
-    playbooks = p.add_subparsers(
-        dest="playbooks_command", metavar="ACTION", required=True, help="check: lint and preview"
-    )
-    check = playbooks.add_parser(
-        "check",
-        help="lint every playbook and show which accounts each would take on the current sheet",
-        description="lint playbooks and preview their matches",
-    )
-    check.add_argument(
-        "-c",
-        "--config",
-        default=DEFAULT_CONFIG,
-        help=f"the config file (default: {DEFAULT_CONFIG})",
-    )
-    check.set_defaults(func=cmd_playbooks_check)
+    _playbooks_commands(sub)
     return parser
 
 
