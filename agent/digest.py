@@ -18,10 +18,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from agent.chart import status_chart
 from agent.history import account_trends, shift_week
-from agent.labels import STATUS_LABELS, number_text
+from agent.labels import STATUS_LABELS, STATUSES, number_text
 
 TEMPLATES = Path(__file__).resolve().parent / "digest_templates"
-STATUSES = ("green", "orange", "red")
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+STATUSES = ("green", "orange", "red")  # the three colours of an account, worst last
+
+# The fill of a status cell, as a spreadsheet's RGB hex (Excel, LibreOffice).
+STATUS_FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
+
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "fr": {"green": "En bonne santé", "orange": "À surveiller", "red": "À risque"},
     "en": {"green": "Healthy", "orange": "Watch", "red": "At risk"},
 }
+
+# Every status word the agent may have written, in any language: a rule on one is the agent's.
+KNOWN_STATUS_LABELS = frozenset(word for words in STATUS_LABELS.values() for word in words.values())
+
+
+def fill_rgb(status: str) -> tuple[float, float, float]:
+    """A status fill as Google's 0-1 RGB, to three decimals (as the agent has always written it)."""
+    hex_ = STATUS_FILLS[status]
+    red, green, blue = (round(int(hex_[i : i + 2], 16) / 255, 3) for i in (0, 2, 4))
+    return red, green, blue
+
 
 WHY: dict[str, dict[str, str]] = {
     "fr": {

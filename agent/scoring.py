@@ -23,7 +23,6 @@ import pandas as pd
 
 from agent.labels import STATUS_LABELS, WHY, number_text
 
-STATUSES = ("green", "orange", "red")
 _VALUE_SHOWN = 30  # characters of a cell quoted in "why": enough to recognise it
 
 

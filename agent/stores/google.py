@@ -57,7 +57,7 @@ from agent.errors import (
     TransientError,
     UnsureWrite,
 )
-from agent.labels import STATUS_LABELS
+from agent.labels import KNOWN_STATUS_LABELS, STATUSES, fill_rgb
 from agent.scoring import cell_text, each_distinct, key_text_list
 from agent.stores.base import (
     CellValue,
@@ -90,12 +90,7 @@ RETRIED = frozenset({429, 500, 502, 503, 504})
 GOOGLE_CELL_LIMIT = 10_000_000  # cells in one Google spreadsheet: every tab's grid, empty or not
 HISTORY_SPARE_ROWS = 100  # the history tab is made or grown this many rows beyond its need
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
-FILLS = {
-    "green": (0.776, 0.937, 0.808),
-    "orange": (1.0, 0.894, 0.71),
-    "red": (1.0, 0.78, 0.808),
-}
-_KNOWN_LABELS = {label for labels in STATUS_LABELS.values() for label in labels.values()}
+FILLS = {status: fill_rgb(status) for status in STATUSES}
 _METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
 )
@@ -1558,7 +1553,7 @@ def _is_agent_rule(rule: Json) -> bool:
     return (
         condition.get("type") == "TEXT_EQ"
         and len(values) == 1
-        and values[0].get("userEnteredValue") in _KNOWN_LABELS
+        and values[0].get("userEnteredValue") in KNOWN_STATUS_LABELS
         and fill in {_colour_shape(_colour(c)) for c in FILLS.values()}
     )
 

@@ -22,7 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from agent.errors import SheetError
-from agent.labels import STATUS_LABELS
+from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
 from agent.scoring import cell_text
 from agent.stores.base import (
     CellValue,
@@ -38,12 +38,10 @@ from agent.stores.base import (
 )
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
-FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
+FILLS = STATUS_FILLS
 FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
 _SCALE_FILLS = (FILLS["red"], FILLS["orange"], FILLS["green"])  # the score's colour scale
-_KNOWN_STATUS_FORMULAS = {
-    f'"{label}"' for labels in STATUS_LABELS.values() for label in labels.values()
-}
+_KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
 
 
 def _open_error(path: Path, exc: Exception) -> SheetError:
