@@ -5,6 +5,7 @@ HealthAgentError            base of every error the CLI turns into a clean messa
 ├── SheetError              the sheet cannot be used as it is (missing tab, key column...)
 │   └── SheetAccessError    credentials, sharing, unknown spreadsheet id (not retried)
 ├── TransientError          the outside world failed for now (429, 5xx, reset); retry later
+│   └── UnsureWrite         a change sent whose answer was lost: made or not, the next pass sees
 ├── PlaybookError           a playbook file cannot be parsed
 ├── MailError               the digest could not be sent
 └── AlreadyRunningError     another agent holds the state folder

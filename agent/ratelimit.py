@@ -29,7 +29,6 @@ class RateLimit:
         self.clock = clock
         self.sleep = sleep
         self.stamp = clock()
-        self.waited = 0.0
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
@@ -42,5 +41,4 @@ class RateLimit:
             wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
         if wait:
             self.sleep(wait)
-            self.waited += wait
         return wait
