@@ -51,3 +51,26 @@ def test_quick_start_is_exactly_two_one_line_commands():
 def test_ci_runs_the_readmes_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start_commands()[1] in ci.splitlines()
+
+
+def test_the_error_tree_drawn_in_errors_py_is_the_class_tree():
+    import inspect
+
+    from agent import errors
+
+    drawn: dict[str, str] = {}
+    parents: list[str] = []
+    for line in (errors.__doc__ or "").split("\n\n", 1)[1].splitlines():
+        match = re.match(r"^([│ ]*)(?:[├└]── )?([A-Z]\w+)\s", line)
+        if not match:
+            continue
+        depth = len(match.group(1)) // 4 + (1 if "──" in line else 0)
+        del parents[depth:]
+        drawn[match.group(2)] = parents[-1] if parents else ""
+        parents.append(match.group(2))
+    classes = {
+        name: (cls.__bases__[0].__name__ if cls is not errors.HealthAgentError else "")
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.HealthAgentError)
+    }
+    assert drawn == classes
