@@ -12,15 +12,25 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from agent.cells import (
+    cell_text,
+    combined_codes,
+    distinct_cells,
+    is_blank,
+    key_texts,
+    normalize_label,
+    parse_date,
+    parse_number,
+)
+from agent.cells import each_distinct as each_distinct  # re-exported for history, google
+from agent.cells import key_text_list as key_text_list  # re-exported for history, google
 from agent.labels import STATUS_LABELS, WHY, number_text
 
 _VALUE_SHOWN = 30  # characters of a cell quoted in "why": enough to recognise it
@@ -103,74 +113,7 @@ class Model:
         return "orange" if shown >= self.orange else "red"
 
 
-# --- reading one cell -----------------------------------------------------------------
-
-
-def cell_text(value: Any) -> str:
-    """A cell as text, the way a person reads it (1.0 -> "1", None -> "")."""
-    if type(value) is str:  # most cells: no work
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def normalize_label(text: str) -> str:
-    """Trim, fold case and Unicode form, collapse inner spaces: how labels are matched."""
-    folded = unicodedata.normalize("NFC", text).casefold()
-    return " ".join(unicodedata.normalize("NFC", folded).split())
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-
-
-def parse_number(value: Any) -> float | None:
-    """A number from a cell: 3.5, "3,5", "80 %", "80%", "1 234"; None when it is not one."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return None if isinstance(value, float) and not math.isfinite(value) else float(value)
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    text = value.strip().replace("\u00a0", " ").replace("\u202f", " ")
-    if text.endswith("%"):
-        text = text[:-1]
-    text = text.replace(" ", "")
-    if not _NUMBER.match(text):
-        return None
-    return float(text.replace(",", "."))
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date from a cell: a date object or an ISO text such as 2027-03-31."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and 8 <= len(value.strip()) <= 32:
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
+# --- a cell quoted in "why" ----------------------------------------------------------
 
 
 def _quote(value: Any) -> str:
@@ -196,7 +139,7 @@ class _Column:
 def _points_of(
     criterion: Criterion, labels: dict[str, float], value: Any, today: dt.date
 ) -> tuple[float, int]:
-    if _is_blank(value):
+    if is_blank(value):
         return math.nan, BLANK
     if criterion.points is not None:
         found = labels.get(normalize_label(cell_text(value)))
@@ -239,69 +182,6 @@ def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang:
         points[i], state[i] = pts, st
         parts.append(_why_part(criterion, value, pts, st, lang))
     return _Column(codes, points, state, parts)
-
-
-def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    """One integer per row naming its combination of distinct values, from 0 up (`codes`:
-    each column's codes, -1 for a blank; `sizes`: how many distinct values each has)."""
-    n = len(codes[0]) if codes else 0
-    radix_total = 1
-    for size in sizes:
-        radix_total *= size + 1
-    if radix_total < 2**62:
-        combined = np.zeros(n, dtype=np.int64)
-        for code, size in zip(codes, sizes, strict=True):
-            combined = combined * (size + 1) + (code + 1)
-        return np.asarray(pd.factorize(combined)[0], dtype=np.int64)
-    stacked = np.stack(codes, axis=1)
-    return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-
-
-def distinct_cells(values: Sequence[Any] | pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """A code per cell (-1 for a blank) and the first cell of each code.
-
-    Cells with the same code read as the same text. As dict keys, True equals 1 and
-    False equals 0: a column holding both booleans and numbers is coded by type and value.
-    """
-    column = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    codes, uniques = pd.factorize(column)
-    if all(type(u) is str for u in uniques):
-        return np.asarray(codes, dtype=np.int64), list(uniques)
-    cells = column.tolist()
-    if not any(v is True or v is False for v in cells):
-        return np.asarray(codes, dtype=np.int64), list(uniques)
-    tagged = [None if v is None or v != v else (type(v), v) for v in cells]
-    codes, uniques = pd.factorize(pd.Series(tagged, dtype=object))
-    return np.asarray(codes, dtype=np.int64), [u[1] for u in uniques]
-
-
-def each_distinct(values: Sequence[Any], func: Callable[[Any], Any], blank: Any = "") -> list[Any]:
-    """`func` of each cell, worked out once per distinct cell (`distinct_cells`: cells
-    that read as the same text); `blank` for an empty one.
-
-    A sheet repeats a few owners, segments, weeks and statuses over many accounts.
-    """
-    codes, firsts = distinct_cells(values)
-    return np.array([*(func(f) for f in firsts), blank], dtype=object)[codes].tolist()
-
-
-def key_text_list(values: Iterable[Any]) -> list[str]:
-    """Key cells as the texts they are matched on: trimmed, inner spaces collapsed.
-
-    Most keys already are: a text with no space at either end, no two in a row, and no
-    other kind of space (every other one is unprintable) is kept as it is, unsplit.
-    """
-    return [
-        v
-        if type(v) is str and v == v.strip() and "  " not in v and v.isprintable()
-        else " ".join((v if type(v) is str else cell_text(v)).split())
-        for v in values
-    ]
-
-
-def key_texts(column: pd.Series) -> np.ndarray:
-    """Each key of a column as the text it is matched on."""
-    return np.array(key_text_list(column.tolist()), dtype=object)
 
 
 def round_shown(score: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from agent.stores.base import CellValue, key_text
+from agent.cells import CellValue, key_text
 from agent.stores.google import GoogleStore
 from tests.sheets_emulator import SheetsEmulator, Tab, Value, new_service_account_key
 

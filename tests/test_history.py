@@ -205,7 +205,7 @@ def test_a_weeks_first_merge_appends_every_row_in_order():
 
 def merged_by_hand(rows, plan):
     """The history merge as the plan describes it, one row at a time (the reference)."""
-    from agent.stores.base import key_text
+    from agent.cells import key_text
 
     def ident(row):
         return (key_text(row[0]), key_text(row[2])) if len(row) >= 3 else None

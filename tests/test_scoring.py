@@ -13,16 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.cells import cell_text, distinct_cells, each_distinct, key_text_list, parse_number
 from agent.config import ConfigContext, parse_model
-from agent.scoring import (
-    Model,
-    cell_text,
-    distinct_cells,
-    each_distinct,
-    key_text_list,
-    parse_number,
-    score_accounts,
-)
+from agent.scoring import Model, score_accounts
 
 SEED_COLUMNS = [
     "Utilisation hebdomadaire",

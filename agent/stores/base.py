@@ -8,13 +8,13 @@ inserts rows during a pass never gets a score on the wrong account.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import NamedTuple, Protocol, overload
 
-CellValue = str | int | float | bool | dt.datetime | dt.date | None
+from agent.cells import CellValue, each_distinct, key_text, key_text_list
+from agent.cells import rows_by_key as rows_by_key  # re-exported for the google store
 
 
 @dataclass
@@ -254,25 +254,6 @@ def tab_named(titles: Iterable[str], wanted: str | None) -> str | None:
     return next((t for t in titles if t.casefold() == wanted.casefold()), None)
 
 
-def key_text(value: CellValue) -> str:
-    """A key cell as the text it is matched on (trimmed, inner spaces collapsed)."""
-    if type(value) is str:
-        return " ".join(value.split())
-    from agent.scoring import cell_text
-
-    return " ".join(cell_text(value).split())
-
-
-def rows_by_key(keys: Sequence[CellValue]) -> dict[str, list[int]]:
-    """Map each non-blank key to the positions (0-based data rows) that hold it."""
-    found: dict[str, list[int]] = {}
-    for i, value in enumerate(keys):
-        text = key_text(value)
-        if text:
-            found.setdefault(text, []).append(i)
-    return found
-
-
 @dataclass
 class HistoryMerge:
     """The history tab after a plan, and where it changed."""
@@ -290,8 +271,6 @@ def merge_history(header: list[str], rows: list[list[CellValue]], plan: WritePla
     Keeps the order: existing rows stay where they were (moving up past dropped ones),
     new ones go at the end.
     """
-    from agent.scoring import each_distinct, key_text_list
-
     new_header = plan.history_header or header
     weeks = each_distinct([row[0] if row else "" for row in rows], key_text)  # a few weeks
     keys = key_text_list([row[2] if len(row) >= 3 else "" for row in rows])

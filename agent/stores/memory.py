@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from agent.cells import filled_width
 from agent.errors import SheetError
 from agent.stores.base import (
     CellValue,
@@ -67,7 +68,7 @@ class MemoryStore:
             raise SheetError(f'The key column "{self.key_column}" is not in the header.')
         new = [name for name in dict.fromkeys(plan.new_columns) if name not in header]
         if new:  # right of every cell: a CSM's column with no name keeps its cells
-            used = max((_filled_width(r) for r in self.accounts.rows), default=0)
+            used = max((filled_width(r) for r in self.accounts.rows), default=0)
             header += [""] * (used - len(header))
         header += new
         report.columns_added += len(new)
@@ -94,11 +95,3 @@ class MemoryStore:
         if report.wrote_anything:
             self.writes += 1
         return report
-
-
-def _filled_width(row: list[CellValue]) -> int:
-    """How far a row holds something (a sheet has no trailing empty cells to count)."""
-    width = len(row)
-    while width and row[width - 1] in (None, ""):
-        width -= 1
-    return width

@@ -21,9 +21,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agent.cells import cell_text
 from agent.errors import SheetError
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
-from agent.scoring import cell_text
 from agent.stores.base import (
     CellValue,
     Formatting,
