@@ -42,6 +42,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from agent.contexts import CONTEXT_NAMES, ContextColumns
 from agent.errors import PlaybookError
 from agent.labels import number_text
 
@@ -50,28 +51,6 @@ MAX_RENDERED = MAX_ACTION_CHARS * 4  # a render stops past this (spaces are sque
 MAX_BUILT = 10_000  # the longest string or list a template may build by repetition
 RENDER_SECONDS = 0.25  # a render that takes longer is a runaway
 FENCE = "+++"
-CONTEXT_NAMES = frozenset(
-    {
-        "key",
-        "owner",
-        "segment",
-        "score",
-        "scale",
-        "status",
-        "status_label",
-        "language",
-        "row",
-        "criteria",
-        "zeros",
-        "ones",
-        "maxed",
-        "missing",
-        "delta_4w",
-        "weeks_at_max",
-        "weeks",
-        "days_to_renewal",
-    }
-)
 
 
 # what a playbook can raise on one account: reported, never fatal to the pass
@@ -281,50 +260,6 @@ _PLAIN = (str, int, float, type(None))
 _PLAIN_KINDS = frozenset(_PLAIN)
 _UNDECIDED: Any = object()
 _FAILED = -1  # a cached text whose render failed
-
-
-class ContextColumns:
-    """The names playbooks see (SPEC §7) for many accounts: one list per name.
-
-    A pass builds them column by column; `choose` reads column by column the names its
-    playbooks read, and makes a whole context only for an account it runs a template on.
-    """
-
-    def __init__(
-        self,
-        columns: dict[str, Sequence[Any]],
-        size: int,
-        rows: Sequence[dict[str, Any]] | None = None,
-        stand_ins: dict[str, Sequence[int]] | None = None,
-    ) -> None:
-        self.columns = columns
-        self.size = size
-        self._rows = rows
-        # for a name whose values are lists: a number per account, the same for accounts
-        # whose values are equal (`choose` compares those instead of the lists)
-        self.stand_ins = stand_ins or {}
-
-    @classmethod
-    def of(cls, contexts: Sequence[dict[str, Any]]) -> ContextColumns:
-        """Columns of ready-made contexts (a name a context lacks reads as None)."""
-        names: set[str] = set().union(*contexts) if contexts else set()
-        columns: dict[str, Sequence[Any]] = {n: [c.get(n) for c in contexts] for n in names}
-        return cls(columns, len(contexts), contexts)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def column(self, name: str) -> Sequence[Any]:
-        found = self.columns.get(name)
-        return [None] * self.size if found is None else found
-
-    def context(self, i: int) -> dict[str, Any]:
-        if self._rows is not None:
-            return self._rows[i]
-        return {name: values[i] for name, values in self.columns.items()}
-
-    def records(self) -> list[dict[str, Any]]:
-        return [self.context(i) for i in range(self.size)]
 
 
 def _frozen(values: Sequence[Any], dumped: dict[int, tuple[Any, Any]]) -> list[Any]:

@@ -17,23 +17,18 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from agent.cells import each_distinct
 from agent.config import Config
+from agent.contexts import ContextColumns, NextActions, account_contexts
 from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
 from agent.labels import STATUS_LABELS
-from agent.playbooks import ContextColumns
-from agent.scoring import (
-    Model,
-    cell_text,
-    each_distinct,
-    parse_date,
-    score_accounts,
-)
+from agent.scoring import score_accounts
 from agent.stores.base import (
     CellChanges,
     CellColumns,
@@ -51,13 +46,6 @@ from agent.stores.base import (
 )
 
 log = logging.getLogger("agent.sync")
-CRITERIA_NAMES = ("criteria", "zeros", "ones", "maxed", "missing")
-
-
-class NextActions(Protocol):
-    """What a pass needs from the playbooks: one action per account context."""
-
-    def choose(self, contexts: ContextColumns) -> Any: ...
 
 
 @dataclass
@@ -182,130 +170,6 @@ def _each_score_cell(shown: np.ndarray) -> list[int | float | None]:
         None if b else (int(v) if w else v)
         for v, w, b in zip(shown.tolist(), whole, blank, strict=True)
     ]
-
-
-def account_contexts(
-    accounts: pd.DataFrame,
-    raw: pd.DataFrame,
-    model: Model,
-    config: Config,
-    trends: dict[str, Any],
-    today: dt.date,
-    names: frozenset[str] | None = None,
-) -> ContextColumns:
-    """The names a playbook sees for each account (SPEC §7), built column by column.
-
-    With `names` (the names the playbooks read), only those are built; without, all.
-    """
-    n = len(accounts)
-    keys = accounts["key"].tolist()
-
-    def read(*wanted: str) -> bool:
-        return names is None or any(name in names for name in wanted)
-
-    columns: dict[str, Sequence[Any]] = {"key": keys}  # the key always: `choose` reads it
-    if read("owner"):
-        columns["owner"] = accounts["owner"].tolist()
-    if read("segment"):
-        columns["segment"] = accounts["segment"].tolist()
-    if read("score"):
-        columns["score"] = [None if s != s else float(s) for s in accounts["shown"].tolist()]
-    if read("scale"):
-        columns["scale"] = [model.scale] * n
-    if read("status", "status_label"):
-        statuses = [s if isinstance(s, str) else None for s in accounts["status"].tolist()]
-        columns["status"] = statuses
-        if read("status_label"):
-            labels = STATUS_LABELS[config.language]
-            columns["status_label"] = [labels.get(code or "", "") for code in statuses]
-    if read("language"):
-        columns["language"] = [config.language] * n
-    if read("row"):
-        columns["row"] = raw.to_dict("records")
-    stand_ins: dict[str, Sequence[int]] = {}
-    criteria_names = [name for name in CRITERIA_NAMES if read(name)]
-    if criteria_names:
-        lists, profiles = _criteria_columns(accounts, raw, model, criteria_names)
-        columns.update(lists)
-        stand_ins = dict.fromkeys(criteria_names, profiles)
-    if read("delta_4w", "weeks_at_max", "weeks"):
-        found = [trends.get(key) for key in keys]
-        if read("delta_4w"):
-            columns["delta_4w"] = [t.delta_4w if t else None for t in found]
-        if read("weeks_at_max"):
-            columns["weeks_at_max"] = [t.weeks_at_max if t else 0 for t in found]
-        if read("weeks"):
-            columns["weeks"] = [t.weeks if t else [] for t in found]
-    if read("days_to_renewal"):
-        renewal = config.sheet.renewal_column
-
-        def days_to(value: Any) -> int | None:
-            day = parse_date(value)
-            return None if day is None else (day - today).days
-
-        columns["days_to_renewal"] = (
-            each_distinct(raw[renewal].tolist(), days_to, blank=None)
-            if renewal and renewal in raw
-            else [None] * n
-        )
-    return ContextColumns(columns, n, stand_ins=stand_ins)
-
-
-def _criteria_columns(
-    accounts: pd.DataFrame,
-    raw: pd.DataFrame,
-    model: Model,
-    wanted: Sequence[str] = CRITERIA_NAMES,
-) -> tuple[dict[str, list[Any]], list[int]]:
-    """`criteria`, `zeros`, `ones`, `maxed` and `missing` (those `wanted`) for each
-    account, and each account's profile: a number shared by the accounts with the same
-    points and values.
-
-    Those accounts share the same lists: built once per profile (scoring's, found from
-    integer codes, not row by row), and a playbook's result for one holds for the others.
-    """
-    n = len(accounts)
-    points = [accounts[f"points.{c.id}"].to_numpy(dtype=float) for c in model.criteria]
-    cells = [raw.get(c.column) for c in model.criteria]  # a Series, or None: no column
-    # scoring's profiles (cells that read alike, so the same points), numbered from 0 for
-    # these accounts
-    profiles = np.asarray(pd.factorize(accounts["profile"].to_numpy())[0], dtype=np.int64)
-    count = int(profiles.max()) + 1 if n else 0
-    first_row = np.full(count, -1, dtype=np.int64)
-    first_row[profiles[::-1]] = np.arange(n)[::-1]
-    made: list[tuple[list[dict[str, Any]], ...]] = []
-    for row in first_row.tolist():  # each distinct profile once
-        criteria: list[dict[str, Any]] = []
-        for j, c in enumerate(model.criteria):
-            value = cells[j]
-            shown = points[j][row]
-            criteria.append(
-                {
-                    "id": c.id,
-                    "label": c.label,
-                    "max": c.max_points,
-                    "points": None if shown != shown else float(shown),
-                    "value": cell_text(value.iat[row]) if value is not None else "",
-                }
-            )
-        made.append(
-            (
-                criteria,
-                [c for c in criteria if c["points"] == 0],
-                [c for c in criteria if c["points"] == 1],
-                [c for c in criteria if c["points"] is not None and c["points"] >= c["max"]],
-                [c for c in criteria if c["points"] is None],
-            )
-        )
-    out = {}
-    for k, name in enumerate(CRITERIA_NAMES):
-        if name not in wanted:
-            continue
-        lists = np.empty(count, dtype=object)
-        for at, profile in enumerate(made):
-            lists[at] = profile[k]
-        out[name] = lists[profiles].tolist()
-    return out, profiles.tolist()
 
 
 _NO_TEXT = np.array(None, dtype=object)  # a blank cell, spread over a column by np.where
@@ -548,8 +412,7 @@ def _one_pass(
     failures: list[str] = []
     if next_actions is not None:
         live = sheet.live
-        names = getattr(next_actions, "names_read", None)
-        choice = next_actions.choose(sheet.contexts(config, names))
+        choice = next_actions.choose(sheet.contexts(config, next_actions.names_read))
         if len(live) == len(scored):
             scored["next_action"] = list(choice.actions)
         else:
