@@ -19,31 +19,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from agent.cells import each_distinct
+from agent.cells import each_distinct, key_text
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
 from agent.errors import SheetError
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
-from agent.labels import STATUS_LABELS
+from agent.plan import WritePlan, WriteReport, plan_writes
 from agent.scoring import score_accounts
-from agent.stores.base import (
-    CellChanges,
-    CellColumns,
-    DesiredCells,
-    Formatting,
-    HistoryRows,
-    ScoreScale,
-    Snapshot,
-    StatusColours,
-    Store,
-    Tab,
-    WritePlan,
-    WriteReport,
-    key_text,
-)
+from agent.stores.base import Snapshot, Store, Tab
 
 log = logging.getLogger("agent.sync")
 
@@ -125,188 +110,6 @@ def check_columns(tab: Tab, config: Config) -> None:
             f'Tab "{tab.title}" lacks the column(s) {", ".join(missing)}. Add them to the '
             f"header row, or fix the names in the config. Header found: {', '.join(tab.header)}."
         )
-
-
-def formatting_for(config: Config) -> Formatting:
-    """The formatting the agent wants on the sheet: status colours, the score's colour scale
-    (the model's thresholds) and input dropdowns."""
-    labels = STATUS_LABELS[config.language]
-    out = config.output
-    model = config.model
-    return Formatting(
-        status_column=out.status,
-        status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
-        score_column=out.score,
-        agent_columns=out.all(),
-        dropdowns=tuple(
-            (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
-        ),
-        score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
-    )
-
-
-def _score_cells(values: Any) -> list[int | float | None]:
-    """Score cells for a whole column: whole numbers as int, others as float, NaN as None.
-
-    Each distinct number is converted once: a column of points or rounded scores holds a
-    few dozen, whatever its length.
-    """
-    shown = np.asarray(values, dtype=float)
-    codes, distinct = pd.factorize(shown)  # NaN: code -1
-    if len(distinct) * 2 > len(shown):  # mostly distinct: each is converted anyway
-        return _each_score_cell(shown)
-    table = np.empty(len(distinct) + 1, dtype=object)
-    table[:-1] = _each_score_cell(distinct)
-    table[-1] = None  # where codes say -1
-    return list(table[codes].tolist())
-
-
-def _each_score_cell(shown: np.ndarray) -> list[int | float | None]:
-    """_score_cells, one number at a time."""
-    with np.errstate(invalid="ignore"):
-        whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
-    blank = np.isnan(shown).tolist()
-    return [
-        None if b else (int(v) if w else v)
-        for v, w, b in zip(shown.tolist(), whole, blank, strict=True)
-    ]
-
-
-_NO_TEXT = np.array(None, dtype=object)  # a blank cell, spread over a column by np.where
-
-
-def texts_or_none(series: pd.Series) -> np.ndarray:
-    """A column's texts, None for an empty one (and for anything not a text)."""
-    values = series.to_numpy(dtype=object)
-    dtype = series.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:
-        # pandas' own text columns (a pass's): texts or NaN, so no test per cell
-        return np.where(series.isna().to_numpy() | (values == ""), _NO_TEXT, values)
-    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
-
-
-def _blank(values: np.ndarray) -> np.ndarray:
-    """Where a cell is empty: None, NaN or the empty text."""
-    return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
-
-
-def _changed_text(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Where a text cell differs from the wanted text (a blank equals None)."""
-    equal = current == wanted
-    return ~(equal | (_blank(current) & _blank(wanted)))
-
-
-def _changed_number(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Where a score cell differs from the wanted number (6 == "6" == 6.0)."""
-    now = pd.to_numeric(pd.Series(current, dtype=object), errors="coerce").to_numpy(float)
-    both_blank = np.isnan(wanted) & _blank(current)
-    with np.errstate(invalid="ignore"):
-        close = np.isclose(now, wanted, rtol=0, atol=1e-9)
-    return ~(close | both_blank)
-
-
-def plan_writes(
-    snapshot: Snapshot,
-    accounts: pd.DataFrame,
-    config: Config,
-    *,
-    week: str,
-    today: dt.date,
-    raw: pd.DataFrame,
-    history: pd.DataFrame | None = None,
-) -> WritePlan:
-    """Only what differs: missing agent columns, changed agent cells, changed history rows.
-
-    Vectorised: the comparisons run over whole columns, and Python objects are built only
-    for the cells and history rows that change. `raw` is the accounts tab as a frame
-    (`accounts_frame`), where the agent's cells are read as they are now.
-    """
-    out = config.output
-    header = snapshot.accounts.header
-    plan = WritePlan(formatting=formatting_for(config))
-    plan.new_columns = [c for c in out.all() if c not in header]
-    n = len(accounts)
-    live = ~accounts["skipped"].to_numpy(dtype=bool)
-    keys = accounts["key"].to_numpy(dtype=object)
-    shown = accounts["shown"].to_numpy(dtype=float)
-    score_cells = np.empty(n, dtype=object)
-    score_cells[:] = _score_cells(shown)
-
-    wanted = {
-        out.score: score_cells,
-        out.status: texts_or_none(accounts["status_label"]),
-        out.why: texts_or_none(accounts["why"]),
-        out.next_action: texts_or_none(accounts["next_action"]),
-    }
-    changes: CellColumns = {}
-    # a key on two rows: its cell is the last row's value (both rows get it); without
-    # such keys, the cells go as they are, and columns changing the same rows share keys
-    keys_on_two_rows = bool(accounts["duplicate"].to_numpy(dtype=bool).any())
-    shared: tuple[np.ndarray, list[str]] = (np.empty(0, dtype=np.intp), [])
-    for column, values in wanted.items():
-        if column not in header:  # a new column: every cell with something in it
-            differs = ~np.isnan(shown) if column == out.score else pd.notna(values)
-        elif column == out.score:  # its first column of that name
-            differs = _changed_number(raw[column].to_numpy(dtype=object), shown)
-        else:
-            differs = _changed_text(raw[column].to_numpy(dtype=object), values)
-        where = np.flatnonzero(differs & live)
-        if not len(where):
-            continue
-        if keys_on_two_rows:
-            last = dict(zip(keys[where].tolist(), values[where].tolist(), strict=True))
-            changes[column] = (list(last), list(last.values()))
-            continue
-        if not np.array_equal(where, shared[0]):
-            shared = (where, keys[where].tolist())
-        changes[column] = (shared[1], values[where].tolist())
-    plan.cells = CellChanges(changes)
-    plan.desired = DesiredCells(
-        keys[live].tolist(), {column: values[live].tolist() for column, values in wanted.items()}
-    )
-
-    # history: this week's row per scored account, replaced only when it differs
-    model = config.model
-    h_header = history_header(model, config.sheet.key_column, config.language)
-    version = model.version()
-    ids = [c.id for c in model.criteria]
-    with_score = live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
-    scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
-    if history is None:
-        history = history_frame(snapshot.history, model)
-    this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
-    if len(this_week):
-        old = this_week.set_index("key").reindex(scored["key"])
-        differs = ~np.isclose(
-            old["score"].to_numpy(float), scored["shown"].to_numpy(float), rtol=0, atol=1e-9
-        )
-        differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
-        differs |= old["model_version"].to_numpy(dtype=object) != version
-        for cid in ids:
-            before = old[f"points.{cid}"].to_numpy(float)
-            after = scored[f"points.{cid}"].to_numpy(float)
-            same = np.isclose(before, after, rtol=0, atol=1e-9) | (
-                np.isnan(before) & np.isnan(after)
-            )
-            differs |= ~same
-        changed = scored if differs.all() else scored[differs]
-    else:  # the week's first pass: a row for every scored account
-        changed = scored
-    day = today.isoformat()
-    columns: list[list[Any]] = [
-        changed["key"].tolist(),
-        _score_cells(changed["shown"]),
-        changed["status_label"].tolist(),
-        *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
-    ]
-    count = len(changed)
-    plan.history_rows = HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
-    if plan.history_rows or snapshot.history is None or snapshot.history.header != h_header:
-        plan.history_header = h_header
-    oldest = shift_week(week, -config.sheet.history_keep_weeks)
-    if len(history) and (history["week"] < oldest).any():
-        plan.history_oldest_week = oldest
-    return plan
 
 
 @dataclass
@@ -426,8 +229,10 @@ def _one_pass(
         config,
         week=sheet.week,
         today=sheet.today,
-        history=sheet.history,
         raw=sheet.raw,
+        history=sheet.history,
+        history_header=history_header(config.model, config.sheet.key_column, config.language),
+        oldest_week=shift_week(sheet.week, -config.sheet.history_keep_weeks),
     )
     report = WriteReport() if dry_run else store.write(plan)
     skipped = scored["skipped"].to_numpy(dtype=bool)

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from agent.config import Config, ConfigContext, parse_config, parse_model
 from agent.errors import ConfigError
+from agent.plan import formatting_for
 from agent.runtime import bundled
 from agent.scoring import Model
 from agent.stores.workbook import apply_formatting
@@ -67,8 +68,6 @@ def load_template(name: str, language: str, folder: Path | None = None) -> Templ
 
 def build_workbook(template: Template, path: Path, config: Config) -> None:
     """Write a new .xlsx: header, sample accounts, agent columns, colours and dropdowns."""
-    from agent.sync import formatting_for
-
     wb = Workbook()
     ws = wb.active
     assert ws is not None

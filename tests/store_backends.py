@@ -14,7 +14,8 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from agent.stores.base import CellValue, Store
+from agent.cells import CellValue
+from agent.stores.base import Store
 from agent.stores.memory import MemoryStore
 from agent.stores.workbook import WorkbookStore
 

@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.history import iso_week, shift_week
+from agent.plan import _score_cells, texts_or_none
 from agent.stores.google import history_cells, weeks_that_fit
 from agent.stores.memory import MemoryStore
-from agent.sync import _score_cells, run_pass, texts_or_none
+from agent.sync import run_pass
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
@@ -159,7 +160,7 @@ def test_iso_weeks_across_year_ends(day, week):
 
 
 def test_merging_replaces_the_last_row_of_a_week_and_key_appends_new_ones_and_drops_old():
-    from agent.stores.base import WritePlan, merge_history
+    from agent.plan import WritePlan, merge_history
 
     header = ["Semaine", "Date", "Client", "Score"]
     old = [
@@ -194,7 +195,7 @@ def test_merging_replaces_the_last_row_of_a_week_and_key_appends_new_ones_and_dr
 
 
 def test_a_weeks_first_merge_appends_every_row_in_order():
-    from agent.stores.base import WritePlan, merge_history
+    from agent.plan import WritePlan, merge_history
 
     old = [["2026-W47", "2026-11-16", "Acme", 4]]
     new = [["2026-W48", "2026-11-23", key, i] for i, key in enumerate(["Acme", "Boréal"])]
@@ -245,7 +246,7 @@ HISTORY_ROW = st.one_of(
     oldest=st.sampled_from([None, "2026-W44"]),
 )
 def test_the_history_merge_is_the_row_by_row_upsert_it_describes(old, new, oldest):
-    from agent.stores.base import WritePlan, merge_history
+    from agent.plan import WritePlan, merge_history
 
     before = [list(r) for r in old]
     plan = WritePlan(history_rows=new, history_oldest_week=oldest)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent.stores.base import (
+from agent.plan import (
     CellChanges,
     CellWrite,
     DesiredCells,

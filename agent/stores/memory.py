@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import copy
 
-from agent.cells import filled_width
+from agent.cells import CellValue, filled_width, rows_by_key
 from agent.errors import SheetError
-from agent.stores.base import (
-    CellValue,
-    Formatting,
-    Snapshot,
-    Tab,
-    WritePlan,
-    WriteReport,
-    merge_history,
-    rows_by_key,
-)
+from agent.plan import Formatting, WritePlan, WriteReport, merge_history
+from agent.stores.base import Snapshot, Tab
 
 
 class MemoryStore:

@@ -21,21 +21,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from agent.cells import cell_text
+from agent.cells import CellValue, cell_text, rows_by_key
 from agent.errors import SheetError
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
-from agent.stores.base import (
-    CellValue,
-    Formatting,
-    ScoreScale,
-    Snapshot,
-    Tab,
-    WritePlan,
-    WriteReport,
-    merge_history,
-    rows_by_key,
-    tab_named,
-)
+from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport, merge_history
+from agent.stores.base import Snapshot, Tab, tab_named
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
 FILLS = STATUS_FILLS

@@ -1,0 +1,462 @@
+"""The write plan: what a pass asks a store to change, and how it is planned.
+
+`plan_writes` compares the sheet as read with what the pass wants and keeps only what
+differs; a store applies the plan it is given (`merge_history` is how every store applies
+its history rows). Pure: frames and plain objects in, a plan out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import compress
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
+
+import numpy as np
+import pandas as pd
+
+from agent.cells import CellValue, each_distinct, key_text, key_text_list
+from agent.config import Config
+from agent.labels import STATUS_LABELS
+
+if TYPE_CHECKING:  # a type only: stores/base imports this module
+    from agent.stores.base import Snapshot
+
+# --- what a pass asks a store to write -----------------------------------------------
+
+
+class CellWrite(NamedTuple):
+    """One agent cell to set, on every row whose key column holds `key`."""
+
+    key: str
+    column: str
+    value: CellValue
+
+
+# per agent column: the keys of the accounts whose cell changes, and their new values
+CellColumns = dict[str, tuple[list[str], list[CellValue]]]
+
+
+class CellChanges(Sequence[CellWrite]):
+    """The agent cells that differ, as a pass plans them: column by column.
+
+    Reads as a sequence of `CellWrite`; a store that writes many cells takes the columns
+    as they are (`cells_by_column`) rather than one object per cell.
+    """
+
+    def __init__(self, columns: CellColumns | None = None) -> None:
+        self.columns: CellColumns = columns or {}
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.columns.values())
+
+    def __iter__(self) -> Iterator[CellWrite]:
+        for column, (keys, values) in self.columns.items():
+            for key, value in zip(keys, values, strict=True):
+                yield CellWrite(key, column, value)
+
+    @overload
+    def __getitem__(self, index: int) -> CellWrite: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CellWrite]: ...
+    def __getitem__(self, index: int | slice) -> CellWrite | list[CellWrite]:
+        return list(self)[index]
+
+
+class HistoryRows(Sequence[list[CellValue]]):
+    """History rows as a pass plans them: column by column (week, date, key, score,
+    status, points, model version), all of one length.
+
+    Reads as a sequence of rows, made the first time one is asked for; a store that
+    appends a week's first rows can write the columns as they are (`columns`).
+    """
+
+    def __init__(self, columns: list[list[CellValue]]) -> None:
+        self.columns = columns
+        self._rows: list[list[CellValue]] | None = None
+
+    def rows(self) -> list[list[CellValue]]:
+        if self._rows is None:
+            self._rows = [list(row) for row in zip(*self.columns, strict=True)]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __iter__(self) -> Iterator[list[CellValue]]:
+        return iter(self.rows())
+
+    @overload
+    def __getitem__(self, index: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[CellValue]]: ...
+    def __getitem__(self, index: int | slice) -> list[CellValue] | list[list[CellValue]]:
+        return self.rows()[index]
+
+
+class DesiredCells(Mapping[str, dict[str, CellValue]]):
+    """Every account's agent cells as a pass wants them, by key, kept column by column:
+    the mapping by key is made only when a store asks for it (rows moved during a write)."""
+
+    def __init__(self, keys: list[str], columns: dict[str, list[CellValue]]) -> None:
+        self.keys_in_order = keys
+        self.columns = columns
+        self._at: dict[str, int] | None = None
+
+    def _index(self) -> dict[str, int]:
+        if self._at is None:  # a key on two rows: the last one's cells
+            self._at = dict(zip(self.keys_in_order, range(len(self.keys_in_order)), strict=True))
+        return self._at
+
+    def __getitem__(self, key: str) -> dict[str, CellValue]:
+        at = self._index()[key]
+        return {column: values[at] for column, values in self.columns.items()}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+
+def cells_by_column(cells: Sequence[CellWrite]) -> CellColumns:
+    """The cells grouped by column, in their order (a later cell for the same key and
+    column wins, as it would written one after the other)."""
+    if isinstance(cells, CellChanges):
+        return cells.columns
+    out: CellColumns = {}
+    for key, column, value in cells:
+        keys, values = out.setdefault(column, ([], []))
+        keys.append(key)
+        values.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class StatusColours:
+    """Status labels as written in the status column, one fill per colour."""
+
+    green: str
+    orange: str
+    red: str
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """The score column's colour scale: red at `red`, orange at `orange`, green at `green`
+    and above (the model's thresholds), shaded in between; a blank score stays blank."""
+
+    red: float
+    orange: float
+    green: float
+
+
+@dataclass(frozen=True)
+class Formatting:
+    """The formatting the agent owns: status colours, the score's colour scale, dropdowns,
+    protected agent columns."""
+
+    status_column: str
+    status_labels: StatusColours
+    score_column: str
+    agent_columns: tuple[str, ...]
+    dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (input column, allowed labels)
+    score_scale: ScoreScale | None = None
+
+
+@dataclass
+class WritePlan:
+    """Everything one pass wants to change; empty means the store must not write at all.
+
+    - `new_columns`: agent columns missing from the header, appended to its right.
+    - `cells`: only the agent cells whose value differs from the snapshot.
+    - `history_header`/`history_rows`: rows of the history tab to insert or replace,
+      identified by (week, key): a row's first and third values. Rows whose week is
+      older than `history_oldest_week` (an ISO week string like "2024-W07") are dropped.
+    - `formatting`: what the agent's formatting should be; a store rewrites it only when
+      the sheet's differs.
+    """
+
+    new_columns: list[str] = field(default_factory=list)
+    cells: Sequence[CellWrite] = field(default_factory=list)
+    history_header: list[str] = field(default_factory=list)
+    history_rows: Sequence[list[CellValue]] = field(default_factory=list)
+    history_oldest_week: str | None = None
+    formatting: Formatting | None = None
+    # every account's wanted agent cells, by key: lets a store put right the rows a CSM
+    # moved during the pass, including accounts whose cells did not change
+    desired: Mapping[str, Mapping[str, CellValue]] | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)
+
+
+@dataclass
+class WriteReport:
+    """What a store did: how many cells and history rows it wrote, and if it touched formats."""
+
+    cells_written: int = 0
+    history_rows_written: int = 0
+    formatting_written: bool = False
+    columns_added: int = 0
+    rewrites: int = 0  # cells rewritten because rows moved during the pass
+
+    @property
+    def wrote_anything(self) -> bool:
+        return bool(
+            self.cells_written
+            or self.history_rows_written
+            or self.formatting_written
+            or self.columns_added
+        )
+
+
+# --- the history rows of a plan, as a store applies them ----------------------------
+
+
+@dataclass
+class HistoryMerge:
+    """The history tab after a plan, and where it changed."""
+
+    header: list[str]
+    rows: list[list[CellValue]]
+    written: int  # rows inserted, replaced or dropped
+    touched: set[int]  # positions in `rows` of the rows inserted or replaced
+    first_dropped: int | None  # position of the first dropped row: rows from there moved up
+
+
+def merge_history(header: list[str], rows: list[list[CellValue]], plan: WritePlan) -> HistoryMerge:
+    """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
+
+    Keeps the order: existing rows stay where they were (moving up past dropped ones),
+    new ones go at the end.
+    """
+    new_header = plan.history_header or header
+    weeks = each_distinct([row[0] if row else "" for row in rows], key_text)  # a few weeks
+    keys = key_text_list([row[2] if len(row) >= 3 else "" for row in rows])
+    oldest = plan.history_oldest_week
+    kept = rows
+    first_dropped: int | None = None
+    written = 0
+    if oldest and any(week and week < oldest for week in weeks):
+        keep = [not (week and week < oldest) for week in weeks]
+        first_dropped = keep.index(False)
+        written = keep.count(False)  # a dropped row is a change too
+        kept, weeks, keys = (list(compress(c, keep)) for c in (rows, weeks, keys))
+    kept = list(kept)  # old rows are never changed: a replaced row gets a new list
+    new_rows = plan.history_rows
+    new_weeks = each_distinct([row[0] for row in new_rows], key_text)
+    new_keys = key_text_list([row[2] for row in new_rows])
+    # (week, key) -> position, for the keys the plan writes (the last row wins); rows too
+    # short to hold a key are kept but never matched
+    wanted = set(new_keys)
+    index = {
+        (week, key): i
+        for i, (week, key, row) in enumerate(zip(weeks, keys, kept, strict=True))
+        if key in wanted and len(row) >= 3
+    }
+    touched: set[int] = set()
+    if not index and len(set(zip(new_weeks, new_keys, strict=True))) == len(new_rows):
+        # every row is new, once (a week's first pass): all appended at once
+        touched.update(range(len(kept), len(kept) + len(new_rows)))
+        kept.extend(list(row) for row in new_rows)
+        return HistoryMerge(new_header, kept, written + len(new_rows), touched, first_dropped)
+    for week, key, row in zip(new_weeks, new_keys, new_rows, strict=True):
+        ident = (week, key)
+        position = index.get(ident)
+        if position is None:
+            index[ident] = position = len(kept)
+            kept.append(list(row))
+        elif kept[position] != list(row):
+            kept[position] = list(row)
+        else:
+            continue
+        touched.add(position)
+        written += 1
+    return HistoryMerge(new_header, kept, written, touched, first_dropped)
+
+
+# --- planning ------------------------------------------------------------------------
+
+
+def formatting_for(config: Config) -> Formatting:
+    """The formatting the agent wants on the sheet: status colours, the score's colour scale
+    (the model's thresholds) and input dropdowns."""
+    labels = STATUS_LABELS[config.language]
+    out = config.output
+    model = config.model
+    return Formatting(
+        status_column=out.status,
+        status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
+        score_column=out.score,
+        agent_columns=out.all(),
+        dropdowns=tuple(
+            (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
+        ),
+        score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
+    )
+
+
+def _score_cells(values: Any) -> list[int | float | None]:
+    """Score cells for a whole column: whole numbers as int, others as float, NaN as None.
+
+    Each distinct number is converted once: a column of points or rounded scores holds a
+    few dozen, whatever its length.
+    """
+    shown = np.asarray(values, dtype=float)
+    codes, distinct = pd.factorize(shown)  # NaN: code -1
+    if len(distinct) * 2 > len(shown):  # mostly distinct: each is converted anyway
+        return _each_score_cell(shown)
+    table = np.empty(len(distinct) + 1, dtype=object)
+    table[:-1] = _each_score_cell(distinct)
+    table[-1] = None  # where codes say -1
+    return list(table[codes].tolist())
+
+
+def _each_score_cell(shown: np.ndarray) -> list[int | float | None]:
+    """_score_cells, one number at a time."""
+    with np.errstate(invalid="ignore"):
+        whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
+    blank = np.isnan(shown).tolist()
+    return [
+        None if b else (int(v) if w else v)
+        for v, w, b in zip(shown.tolist(), whole, blank, strict=True)
+    ]
+
+
+_NO_TEXT = np.array(None, dtype=object)  # a blank cell, spread over a column by np.where
+
+
+def texts_or_none(series: pd.Series) -> np.ndarray:
+    """A column's texts, None for an empty one (and for anything not a text)."""
+    values = series.to_numpy(dtype=object)
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:
+        # pandas' own text columns (a pass's): texts or NaN, so no test per cell
+        return np.where(series.isna().to_numpy() | (values == ""), _NO_TEXT, values)
+    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    """Where a cell is empty: None, NaN or the empty text."""
+    return np.asarray(pd.isna(values) | (values == ""), dtype=bool)
+
+
+def _changed_text(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where a text cell differs from the wanted text (a blank equals None)."""
+    equal = current == wanted
+    return ~(equal | (_blank(current) & _blank(wanted)))
+
+
+def _changed_number(current: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where a score cell differs from the wanted number (6 == "6" == 6.0)."""
+    now = pd.to_numeric(pd.Series(current, dtype=object), errors="coerce").to_numpy(float)
+    both_blank = np.isnan(wanted) & _blank(current)
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(now, wanted, rtol=0, atol=1e-9)
+    return ~(close | both_blank)
+
+
+def plan_writes(
+    snapshot: Snapshot,
+    accounts: pd.DataFrame,
+    config: Config,
+    *,
+    week: str,
+    today: dt.date,
+    raw: pd.DataFrame,
+    history: pd.DataFrame,
+    history_header: list[str],
+    oldest_week: str,
+) -> WritePlan:
+    """Only what differs: missing agent columns, changed agent cells, changed history rows.
+
+    Vectorised: the comparisons run over whole columns, and Python objects are built only
+    for the cells and history rows that change. `raw` is the accounts tab as a frame
+    (`accounts_frame`), where the agent's cells are read as they are now; `history` the
+    history tab as a frame (`history_frame`), `history_header` the header it should have,
+    and rows of a week before `oldest_week` are dropped.
+    """
+    out = config.output
+    header = snapshot.accounts.header
+    plan = WritePlan(formatting=formatting_for(config))
+    plan.new_columns = [c for c in out.all() if c not in header]
+    n = len(accounts)
+    live = ~accounts["skipped"].to_numpy(dtype=bool)
+    keys = accounts["key"].to_numpy(dtype=object)
+    shown = accounts["shown"].to_numpy(dtype=float)
+    score_cells = np.empty(n, dtype=object)
+    score_cells[:] = _score_cells(shown)
+
+    wanted = {
+        out.score: score_cells,
+        out.status: texts_or_none(accounts["status_label"]),
+        out.why: texts_or_none(accounts["why"]),
+        out.next_action: texts_or_none(accounts["next_action"]),
+    }
+    changes: CellColumns = {}
+    # a key on two rows: its cell is the last row's value (both rows get it); without
+    # such keys, the cells go as they are, and columns changing the same rows share keys
+    keys_on_two_rows = bool(accounts["duplicate"].to_numpy(dtype=bool).any())
+    shared: tuple[np.ndarray, list[str]] = (np.empty(0, dtype=np.intp), [])
+    for column, values in wanted.items():
+        if column not in header:  # a new column: every cell with something in it
+            differs = ~np.isnan(shown) if column == out.score else pd.notna(values)
+        elif column == out.score:  # its first column of that name
+            differs = _changed_number(raw[column].to_numpy(dtype=object), shown)
+        else:
+            differs = _changed_text(raw[column].to_numpy(dtype=object), values)
+        where = np.flatnonzero(differs & live)
+        if not len(where):
+            continue
+        if keys_on_two_rows:
+            last = dict(zip(keys[where].tolist(), values[where].tolist(), strict=True))
+            changes[column] = (list(last), list(last.values()))
+            continue
+        if not np.array_equal(where, shared[0]):
+            shared = (where, keys[where].tolist())
+        changes[column] = (shared[1], values[where].tolist())
+    plan.cells = CellChanges(changes)
+    plan.desired = DesiredCells(
+        keys[live].tolist(), {column: values[live].tolist() for column, values in wanted.items()}
+    )
+
+    # history: this week's row per scored account, replaced only when it differs
+    model = config.model
+    version = model.version()
+    ids = [c.id for c in model.criteria]
+    with_score = live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
+    scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
+    this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
+    if len(this_week):
+        old = this_week.set_index("key").reindex(scored["key"])
+        differs = ~np.isclose(
+            old["score"].to_numpy(float), scored["shown"].to_numpy(float), rtol=0, atol=1e-9
+        )
+        differs |= old["status"].to_numpy(dtype=object) != scored["status"].to_numpy(dtype=object)
+        differs |= old["model_version"].to_numpy(dtype=object) != version
+        for cid in ids:
+            before = old[f"points.{cid}"].to_numpy(float)
+            after = scored[f"points.{cid}"].to_numpy(float)
+            same = np.isclose(before, after, rtol=0, atol=1e-9) | (
+                np.isnan(before) & np.isnan(after)
+            )
+            differs |= ~same
+        changed = scored if differs.all() else scored[differs]
+    else:  # the week's first pass: a row for every scored account
+        changed = scored
+    day = today.isoformat()
+    columns: list[list[Any]] = [
+        changed["key"].tolist(),
+        _score_cells(changed["shown"]),
+        changed["status_label"].tolist(),
+        *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
+    ]
+    count = len(changed)
+    plan.history_rows = HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
+    if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
+        plan.history_header = history_header
+    if len(history) and (history["week"] < oldest_week).any():
+        plan.history_oldest_week = oldest_week
+    return plan
