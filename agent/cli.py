@@ -133,8 +133,8 @@ def _cell_room(config: Any, store: Any, accounts: int) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from agent.accounts import check_columns
     from agent.runtime import load_next_actions, open_store
-    from agent.sync import check_columns
 
     config = load_config(args.config)
     print(

@@ -296,8 +296,8 @@ CELL = st.sampled_from(["a", 1, None, ""])
 def test_the_accounts_frame_holds_each_row_padded_or_cut_to_the_header(
     case: tuple[int, list[list[object]]],
 ) -> None:
+    from agent.accounts import accounts_frame
     from agent.stores.base import Tab
-    from agent.sync import accounts_frame
 
     width, rows = case
     header = [f"c{i}" for i in range(width)]

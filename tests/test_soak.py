@@ -10,6 +10,7 @@ import random
 import time
 from collections import Counter
 
+from agent.accounts import accounts_frame
 from agent.config import SmtpConfig
 from agent.playbooks import load_playbooks
 from agent.runtime import digest_sender
@@ -18,7 +19,6 @@ from agent.scoring import score_accounts
 from agent.state import StateFolder
 from agent.stores.base import Tab
 from agent.stores.google import _raw
-from agent.sync import accounts_frame
 from tests.conftest import ROOT
 from tests.google_fixtures import HISTORY, start_emulated_google
 from tests.sheets_emulator import Call, Fault, SheetsEmulator
