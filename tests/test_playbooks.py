@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from agent.cli import main
 from agent.errors import PlaybookError
-from agent.playbooks import _cut, _one_line, lint_playbooks, load_playbooks
+from agent.playbooks import lint_playbooks, load_playbooks
+from agent.playbooks.choose import _cut, _one_line
 from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
 from tests.conftest import ROOT
