@@ -64,21 +64,12 @@ def _json_number(value: float) -> float | int | None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from agent.runtime import load_next_actions, open_store
-    from agent.stores.memory import MemoryStore
     from agent.sync import run_pass
 
     config = load_config(args.config)
     store = open_store(config)
     next_actions = load_next_actions(config)
-    if args.dry_run:
-        target = MemoryStore.from_snapshot(
-            store.read(),
-            key_column=config.sheet.key_column,
-            history_worksheet=config.sheet.history_worksheet,
-        )
-        result = run_pass(target, config, now=_now(), next_actions=next_actions, dry_run=True)
-    else:
-        result = run_pass(store, config, now=_now(), next_actions=next_actions)
+    result = run_pass(store, config, now=_now(), next_actions=next_actions, dry_run=args.dry_run)
     summary = result.summary()
     if args.json:
         ids = [c.id for c in config.model.criteria]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,8 +155,6 @@ class Config:
 
 
 # --- a small schema: for each table, its keys and how to check each value ------------
-
-Check = Callable[["ConfigContext", str, Any], Any]
 
 
 class ConfigContext:

@@ -1,4 +1,4 @@
-"""A sheet held in memory: for tests and for `sync --dry-run`."""
+"""A sheet held in memory: for tests, and for `digest`, which scores a copy of the sheet."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ class MemoryStore:
         self.history = copy.deepcopy(history)
         self.formatting = formatting
         self.writes = 0  # how many times write() changed something
-        self.reads = 0
 
     @classmethod
     def from_snapshot(
@@ -47,7 +46,6 @@ class MemoryStore:
         )
 
     def read(self) -> Snapshot:
-        self.reads += 1
         return Snapshot(copy.deepcopy(self.accounts), copy.deepcopy(self.history))
 
     def location(self) -> str:
