@@ -31,7 +31,7 @@ from agent.cells import (
 )
 from agent.cells import each_distinct as each_distinct  # re-exported for history, google
 from agent.cells import key_text_list as key_text_list  # re-exported for history, google
-from agent.labels import STATUS_LABELS, WHY, number_text
+from agent.labels import STATUS_LABELS, STATUSES, WHY, number_text
 
 _VALUE_SHOWN = 30  # characters of a cell quoted in "why": enough to recognise it
 
@@ -107,10 +107,13 @@ class Model:
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
+    def status_codes(self, shown: np.ndarray) -> np.ndarray:
+        """Each rounded score's status as its place in STATUSES: green from `green` up,
+        orange from `orange`, red below (and for NaN: the caller says "no score")."""
+        return np.select([shown >= self.green, shown >= self.orange], [0, 1], 2)
+
     def status_of(self, shown: float) -> str:
-        if shown >= self.green:
-            return "green"
-        return "orange" if shown >= self.orange else "red"
+        return STATUSES[int(self.status_codes(np.array([shown]))[0])]
 
 
 # --- a cell quoted in "why" ----------------------------------------------------------
@@ -207,7 +210,6 @@ def score_accounts(
     """
     today = today or dt.date(2000, 1, 1)
     lang = language if language in WHY else "en"
-    words = WHY[lang]
     n = len(accounts)
     keys = key_texts(accounts[key_column] if key_column in accounts else pd.Series([None] * n))
     skipped = keys == ""
@@ -215,29 +217,76 @@ def score_accounts(
     counts = np.bincount(key_codes, minlength=1)[key_codes] if n else np.zeros(0, dtype=np.int64)
     duplicate = (counts > 1) & ~skipped
 
-    columns: list[_Column] = []
-    for criterion in model.criteria:
-        if criterion.column in accounts:
-            columns.append(_score_column(criterion, accounts[criterion.column], today, lang))
-        else:
-            columns.append(
-                _Column(
-                    np.full(n, -1, dtype=np.int64),
-                    np.array([]),
-                    np.array([], dtype=np.int8),
-                    [],
-                    exists=False,
-                )
-            )
+    columns = [_criterion_column(c, accounts, n, today, lang) for c in model.criteria]
+    points, states = _points_and_states(columns, n)
+    score, any_filled = _scores(points, model)
+    score[duplicate | skipped] = np.nan
+    shown = round_shown(score)
+    status_code = np.where(np.isnan(shown), _NO_STATUS, model.status_codes(shown))
+    status = np.array([*STATUSES, None], dtype=object)[status_code]
+    labels = STATUS_LABELS[lang]
+    status_label = np.array([*(labels[s] for s in STATUSES), ""], dtype=object)[status_code]
 
-    k = len(model.criteria)
-    points = np.full((n, k), np.nan)
-    states = np.zeros((n, k), dtype=np.int8)
+    combo, why = _why(model, columns, states, any_filled, WHY[lang])
+    if duplicate.any():
+        for i in np.flatnonzero(duplicate):
+            at = int(i)
+            why[at] = WHY[lang]["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
+    why[skipped] = ""
+
+    result = pd.DataFrame(
+        {
+            "key": keys,
+            "skipped": skipped,
+            "duplicate": duplicate,
+            "score": score,
+            "shown": shown,
+            "status": status,
+            "status_label": status_label,
+            "why": why,
+        },
+        index=accounts.index,
+    )
+    for j, criterion in enumerate(model.criteria):
+        result[f"points.{criterion.id}"] = points[:, j]
+    result["profile"] = combo
+    return result
+
+
+_NO_STATUS = len(STATUSES)  # the status code of a row with no score
+
+
+def _criterion_column(
+    criterion: Criterion, accounts: pd.DataFrame, n: int, today: dt.date, lang: str
+) -> _Column:
+    """One criterion scored over its column; a column the sheet lacks scores nothing."""
+    if criterion.column in accounts:
+        return _score_column(criterion, accounts[criterion.column], today, lang)
+    return _Column(
+        np.full(n, -1, dtype=np.int64),
+        np.array([]),
+        np.array([], dtype=np.int8),
+        [],
+        exists=False,
+    )
+
+
+def _points_and_states(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and criterion: the points (NaN when none) and the cell's state."""
+    points = np.full((n, len(columns)), np.nan)
+    states = np.zeros((n, len(columns)), dtype=np.int8)
     for j, col in enumerate(columns):
         present = col.codes >= 0
         if len(col.points):
             points[present, j] = col.points[col.codes[present]]
             states[present, j] = col.state[col.codes[present]]
+    return points, states
+
+
+def _scores(points: np.ndarray, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's score on the model's scale (NaN when none), and whether any criterion
+    of the row is filled."""
+    n = len(points)
     weights = np.array([c.weight for c in model.criteria])
     maxima = np.array([c.max_points for c in model.criteria])
     filled = ~np.isnan(points)
@@ -249,18 +298,19 @@ def score_accounts(
     any_filled = filled.any(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(any_filled & (possible > 0), model.scale * earned / possible, np.nan)
-    score[duplicate | skipped] = np.nan
-    shown = round_shown(score)
-    status_code = np.select(
-        [np.isnan(shown), shown >= model.green, shown >= model.orange], [3, 0, 1], 2
-    )
-    status = np.array(["green", "orange", "red", None], dtype=object)[status_code]
-    labels = STATUS_LABELS[lang]
-    status_label = np.array([labels["green"], labels["orange"], labels["red"], ""], dtype=object)[
-        status_code
-    ]
+    return score, any_filled
 
-    # "why": built once per distinct combination of cell values
+
+def _why(
+    model: Model,
+    columns: list[_Column],
+    states: np.ndarray,
+    any_filled: np.ndarray,
+    words: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's combination of cell values (its profile) and its "why", built once per
+    distinct combination."""
+    n = len(states)
     blank_count = (states == BLANK).sum(axis=1)
     combo = combined_codes(
         [c.codes for c in columns] + [np.where(any_filled, 1, 0)],
@@ -290,26 +340,4 @@ def score_accounts(
         parts.extend(missing_columns)
         texts.append(words["separator"].join(parts) if parts else words["all_max"])
     why = np.asarray(texts, dtype=object)[combo] if n else np.array([], dtype=object)
-    if duplicate.any():
-        for i in np.flatnonzero(duplicate):
-            at = int(i)
-            why[at] = words["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
-    why[skipped] = ""
-
-    result = pd.DataFrame(
-        {
-            "key": keys,
-            "skipped": skipped,
-            "duplicate": duplicate,
-            "score": score,
-            "shown": shown,
-            "status": status,
-            "status_label": status_label,
-            "why": why,
-        },
-        index=accounts.index,
-    )
-    for j, criterion in enumerate(model.criteria):
-        result[f"points.{criterion.id}"] = points[:, j]
-    result["profile"] = combo
-    return result
+    return combo, why
