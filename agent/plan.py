@@ -19,6 +19,7 @@ import pandas as pd
 from agent.cells import CellValue, each_distinct, key_text, key_text_list
 from agent.config import Config
 from agent.labels import STATUS_LABELS
+from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
     from agent.stores.base import Snapshot
@@ -382,19 +383,50 @@ def plan_writes(
     header = snapshot.accounts.header
     plan = WritePlan(formatting=formatting_for(config))
     plan.new_columns = [c for c in out.all() if c not in header]
-    n = len(accounts)
-    live = ~accounts["skipped"].to_numpy(dtype=bool)
+    keyed = ~accounts["skipped"].to_numpy(dtype=bool)  # the rows with a key
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
-    score_cells = np.empty(n, dtype=object)
-    score_cells[:] = _score_cells(shown)
+    wanted = _wanted_cells(accounts, config)
+    plan.cells = CellChanges(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
+    plan.desired = DesiredCells(
+        keys[keyed].tolist(), {column: values[keyed].tolist() for column, values in wanted.items()}
+    )
 
-    wanted = {
+    # history: this week's row per scored account, replaced only when it differs
+    with_score = keyed & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
+    scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
+    plan.history_rows = _history_rows(scored, history, config.model, week, today)
+    if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
+        plan.history_header = history_header
+    if len(history) and (history["week"] < oldest_week).any():
+        plan.history_oldest_week = oldest_week
+    return plan
+
+
+def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:
+    """Every account's agent cells as the pass wants them, column by column."""
+    out = config.output
+    score_cells = np.empty(len(accounts), dtype=object)
+    score_cells[:] = _score_cells(accounts["shown"].to_numpy(dtype=float))
+    return {
         out.score: score_cells,
         out.status: texts_or_none(accounts["status_label"]),
         out.why: texts_or_none(accounts["why"]),
         out.next_action: texts_or_none(accounts["next_action"]),
     }
+
+
+def _changed_cells(
+    wanted: dict[str, np.ndarray],
+    accounts: pd.DataFrame,
+    raw: pd.DataFrame,
+    header: list[str],
+    score_column: str,
+    keyed: np.ndarray,
+) -> CellColumns:
+    """The wanted cells that differ from the sheet's, by column: keys and new values."""
+    keys = accounts["key"].to_numpy(dtype=object)
+    shown = accounts["shown"].to_numpy(dtype=float)
     changes: CellColumns = {}
     # a key on two rows: its cell is the last row's value (both rows get it); without
     # such keys, the cells go as they are, and columns changing the same rows share keys
@@ -402,12 +434,12 @@ def plan_writes(
     shared: tuple[np.ndarray, list[str]] = (np.empty(0, dtype=np.intp), [])
     for column, values in wanted.items():
         if column not in header:  # a new column: every cell with something in it
-            differs = ~np.isnan(shown) if column == out.score else pd.notna(values)
-        elif column == out.score:  # its first column of that name
+            differs = ~np.isnan(shown) if column == score_column else pd.notna(values)
+        elif column == score_column:  # its first column of that name
             differs = _changed_number(raw[column].to_numpy(dtype=object), shown)
         else:
             differs = _changed_text(raw[column].to_numpy(dtype=object), values)
-        where = np.flatnonzero(differs & live)
+        where = np.flatnonzero(differs & keyed)
         if not len(where):
             continue
         if keys_on_two_rows:
@@ -417,17 +449,15 @@ def plan_writes(
         if not np.array_equal(where, shared[0]):
             shared = (where, keys[where].tolist())
         changes[column] = (shared[1], values[where].tolist())
-    plan.cells = CellChanges(changes)
-    plan.desired = DesiredCells(
-        keys[live].tolist(), {column: values[live].tolist() for column, values in wanted.items()}
-    )
+    return changes
 
-    # history: this week's row per scored account, replaced only when it differs
-    model = config.model
+
+def _history_rows(
+    scored: pd.DataFrame, history: pd.DataFrame, model: Model, week: str, today: dt.date
+) -> HistoryRows:
+    """This week's history row of each scored account whose row differs from the tab's."""
     version = model.version()
     ids = [c.id for c in model.criteria]
-    with_score = live & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
-    scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
     this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
     if len(this_week):
         old = this_week.set_index("key").reindex(scored["key"])
@@ -454,9 +484,4 @@ def plan_writes(
         *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
     count = len(changed)
-    plan.history_rows = HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
-    if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
-        plan.history_header = history_header
-    if len(history) and (history["week"] < oldest_week).any():
-        plan.history_oldest_week = oldest_week
-    return plan
+    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
