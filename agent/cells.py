@@ -103,15 +103,21 @@ def key_text(value: CellValue) -> str:
 def key_text_list(values: Iterable[Any]) -> list[str]:
     """Key cells as the texts they are matched on: trimmed, inner spaces collapsed.
 
-    Most keys already are: a text with no space at either end, no two in a row, and no
-    other kind of space (every other one is unprintable) is kept as it is, unsplit.
+    Most keys already are (`is_squeezed`): those are kept as they are, unsplit.
     """
     return [
         v
-        if type(v) is str and v == v.strip() and "  " not in v and v.isprintable()
+        if type(v) is str and is_squeezed(v)
         else " ".join((v if type(v) is str else cell_text(v)).split())
         for v in values
     ]
+
+
+def is_squeezed(text: str) -> bool:
+    """Whether a text is surely trimmed with single inner spaces, as `" ".join(text.split())`
+    gives it: no space at either end, no two in a row, and no other kind of space (every
+    other one is unprintable; a text holding another unprintable character says False)."""
+    return text == text.strip() and "  " not in text and text.isprintable()
 
 
 def key_texts(column: pd.Series) -> np.ndarray:

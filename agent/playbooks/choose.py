@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.cells import is_squeezed
 from agent.contexts import ContextColumns
 from agent.playbooks.sandbox import (
     RENDER_SECONDS,
@@ -139,131 +140,144 @@ class PlaybookSet:
         rendered once with a placeholder, the key then put in its place.
         """
         table = contexts if isinstance(contexts, ContextColumns) else ContextColumns.of(contexts)
-        failed: dict[str, str] = {}
-        verdicts: dict[tuple[int, Any], bool | None] = {}
-        winners: dict[Any, int | None] = {}
+        return _Choosing(self, table).choose()
+
+
+class _Choosing:
+    """One `choose` over many accounts, and what it has worked out so far (verdicts,
+    winners, texts), each kept for the accounts whose values are the same."""
+
+    def __init__(self, playbook_set: PlaybookSet, table: ContextColumns) -> None:
+        self.set = playbook_set
+        self.playbooks = playbook_set.playbooks
+        self.table = table
+        self.failed: dict[str, str] = {}
+        self.verdicts: dict[tuple[int, Any], bool | None] = {}
+        self.winners: dict[Any, int | None] = {}
         # per (playbook, values its body reads): the text, the key slots it holds, and
         # for a text with slots, the text on one line (the key then goes in as it is)
-        texts: dict[tuple[int, Any], tuple[str, int | None, str]] = {}
-        body_values: dict[int, list[tuple[Any, ...]]] = {}  # per playbook, per account
-        dumped: dict[int, tuple[Any, Any]] = {}
-        frozen: dict[str, list[Any]] = {}
-        slot = f"\x00{uuid.uuid4().hex}\x00"  # no sheet value holds it
-
-        def columns(names: Iterable[str]) -> list[list[Any]]:
-            for name in names:
-                if name not in frozen:
-                    stand_in = table.stand_ins.get(name)
-                    values = table.column(name)
-                    frozen[name] = list(stand_in) if stand_in else _frozen(values, dumped)
-            return [frozen[name] for name in names]
-
-        files = [p.file for p in self.playbooks]
-        when_columns = [columns(sorted(p.when_names)) for p in self.playbooks]
-        every_when = columns(sorted(set().union(*(p.when_names for p in self.playbooks))))
-        body_columns = [
+        self.texts: dict[tuple[int, Any], tuple[str, int | None, str]] = {}
+        self.body_values: dict[int, list[tuple[Any, ...]]] = {}  # per playbook, per account
+        self.dumped: dict[int, tuple[Any, Any]] = {}
+        self.frozen: dict[str, list[Any]] = {}
+        self.slot = f"\x00{uuid.uuid4().hex}\x00"  # no sheet value holds it
+        self.files = [p.file for p in self.playbooks]
+        self.when_columns = [self.columns(sorted(p.when_names)) for p in self.playbooks]
+        self.every_when = self.columns(sorted(set().union(*(p.when_names for p in self.playbooks))))
+        self.body_columns = [
             None
             if p.body_names is None
-            else columns(sorted(p.body_names - {"key"} if p.key_slots else p.body_names))
+            else self.columns(sorted(p.body_names - {"key"} if p.key_slots else p.body_names))
             for p in self.playbooks
         ]
-        keys = table.column("key")
+        self.keys = table.column("key")
 
-        def winner_for(i: int, context: dict[str, Any]) -> int | None:
-            for index, playbook in enumerate(self.playbooks):
-                if failed.get(files[index], "").startswith("when"):
-                    continue
-                key = (index, tuple([c[i] for c in when_columns[index]]))
-                verdict = verdicts.get(key, _UNDECIDED)
-                if verdict is _UNDECIDED:
-                    try:
-                        verdict = self.evaluate(playbook, context)
-                    except TEMPLATE_FAILURES as exc:
-                        failed.setdefault(files[index], f"when: {failure_reason(exc)}")
-                        winners.clear()  # from now on, every account skips this playbook
-                        verdict = None
-                    verdicts[key] = verdict
-                if verdict:
-                    return index
-            return None
+    def columns(self, names: Iterable[str]) -> list[list[Any]]:
+        """The accounts' values of each name, as dict keys (`_frozen`), made once a name."""
+        frozen = self.frozen
+        for name in names:
+            if name not in frozen:
+                stand_in = self.table.stand_ins.get(name)
+                values = self.table.column(name)
+                frozen[name] = list(stand_in) if stand_in else _frozen(values, self.dumped)
+        return [frozen[name] for name in names]
 
-        def text_for(index: int, i: int) -> str:
-            playbook = self.playbooks[index]
-            names = body_columns[index]
-            key = keys[i]
-            slotted = playbook.key_slots and isinstance(key, str)
-            if names is None or (playbook.key_slots and not slotted):
-                return self.render(playbook, table.context(i))
-            values = body_values.get(index)
-            if values is None:
-                values = list(zip(*names, strict=True)) if names else [()] * table.size
-                body_values[index] = values
-            text_key = (index, values[i])
-            cached = texts.get(text_key)
-            if cached is None:
-                context = table.context(i)
-                try:
-                    text, whole = self.body_text(
-                        playbook, {**context, "key": slot} if slotted else context
-                    )
-                except TEMPLATE_FAILURES:
-                    texts[text_key] = ("", _FAILED, "")
-                    raise
-                slots = (text.count(slot) if whole else _FAILED) if slotted else None
-                flat = " ".join(text.split())
-                cached = (text, slots, flat) if slotted else (_cut(flat), None, "")
-                texts[text_key] = cached
-            text, slots, flat = cached
-            if slots is None or not isinstance(key, str):
-                return text
-            if slots == _FAILED:  # fails again, or too long to put the key in a slot
-                return self.render(playbook, table.context(i))
-            if len(text) + slots * (len(key) - len(slot)) > MAX_RENDERED:
-                return self.render(playbook, table.context(i))  # would be cut: as it is
-            if key and key == " ".join(key.split()):
-                # a key with no space to squeeze (a pass's keys are trimmed): squeezing
-                # the text with the key in it gives the squeezed text with the key in it
-                return _cut(flat.replace(slot, key))
-            return _one_line(text.replace(slot, key))
-
+    def choose(self) -> Choice:
         actions: list[str] = []
         matched: list[str | None] = []
-        decisions = zip(*every_when, strict=True) if every_when else [()] * table.size
-        longer = len(slot)
+        table, winners, files, keys = self.table, self.winners, self.files, self.keys
+        body_values, texts, with_key = self.body_values, self.texts, self.with_key
+        key_slots = [p.key_slots for p in self.playbooks]
+        decisions = zip(*self.every_when, strict=True) if self.every_when else [()] * table.size
         for i, decided in enumerate(decisions):
             index = winners.get(decided, _UNDECIDED)
             if index is _UNDECIDED:
-                index = winners[decided] = winner_for(i, table.context(i))
-            # most accounts: a text already made for the same values, taken as it is or
-            # with a key that needs no squeezing put in its slots (`text_for`'s own rules)
-            values = body_values.get(index) if index is not None else None
-            cached = texts.get((index, values[i])) if values is not None else None
-            if cached is not None:
-                text, slots, flat = cached
-                if slots is None:
-                    actions.append(text)
-                    matched.append(files[index])
-                    continue
-                key = keys[i]
-                if (
-                    slots >= 0
-                    and type(key) is str
-                    and key
-                    and key == key.strip()
-                    and "  " not in key
-                    and key.isprintable()  # every other kind of space is unprintable
-                    and len(text) + slots * (len(key) - longer) <= MAX_RENDERED
-                ):
-                    actions.append(_cut(flat.replace(slot, key)))
-                    matched.append(files[index])
-                    continue
+                index = winners[decided] = self.winner_for(i, table.context(i))
             action, winner = "", None
             if index is not None:
+                # most accounts: a text already made for the same values
+                values = body_values.get(index)
+                made = texts.get((index, values[i])) if values is not None else None
+                text = None if made is None else with_key(made, keys[i], key_slots[index])
                 try:
-                    action, winner = text_for(index, i), files[index]
+                    action = self.action(index, i) if text is None else text
+                    winner = files[index]
                 except TEMPLATE_FAILURES as exc:
-                    failed.setdefault(files[index], f"body: {failure_reason(exc)}")
+                    self.failed.setdefault(files[index], f"body: {failure_reason(exc)}")
             actions.append(action)
             matched.append(winner)
-        failures = [f"{file}: {reason}" for file, reason in failed.items()]
+        failures = [f"{file}: {reason}" for file, reason in self.failed.items()]
         return Choice(actions, failures, matched)
+
+    def winner_for(self, i: int, context: dict[str, Any]) -> int | None:
+        """The first playbook whose condition holds for account `i`."""
+        for index, playbook in enumerate(self.playbooks):
+            if self.failed.get(self.files[index], "").startswith("when"):
+                continue
+            key = (index, tuple([c[i] for c in self.when_columns[index]]))
+            verdict = self.verdicts.get(key, _UNDECIDED)
+            if verdict is _UNDECIDED:
+                try:
+                    verdict = self.set.evaluate(playbook, context)
+                except TEMPLATE_FAILURES as exc:
+                    self.failed.setdefault(self.files[index], f"when: {failure_reason(exc)}")
+                    self.winners.clear()  # from now on, every account skips this playbook
+                    verdict = None
+                self.verdicts[key] = verdict
+            if verdict:
+                return index
+        return None
+
+    def action(self, index: int, i: int) -> str:
+        """Account `i`'s text from playbook `index`: most accounts take a text already made
+        for the same values; the others have theirs rendered."""
+        playbook = self.playbooks[index]
+        key = self.keys[i]
+        if self.body_columns[index] is None or (playbook.key_slots and not isinstance(key, str)):
+            return self.set.render(playbook, self.table.context(i))
+        values = self.body_values.get(index)
+        if values is None:
+            names = self.body_columns[index]
+            values = list(zip(*names, strict=True)) if names else [()] * self.table.size
+            self.body_values[index] = values
+        made = self.texts.get((index, values[i]))
+        if made is None:
+            made = self.render_once(index, i, values[i])
+        text = self.with_key(made, key, playbook.key_slots)
+        return self.set.render(playbook, self.table.context(i)) if text is None else text
+
+    def render_once(self, index: int, i: int, values: Any) -> tuple[str, int | None, str]:
+        """Render playbook `index` for account `i`, kept for the accounts with the same
+        `values`; a body showing the key only as `{{ key }}` with a slot in its place."""
+        playbook = self.playbooks[index]
+        key = self.keys[i]
+        slotted = playbook.key_slots and isinstance(key, str)
+        context = self.table.context(i)
+        try:
+            text, whole = self.set.body_text(
+                playbook, {**context, "key": self.slot} if slotted else context
+            )
+        except TEMPLATE_FAILURES:
+            self.texts[(index, values)] = ("", _FAILED, "")
+            raise
+        slots = (text.count(self.slot) if whole else _FAILED) if slotted else None
+        flat = " ".join(text.split())
+        made = (text, slots, flat) if slotted else (_cut(flat), None, "")
+        self.texts[(index, values)] = made
+        return made
+
+    def with_key(self, made: tuple[str, int | None, str], key: Any, key_slots: bool) -> str | None:
+        """A text made once, with this account's key in its slots; None when it must be
+        rendered for the account as it is (its render failed, the key would not fit, or
+        the key is not a text)."""
+        text, slots, flat = made
+        if not isinstance(key, str):
+            return None if key_slots else text
+        if slots is None:
+            return text
+        if slots == _FAILED or len(text) + slots * (len(key) - len(self.slot)) > MAX_RENDERED:
+            return None
+        if key and is_squeezed(key):
+            # squeezing the text with the key in it gives the squeezed text with the key in it
+            return _cut(flat.replace(self.slot, key))
+        return _one_line(text.replace(self.slot, key))
