@@ -64,14 +64,14 @@ class ContextColumns:
         columns: dict[str, Sequence[Any]],
         size: int,
         rows: Sequence[dict[str, Any]] | None = None,
-        stand_ins: dict[str, Sequence[int]] | None = None,
+        value_ids: dict[str, Sequence[int]] | None = None,
     ) -> None:
         self.columns = columns
         self.size = size
         self._rows = rows
         # for a name whose values are lists: a number per account, the same for accounts
         # whose values are equal (`choose` compares those instead of the lists)
-        self.stand_ins = stand_ins or {}
+        self.value_ids = value_ids or {}
 
     @classmethod
     def of(cls, contexts: Sequence[dict[str, Any]]) -> ContextColumns:
@@ -134,12 +134,12 @@ def account_contexts(
         columns["language"] = [config.language] * n
     if read("row"):
         columns["row"] = raw.to_dict("records")
-    stand_ins: dict[str, Sequence[int]] = {}
+    value_ids: dict[str, Sequence[int]] = {}
     criteria_names = [name for name in CRITERIA_NAMES if read(name)]
     if criteria_names:
         lists, profiles = _criteria_columns(accounts, raw, model, criteria_names)
         columns.update(lists)
-        stand_ins = dict.fromkeys(criteria_names, profiles)
+        value_ids = dict.fromkeys(criteria_names, profiles)
     if read("delta_4w", "weeks_at_max", "weeks"):
         found = [trends.get(key) for key in keys]
         if read("delta_4w"):
@@ -160,7 +160,7 @@ def account_contexts(
             if renewal and renewal in raw
             else [None] * n
         )
-    return ContextColumns(columns, n, stand_ins=stand_ins)
+    return ContextColumns(columns, n, value_ids=value_ids)
 
 
 def _criteria_columns(

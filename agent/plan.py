@@ -36,18 +36,18 @@ class CellWrite(NamedTuple):
 
 
 # per agent column: the keys of the accounts whose cell changes, and their new values
-CellColumns = dict[str, tuple[list[str], list[CellValue]]]
+WritesByColumn = dict[str, tuple[list[str], list[CellValue]]]
 
 
-class CellChanges(Sequence[CellWrite]):
+class CellWrites(Sequence[CellWrite]):
     """The agent cells that differ, as a pass plans them: column by column.
 
     Reads as a sequence of `CellWrite`; a store that writes many cells takes the columns
     as they are (`cells_by_column`) rather than one object per cell.
     """
 
-    def __init__(self, columns: CellColumns | None = None) -> None:
-        self.columns: CellColumns = columns or {}
+    def __init__(self, columns: WritesByColumn | None = None) -> None:
+        self.columns: WritesByColumn = columns or {}
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self.columns.values())
@@ -121,12 +121,12 @@ class DesiredCells(Mapping[str, dict[str, CellValue]]):
         return len(self._index())
 
 
-def cells_by_column(cells: Sequence[CellWrite]) -> CellColumns:
+def cells_by_column(cells: Sequence[CellWrite]) -> WritesByColumn:
     """The cells grouped by column, in their order (a later cell for the same key and
     column wins, as it would written one after the other)."""
-    if isinstance(cells, CellChanges):
+    if isinstance(cells, CellWrites):
         return cells.columns
-    out: CellColumns = {}
+    out: WritesByColumn = {}
     for key, column, value in cells:
         keys, values = out.setdefault(column, ([], []))
         keys.append(key)
@@ -387,7 +387,7 @@ def plan_writes(
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
     wanted = _wanted_cells(accounts, config)
-    plan.cells = CellChanges(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
+    plan.cells = CellWrites(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
     plan.desired = DesiredCells(
         keys[keyed].tolist(), {column: values[keyed].tolist() for column, values in wanted.items()}
     )
@@ -423,11 +423,11 @@ def _changed_cells(
     header: list[str],
     score_column: str,
     keyed: np.ndarray,
-) -> CellColumns:
+) -> WritesByColumn:
     """The wanted cells that differ from the sheet's, by column: keys and new values."""
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
-    changes: CellColumns = {}
+    changes: WritesByColumn = {}
     # a key on two rows: its cell is the last row's value (both rows get it); without
     # such keys, the cells go as they are, and columns changing the same rows share keys
     keys_on_two_rows = bool(accounts["duplicate"].to_numpy(dtype=bool).any())

@@ -66,7 +66,7 @@ class PassResult:
 
 
 @dataclass
-class Scored:
+class ScoredSheet:
     """A read sheet, scored: what next actions are chosen from and writes planned from."""
 
     snapshot: Snapshot
@@ -78,20 +78,21 @@ class Scored:
     today: dt.date
 
     @functools.cached_property
-    def live(self) -> pd.DataFrame:
+    def with_status(self) -> pd.DataFrame:
         """The accounts that get a next action: a key, no duplicate, a status (worked out
         once: the pass and the contexts both ask)."""
         s = self.scored
-        live = ~s["skipped"] & ~s["duplicate"] & s["status"].notna()
-        return s if live.all() else s[live]  # every row (the usual sheet): no copy
+        wanted = ~s["skipped"] & ~s["duplicate"] & s["status"].notna()
+        return s if wanted.all() else s[wanted]  # every row (the usual sheet): no copy
 
     def contexts(self, config: Config, names: frozenset[str] | None = None) -> ContextColumns:
-        live = self.live
-        raw = self.raw if len(live) == len(self.raw) else self.raw.loc[live.index]  # no copy
-        return account_contexts(live, raw, config.model, config, self.trends, self.today, names)
+        accounts = self.with_status
+        same_rows = len(accounts) == len(self.raw)
+        raw = self.raw if same_rows else self.raw.loc[accounts.index]  # no copy
+        return account_contexts(accounts, raw, config.model, config, self.trends, self.today, names)
 
 
-def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
+def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredSheet:
     """Score a read sheet and read its history: everything a pass decides from."""
     check_columns(snapshot.accounts, config)
     today = now.date()
@@ -112,7 +113,7 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> Scored:
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
     scored["next_action"] = ""
-    return Scored(snapshot, raw, scored, history, trends, week, today)
+    return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 
 
 def pass_contexts(store: Store, config: Config, *, now: dt.datetime) -> list[dict[str, Any]]:
@@ -167,12 +168,12 @@ def _one_pass(
     scored = sheet.scored
     failures: list[str] = []
     if next_actions is not None:
-        live = sheet.live
+        with_status = sheet.with_status
         choice = next_actions.choose(sheet.contexts(config, next_actions.names_read))
-        if len(live) == len(scored):
+        if len(with_status) == len(scored):
             scored["next_action"] = list(choice.actions)
         else:
-            scored.loc[live.index, "next_action"] = list(choice.actions)
+            scored.loc[with_status.index, "next_action"] = list(choice.actions)
         failures = [str(f) for f in choice.failures]
         for failure in failures:
             log.warning("playbook failed: %s", failure)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from agent.cli import main
 from agent.errors import PlaybookError
 from agent.playbooks import lint_playbooks, load_playbooks
-from agent.playbooks.choose import _cut, _one_line
+from agent.playbooks.choose import cut_to_cell, one_line
 from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
 from tests.conftest import ROOT
@@ -452,4 +452,6 @@ def test_a_trimmed_key_put_in_the_squeezed_text_reads_as_the_text_with_the_key_s
 ) -> None:
     # why `choose` squeezes a body's text once, not once per account: for a key with no
     # space to squeeze (a pass's keys are trimmed), both ways give the same next action
-    assert _cut(" ".join(text.split()).replace(SLOT, key)) == _one_line(text.replace(SLOT, key))
+    assert cut_to_cell(" ".join(text.split()).replace(SLOT, key)) == one_line(
+        text.replace(SLOT, key)
+    )

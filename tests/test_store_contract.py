@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from agent.plan import (
-    CellChanges,
     CellWrite,
+    CellWrites,
     DesiredCells,
     Formatting,
     StatusColours,
@@ -99,7 +99,7 @@ def test_cells_are_addressed_by_key_even_after_the_rows_moved(backend):
 def test_cells_planned_column_by_column_land_like_single_cells(backend):
     backend.store.read()
     backend.reverse_rows()
-    changes = CellChanges(
+    changes = CellWrites(
         {"Score": (["Acme", "Cèdre", "Nobody"], [2, 8, 5]), "Statut": (["Acme"], ["À risque"])}
     )
     report = backend.store.write(WritePlan(new_columns=["Score", "Statut"], cells=changes))

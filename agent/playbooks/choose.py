@@ -36,11 +36,12 @@ class Choice:
     matched_by: list[str | None] = field(default_factory=list)  # the winning playbook's file
 
 
-def _one_line(text: str) -> str:
-    return _cut(" ".join(text.split()))
+def one_line(text: str) -> str:
+    """A text on one line, its spaces squeezed, cut to what a cell should hold."""
+    return cut_to_cell(" ".join(text.split()))
 
 
-def _cut(flat: str) -> str:
+def cut_to_cell(flat: str) -> str:
     """A one-line text, cut to MAX_ACTION_CHARS with an ellipsis."""
     return flat if len(flat) <= MAX_ACTION_CHARS else flat[: MAX_ACTION_CHARS - 1] + "…"
 
@@ -118,7 +119,7 @@ class PlaybookSet:
 
     def render(self, playbook: Playbook, context: dict[str, Any]) -> str:
         """The body for one account, on one line and cut to what a cell should hold."""
-        return _one_line(self.body_text(playbook, context)[0])
+        return one_line(self.body_text(playbook, context)[0])
 
     @property
     def names_read(self) -> frozenset[str] | None:
@@ -177,9 +178,9 @@ class _Choosing:
         frozen = self.frozen
         for name in names:
             if name not in frozen:
-                stand_in = self.table.stand_ins.get(name)
+                value_id = self.table.value_ids.get(name)
                 values = self.table.column(name)
-                frozen[name] = list(stand_in) if stand_in else _frozen(values, self.dumped)
+                frozen[name] = list(value_id) if value_id else _frozen(values, self.dumped)
         return [frozen[name] for name in names]
 
     def choose(self) -> Choice:
@@ -262,7 +263,7 @@ class _Choosing:
             raise
         slots = (text.count(self.slot) if whole else _FAILED) if slotted else None
         flat = " ".join(text.split())
-        made = (text, slots, flat) if slotted else (_cut(flat), None, "")
+        made = (text, slots, flat) if slotted else (cut_to_cell(flat), None, "")
         self.texts[(index, values)] = made
         return made
 
@@ -279,5 +280,5 @@ class _Choosing:
             return None
         if key and is_squeezed(key):
             # squeezing the text with the key in it gives the squeezed text with the key in it
-            return _cut(flat.replace(self.slot, key))
-        return _one_line(text.replace(self.slot, key))
+            return cut_to_cell(flat.replace(self.slot, key))
+        return one_line(text.replace(self.slot, key))

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from agent.cells import CellValue, key_text, rows_by_key
 from agent.plan import (
-    CellChanges,
     CellWrite,
+    CellWrites,
     Formatting,
     HistoryRows,
     ScoreScale,
@@ -32,6 +32,7 @@ __all__ = ["Snapshot", "Store", "Tab", "tab_named"]
 __all__ += ["CellValue", "key_text", "rows_by_key", "CellChanges", "CellWrite", "Formatting"]
 __all__ += ["HistoryRows", "ScoreScale", "StatusColours", "WritePlan", "WriteReport"]
 __all__ += ["cells_by_column", "merge_history"]
+CellChanges = CellWrites  # CellWrites' old name, still used by tests/test_google_store.py
 
 
 @dataclass
