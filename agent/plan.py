@@ -299,7 +299,7 @@ def formatting_for(config: Config) -> Formatting:
     )
 
 
-def _score_cells(values: Any) -> list[int | float | None]:
+def score_cells(values: Any) -> list[int | float | None]:
     """Score cells for a whole column: whole numbers as int, others as float, NaN as None.
 
     Each distinct number is converted once: a column of points or rounded scores holds a
@@ -316,7 +316,7 @@ def _score_cells(values: Any) -> list[int | float | None]:
 
 
 def _each_score_cell(shown: np.ndarray) -> list[int | float | None]:
-    """_score_cells, one number at a time."""
+    """score_cells, one number at a time."""
     with np.errstate(invalid="ignore"):
         whole = (np.isfinite(shown) & (shown == np.floor(shown))).tolist()
     blank = np.isnan(shown).tolist()
@@ -406,10 +406,10 @@ def plan_writes(
 def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:
     """Every account's agent cells as the pass wants them, column by column."""
     out = config.output
-    score_cells = np.empty(len(accounts), dtype=object)
-    score_cells[:] = _score_cells(accounts["shown"].to_numpy(dtype=float))
+    scores = np.empty(len(accounts), dtype=object)
+    scores[:] = score_cells(accounts["shown"].to_numpy(dtype=float))
     return {
-        out.score: score_cells,
+        out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
         out.why: texts_or_none(accounts["why"]),
         out.next_action: texts_or_none(accounts["next_action"]),
@@ -479,9 +479,9 @@ def _history_rows(
     day = today.isoformat()
     columns: list[list[Any]] = [
         changed["key"].tolist(),
-        _score_cells(changed["shown"]),
+        score_cells(changed["shown"]),
         changed["status_label"].tolist(),
-        *(_score_cells(changed[f"points.{cid}"]) for cid in ids),
+        *(score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
     count = len(changed)
     return HistoryRows([[week] * count, [day] * count, *columns, [version] * count])

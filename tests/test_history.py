@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.history import iso_week, shift_week
-from agent.plan import _score_cells, texts_or_none
+from agent.plan import score_cells, texts_or_none
 from agent.stores.google import history_cells, weeks_that_fit
 from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
@@ -257,7 +257,7 @@ def test_the_history_merge_is_the_row_by_row_upsert_it_describes(old, new, oldes
 
 
 def _one_score_cell(value: float) -> int | float | None:
-    """A score or points cell, one number at a time: the reference for `_score_cells`."""
+    """A score or points cell, one number at a time: the reference for `score_cells`."""
     if math.isnan(value):
         return None
     return int(value) if value.is_integer() else value
@@ -273,7 +273,7 @@ def _one_score_cell(value: float) -> int | float | None:
 def test_score_cells_are_ints_when_whole_floats_otherwise_blank_when_none(
     values: list[float],
 ) -> None:
-    cells = _score_cells(np.asarray(values, dtype=float))
+    cells = score_cells(np.asarray(values, dtype=float))
     expected = [_one_score_cell(v) for v in values]
     assert cells == expected
     assert [type(c) for c in cells] == [type(c) for c in expected]
