@@ -110,7 +110,7 @@ class EmulatedGoogle:
 
     @property
     def sleep(self) -> RecordedSleep:
-        return self.store._client_class.sleep  # type: ignore[return-value]
+        return self.store.client_class.sleep  # type: ignore[return-value]
 
     def writes(self) -> int:
         """Calls that change the sheet (values and formatting)."""

@@ -29,7 +29,7 @@ from agent.stores.base import (
     StatusColours,
     WritePlan,
 )
-from agent.stores.google import GoogleStore, _is_agent_rule, backoff, check_access, quote
+from agent.stores.google import GoogleStore, backoff, check_access, is_agent_rule, quote
 from tests.google_fixtures import (
     EMAIL,
     SPREADSHEET_ID,
@@ -598,7 +598,7 @@ def persons_rules(google: EmulatedGoogle) -> list[str]:
     return [
         r["booleanRule"]["condition"]["values"][0]["userEnteredValue"]
         for r in google.tab.conditional_formats
-        if not _is_agent_rule(r)
+        if not is_agent_rule(r)
     ]
 
 
@@ -1029,7 +1029,7 @@ def test_unknown_spreadsheet_missing_tab_and_missing_key_column(tmp_path: Path) 
         store.worksheet, store.key_column = "Comptes", "Compte"
         with pytest.raises(SheetError, match='key column "Compte"'):
             store.read()
-        assert store._client_class.sleep.waits == []  # type: ignore[attr-defined]
+        assert store.client_class.sleep.waits == []  # type: ignore[attr-defined]
 
 
 def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(tmp_path: Path) -> None:
@@ -1146,8 +1146,8 @@ def test_scope_timeout_and_endpoint_from_the_environment(
 ) -> None:
     with emulated_google(tmp_path, INPUTS, accounts(3)) as (emulator, store):
         store.read()
-        assert store._client().auth.scopes == ["https://www.googleapis.com/auth/spreadsheets"]
-        assert store._client().timeout == 10
+        assert store.client().auth.scopes == ["https://www.googleapis.com/auth/spreadsheets"]
+        assert store.client().timeout == 10
         monkeypatch.setenv("HEALTH_AGENT_SHEETS_ENDPOINT", emulator.url)
         from_env = GoogleStore(
             spreadsheet_id=SPREADSHEET_ID,
