@@ -12,6 +12,7 @@ import pytest
 
 from agent.errors import SheetAccessError, TransientError
 from agent.stores.google import GoogleStore, check_access
+from agent.stores.google.client import NoCredentialsInLogs
 from tests.google_fixtures import (
     INPUTS,
     SPREADSHEET_ID,
@@ -134,3 +135,24 @@ def test_check_access_says_what_is_fine_and_what_is_wrong(tmp_path: Path) -> Non
             "Share" in check_access(config(spreadsheet_id="nope"))[-1]
             or "No spreadsheet" in (check_access(config(spreadsheet_id="nope"))[-1])
         )
+
+
+def test_the_log_filter_blanks_credentials_at_any_depth_and_keeps_the_rest() -> None:
+    record = logging.LogRecord(
+        "google.auth.transport.requests", logging.DEBUG, "", 0, "x", (), None
+    )
+    record.httpRequest = {  # type: ignore[attr-defined]
+        "headers": {"Authorization": "Bearer ya29.secret", "Accept": "application/json"},
+        "body": {"assertion": "eyJ.signed.jwt", "grant_type": "jwt-bearer"},
+        "answers": [{"access_token": "ya29.other", "expires_in": 3599}],
+    }
+    assert NoCredentialsInLogs().filter(record)
+    assert record.httpRequest == {  # type: ignore[attr-defined]
+        "headers": {"Authorization": "<redacted>", "Accept": "application/json"},
+        "body": {"assertion": "<redacted>", "grant_type": "jwt-bearer"},
+        "answers": [{"access_token": "<redacted>", "expires_in": 3599}],
+    }
+    assert any(
+        isinstance(f, NoCredentialsInLogs)
+        for f in logging.getLogger("google.auth.transport.requests").filters
+    )

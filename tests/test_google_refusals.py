@@ -4,13 +4,25 @@ translation unit-tested on Google's JSON answers alone."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
 import pytest
+import requests
+from google.auth.exceptions import RefreshError
+from gspread.exceptions import APIError
 
 from agent.errors import SheetAccessError, SheetError, TransientError
 from agent.stores.google import backoff
+from agent.stores.google.client import GOOGLE_BASE
+from agent.stores.google.refusals import (
+    changed_meanwhile,
+    not_the_sheets_api,
+    refusal,
+    sign_in_refused,
+    without_data_index,
+)
 from tests.google_fixtures import (
     EMAIL,
     INPUTS,
@@ -203,3 +215,105 @@ def test_a_spreadsheet_at_googles_cell_limit_gets_a_sentence_that_says_what_to_d
         assert "`sheet.history_keep_weeks`" in str(caught.value)
         assert emulator.calls["write"] == 0
         assert emulator.spreadsheets[SPREADSHEET_ID].tab("Historique") is None
+
+
+# --- the translation alone: Google's JSON answers, no server ------------------------------------
+
+
+def google_refusal(status: int, message: str | None, reason: str = "") -> APIError:
+    """An APIError as gspread makes it, from a response carrying Google's error JSON (or,
+    with no message, a body that is not JSON)."""
+    response = requests.Response()
+    response.status_code = status
+    response.reason = reason
+    if message is None:
+        response._content = b"<html>Bad Gateway</html>"
+    else:
+        error = {"error": {"code": status, "message": message, "status": "PERMISSION_DENIED"}}
+        response._content = json.dumps(error).encode()
+        response.headers["Content-Type"] = "application/json; charset=UTF-8"
+    return APIError(response)
+
+
+def explained(exc: APIError, base_url: str = GOOGLE_BASE) -> Exception:
+    return refusal(exc, spreadsheet_id="1AbC", base_url=base_url, account_email=EMAIL)
+
+
+def test_an_api_not_enabled_says_where_to_enable_it_and_quotes_google() -> None:
+    message = GOOGLE_403["sheets api not enabled"][0]
+    said = explained(google_refusal(403, message))
+    assert isinstance(said, SheetAccessError)
+    assert str(said).startswith("The Google Sheets API is not enabled")
+    assert str(said).endswith(f" Google said: {message}")
+
+
+def test_a_403_that_is_not_a_known_cause_asks_to_share_the_sheet_with_the_account() -> None:
+    said = explained(google_refusal(403, "The caller does not have permission"))
+    assert isinstance(said, SheetAccessError)
+    assert f"The service account {EMAIL} may not edit spreadsheet 1AbC" in str(said)
+
+
+def test_a_404_names_the_id_and_the_endpoint_only_when_it_is_not_googles() -> None:
+    at_google = explained(google_refusal(404, "Requested entity was not found."))
+    assert isinstance(at_google, SheetAccessError)
+    assert str(at_google).startswith("No spreadsheet with id 1AbC: copy the id")
+    assert "google.endpoint" not in str(at_google)
+    elsewhere = explained(google_refusal(404, "Not found"), base_url="http://127.0.0.1:8085")
+    assert str(elsewhere).endswith(
+        " Check `google.endpoint` in the config (or HEALTH_AGENT_SHEETS_ENDPOINT): "
+        "http://127.0.0.1:8085 is used instead of Google's address; without it the agent "
+        "talks to Google."
+    )
+
+
+def test_a_range_google_cannot_parse_in_a_values_write_names_the_config_keys() -> None:
+    message = "Invalid data[0]: Unable to parse range: 'Comptes'!D2:D3"
+    said = explained(google_refusal(400, message))
+    assert type(said) is SheetError
+    assert str(said) == (
+        f"Google Sheets could not find a tab the agent uses ({message}). Check "
+        "`sheet.worksheet` and `sheet.history_worksheet` in the config."
+    )
+    assert without_data_index(message) == "Unable to parse range: 'Comptes'!D2:D3"
+
+
+def test_the_cell_limit_and_lost_rows_get_their_own_sentences() -> None:
+    at_limit = (
+        "This action would increase the number of cells in the workbook above the limit of "
+        "10000000 cells."
+    )
+    limit = explained(google_refusal(400, at_limit))
+    assert type(limit) is SheetError and "`sheet.history_keep_weeks`" in str(limit)
+    lost = explained(google_refusal(400, "Range ('Comptes'!A12) exceeds grid limits."))
+    assert isinstance(lost, TransientError) and "the next pass will look again" in str(lost)
+
+
+def test_a_retried_status_that_lasted_is_a_transient_error_and_a_body_not_json_its_reason() -> None:
+    said = explained(google_refusal(503, None, reason="Service Unavailable"))
+    assert isinstance(said, TransientError)
+    assert str(said) == (
+        "Google Sheets kept answering 503 (Service Unavailable); the next pass will try again."
+    )
+    other = explained(google_refusal(400, "Invalid value at 'data[0]'"))
+    assert str(other) == "Google Sheets refused the request (400: Invalid value at 'data[0]')."
+
+
+def test_a_sign_in_refused_is_a_revoked_key_unless_google_auth_may_try_again() -> None:
+    revoked = sign_in_refused(RefreshError("invalid_grant: Invalid JWT Signature.\nmore"))
+    assert isinstance(revoked, SheetAccessError)
+    assert "(invalid_grant: Invalid JWT Signature.)" in str(revoked) and "revoked" in str(revoked)
+    later = sign_in_refused(RefreshError("503 Service Unavailable", retryable=True))
+    assert isinstance(later, TransientError) and "the next pass will try again" in str(later)
+
+
+def test_an_answer_that_is_not_the_api_names_the_address_used() -> None:
+    said = not_the_sheets_api("http://127.0.0.1:9")
+    assert str(said).startswith("http://127.0.0.1:9 answered with something other than")
+    assert "`google.endpoint`" in str(said)
+
+
+def test_a_delete_refused_because_its_rule_went_is_a_change_made_meanwhile() -> None:
+    assert changed_meanwhile("Invalid requests[2].deleteConditionalFormatRule: No conditional "
+                             "format on sheet 0 at index 5")  # fmt: skip
+    assert changed_meanwhile("No protected range with id: 123")
+    assert not changed_meanwhile("You are trying to edit a protected cell or object.")
