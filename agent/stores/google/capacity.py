@@ -7,11 +7,8 @@ over the metadata Google gives (`sheets[].properties.gridProperties`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from agent.stores.base import HistoryRows, WritePlan
-
-Json = dict[str, Any]
+from agent.stores.google.ranges import Json
 
 GOOGLE_CELL_LIMIT = 10_000_000  # cells in one Google spreadsheet: every tab's grid, empty or not
 HISTORY_SPARE_ROWS = 100  # the history tab is made or grown this many rows beyond its need

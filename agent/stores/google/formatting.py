@@ -19,8 +19,8 @@ from typing import Any
 
 from agent.labels import KNOWN_STATUS_LABELS, STATUSES, fill_rgb
 from agent.stores.base import Formatting, ScoreScale
+from agent.stores.google.ranges import Json
 
-Json = dict[str, Any]
 Place = tuple[int, Json]  # a rule and its place in the tab's list of rules
 
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
