@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agent.cells import cell_text, each_distinct, key_text_list, parse_number
 from agent.labels import STATUS_LABELS
-from agent.scoring import Model, cell_text, each_distinct, key_text_list, parse_number
+from agent.scoring import Model
 from agent.stores.base import Tab
 
 HEADERS = {

@@ -29,8 +29,6 @@ from agent.cells import (
     parse_date,
     parse_number,
 )
-from agent.cells import each_distinct as each_distinct  # re-exported for history, google
-from agent.cells import key_text_list as key_text_list  # re-exported for history, google
 from agent.labels import STATUS_LABELS, STATUSES, WHY, number_text
 
 _VALUE_SHOWN = 30  # characters of a cell quoted in "why": enough to recognise it

@@ -9,6 +9,10 @@ or, for a pytest fixture that must outlive a `with` block (the contract suite):
     google = start_emulated_google(tmp_path, HEADER, ROWS, key_column="Client")
     ... google.store, google.emulator, google.reverse_rows() ...
     google.close()
+
+and the scene most Google tests share: a sheet of accounts (`accounts(n)`, columns
+INPUTS), the agent's columns (AGENT) and formatting (FORMAT), and `plan_for(store)`, which
+reads the sheet and plans the cells that changed the way the sync core does.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agent.cells import CellValue, key_text
+from agent.plan import CellWrite, Formatting, ScoreScale, StatusColours, WritePlan
 from agent.stores.google import GoogleStore
 from tests.sheets_emulator import SheetsEmulator, Tab, Value, new_service_account_key
 
@@ -31,6 +36,58 @@ EMAIL = "health-agent@health-tests.iam.gserviceaccount.com"
 SPREADSHEET_ID = "1EmuLaTeDsHeEtIdFoRtEsTs0123456789abcdefGHIJ"
 WORKSHEET = "Comptes"
 HISTORY = "Historique"
+
+INPUTS = ["Client", "CSM", "Utilisation"]
+AGENT = ["Score", "Statut", "Pourquoi", "Prochaine action"]
+LABELS = StatusColours("En bonne santé", "À surveiller", "À risque")
+FORMAT = Formatting(
+    status_column="Statut",
+    status_labels=LABELS,
+    score_column="Score",
+    agent_columns=tuple(AGENT),
+    dropdowns=(("Utilisation", ("Quotidienne", "Hebdomadaire", "Rare")),),
+    score_scale=ScoreScale(0, 3, 6),
+)
+USAGE = ["Quotidienne", "Hebdomadaire", "Rare"]
+
+
+def accounts(n: int) -> list[list[Any]]:
+    """`n` rows of accounts (INPUTS): a key, a CSM, a usage."""
+    return [[f"Compte {i:06d}", ["Camille", "Hugo", "Léa"][i % 3], USAGE[i % 3]] for i in range(n)]
+
+
+def agent_cells(key: str, usage: str) -> dict[str, Any]:
+    """What a scoring core would write for an account (stands in for the real one)."""
+    score = {"Quotidienne": 9, "Hebdomadaire": 5, "Rare": 2}.get(usage, 0)
+    status = LABELS.green if score > 6 else LABELS.orange if score > 3 else LABELS.red
+    return {"Score": score, "Statut": status, "Pourquoi": f"{key}: usage {usage.lower()}",
+            "Prochaine action": f"Appeler {key}" if score < 4 else ""}  # fmt: skip
+
+
+def plan_for(store: GoogleStore, week: str = "2026-W48") -> WritePlan:
+    """Read the sheet and plan what changed, the way the sync core does."""
+    tab = store.read().accounts
+    header = tab.header
+    plan = WritePlan(formatting=FORMAT, new_columns=[c for c in AGENT if c not in header])
+    plan.desired = {}
+    plan.history_header = ["Semaine", "Date", "Client", "Score", "Statut"]
+    for row in tab.rows:
+        key, usage = str(row[0]), str(row[2]) if len(row) > 2 else ""
+        wanted = agent_cells(key, usage)
+        plan.desired[key] = wanted
+        for column, value in wanted.items():
+            at = header.index(column) if column in header else None
+            now = row[at] if at is not None and at < len(row) else ""
+            if now != value:
+                plan.cells.append(CellWrite(key, column, value))
+        if any(c.key == key for c in plan.cells[-4:]):
+            plan.history_rows.append([week, "2026-11-24", key, wanted["Score"], wanted["Statut"]])
+    return plan
+
+
+def counts(emulator: SheetsEmulator) -> dict[str, int]:
+    """The calls the emulator answered, by kind, kinds never called left out."""
+    return {kind: n for kind, n in emulator.calls.items() if n}
 
 
 class RecordedSleep:
@@ -110,7 +167,7 @@ class EmulatedGoogle:
 
     @property
     def sleep(self) -> RecordedSleep:
-        return self.store._client_class.sleep  # type: ignore[return-value]
+        return self.store.client_class.sleep  # type: ignore[return-value]
 
     def writes(self) -> int:
         """Calls that change the sheet (values and formatting)."""

@@ -18,7 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from agent.stores.google import _raw
+from agent.stores.google import raw
 from agent.sync import run_pass
 from tests.conftest import example_config
 from tests.google_fixtures import start_emulated_google
@@ -142,7 +142,7 @@ class LiveSheet(RuleBasedStateMachine):
             wanted = self.desired.get(key)
             if wanted is None:
                 continue  # a row a CSM added after the last pass: the next pass fills it
-            assert cells == [_raw(wanted[c]) for c in AGENT], key
+            assert cells == [raw(wanted[c]) for c in AGENT], key
 
 
 LiveSheet.TestCase.settings = settings(max_examples=25, stateful_step_count=8, deadline=None)

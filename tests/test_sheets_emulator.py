@@ -23,7 +23,7 @@ from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from agent.stores.google import http_client_class
+from agent.stores.google.client import http_client_class
 from tests.google_fixtures import EMAIL, service_account_file, service_account_rsa_key
 from tests.sheets_emulator import MAX_BODY, Fault, SheetsEmulator, new_service_account_key
 from tests.sheets_emulator.schema import discovery

@@ -18,7 +18,7 @@ from agent.schedule import Agent
 from agent.scoring import score_accounts
 from agent.state import StateFolder
 from agent.stores.base import Tab
-from agent.stores.google import _raw
+from agent.stores.google import raw
 from tests.conftest import ROOT
 from tests.google_fixtures import HISTORY, start_emulated_google
 from tests.sheets_emulator import Call, Fault, SheetsEmulator
@@ -133,7 +133,7 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
         score_at = header.index("Score")
         for row, expected in zip(live.rows, truth["shown"], strict=True):
             want = result.plan.desired[row[0]]["Score"] if result.plan.desired else None
-            assert row[score_at] == _raw(want)
+            assert row[score_at] == raw(want)
             assert float(row[score_at]) == expected, row[0]
 
         assert len(inbox.messages) == 1  # one digest, despite faults and many passes

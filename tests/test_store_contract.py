@@ -11,6 +11,7 @@ from agent.plan import (
     CellWrites,
     DesiredCells,
     Formatting,
+    HistoryRows,
     StatusColours,
     WritePlan,
 )
@@ -190,3 +191,28 @@ def test_formatting_is_written_once_then_recognised(backend):
     for _ in range(3):
         again = backend.store.write(WritePlan(formatting=FORMAT))
         assert not again.formatting_written
+
+
+def test_accented_text_and_emoji_land_as_written(backend):
+    texts = {"Acme": "Planifier un point d'étape · relancer ✅", "Cèdre": "Rappeler Zoé 🙂"}
+    backend.store.read()
+    backend.store.write(
+        WritePlan(
+            new_columns=["Prochaine action"],
+            cells=[CellWrite(key, "Prochaine action", text) for key, text in texts.items()],
+        )
+    )
+    for key, text in texts.items():
+        assert cell(backend, key, "Prochaine action") == text
+
+
+def test_history_rows_given_column_by_column_are_upserted_like_rows(backend):
+    header = ["Semaine", "Date", "Client", "Score"]
+    first = [["2026-W47"] * 2, ["2026-11-17"] * 2, ["Acme", "Boréal"], [4, 6]]
+    backend.store.write(WritePlan(history_header=header, history_rows=HistoryRows(first)))
+    then = [["2026-W47", "2026-W48"], ["2026-11-18", "2026-11-24"], ["Acme", "Acme"], [5, 6]]
+    backend.store.write(WritePlan(history_header=header, history_rows=HistoryRows(then)))
+    history = backend.store.read().history
+    assert history is not None and history.header == header
+    rows = sorted((r[0], r[2], r[3]) for r in history.rows)
+    assert rows == [("2026-W47", "Acme", 5), ("2026-W47", "Boréal", 6), ("2026-W48", "Acme", 6)]

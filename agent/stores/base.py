@@ -12,27 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent.cells import CellValue, key_text, rows_by_key
-from agent.plan import (
-    CellWrite,
-    CellWrites,
-    Formatting,
-    HistoryRows,
-    ScoreScale,
-    StatusColours,
-    WritePlan,
-    WriteReport,
-    cells_by_column,
-    merge_history,
-)
-
-__all__ = ["Snapshot", "Store", "Tab", "tab_named"]
-# Moved to agent.cells and agent.plan, still imported from here by agent/stores/google.py
-# and tests/test_google_store.py: to go once they import them from there.
-__all__ += ["CellValue", "key_text", "rows_by_key", "CellChanges", "CellWrite", "Formatting"]
-__all__ += ["HistoryRows", "ScoreScale", "StatusColours", "WritePlan", "WriteReport"]
-__all__ += ["cells_by_column", "merge_history"]
-CellChanges = CellWrites  # CellWrites' old name, still used by tests/test_google_store.py
+from agent.cells import CellValue
+from agent.plan import WritePlan, WriteReport
 
 
 @dataclass

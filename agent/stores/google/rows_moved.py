@@ -1,0 +1,163 @@
+"""After a write, the keys read again: cells that went to rows a CSM moved are put right.
+
+A CSM may sort, insert or delete rows while a pass runs. The rows written are checked by
+their keys (only theirs when they are few, else the whole key column); when rows moved,
+every agent cell is rewritten by key, a bounded number of times: a row whose key moved
+gets its own account's cells again, a row with no known account (a CSM's new row) loses
+what the agent wrote there by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent.cells import CellValue, key_text, key_text_list
+from agent.plan import WritePlan, cells_by_column
+from agent.stores.google.client import READ_PARAMS, Params
+from agent.stores.google.ranges import (
+    ColumnCells,
+    Json,
+    by_column,
+    by_row,
+    column_cells,
+    column_index,
+    column_letter,
+    column_ranges,
+    quote,
+    row_blocks,
+    without_blank_tail,
+)
+
+log = logging.getLogger("agent.google")
+
+KEY_CHECK_RANGES = 50  # runs of written rows whose keys are checked alone, in one short URL
+KEY_CHECK_URL_CHARS = 4_000  # what those ranges may take in the URL, once percent-encoded
+
+Call = Callable[[Callable[[Any], Any]], Any]  # one API call, Google's refusals explained
+
+
+@dataclass
+class AccountsAsRead:
+    """The accounts tab as the pass read it: the rows, and the keys writes address them by."""
+
+    title: str
+    key_column: str
+    rows: list[list[CellValue]]
+    key_cells: list[Any]  # as Google gives them (a blank one as "")
+    keys: list[str]  # as they are matched
+
+
+def wanted_by_key(
+    read: AccountsAsRead, plan: WritePlan, columns: list[str]
+) -> dict[str, dict[int, Any]]:
+    """Every account's agent cells as they should be: as read, then the plan's changes,
+    then the plan's full picture when it gives one."""
+    changed = cells_by_column(plan.cells)
+    touched = sorted(
+        column_index(columns, column, key_column=read.key_column, title=read.title)
+        for column in changed
+    )
+    wanted: dict[str, dict[int, Any]] = {}
+    for key, row in zip(read.keys, read.rows, strict=False):
+        if key:
+            wanted[key] = {c: (row[c] if c < len(row) else "") for c in touched}
+    for column, (keys, values) in changed.items():
+        at = columns.index(column)
+        for key, value in zip(key_text_list(keys), values, strict=True):
+            wanted.setdefault(key, {})[at] = value
+    for key, cells in (plan.desired or {}).items():
+        for column, value in cells.items():
+            if column in columns and column != read.key_column:
+                wanted.setdefault(key_text(key), {})[columns.index(column)] = value
+    return wanted
+
+
+@dataclass
+class MovedRows:
+    """The re-read of keys after a values write, and the rewrite of misplaced cells."""
+
+    call: Call
+    send_values: Callable[[list[Json]], None]
+    spreadsheet_id: str
+    read: AccountsAsRead
+    tries: int  # rounds of re-read and rewrite
+
+    def put_right(
+        self, plan: WritePlan, columns: list[str], written_cells: dict[int, ColumnCells]
+    ) -> int:
+        """Re-read the keys of the rows written (or the whole key column); when rows moved
+        meanwhile, rewrite the agent cells by key. How many cells were rewritten."""
+        read = self.read
+        letter = column_letter(columns.index(read.key_column))
+        key_range = f"{quote(read.title)}!{letter}2:{letter}"
+        # keys seen as the read saw them (dates too), the column as one list
+        params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
+        expected = list(read.keys)
+        # the key cells the read saw; Google leaves blank rows at the bottom out of a column
+        seen = read.key_cells
+        written_rows = set().union(*(rows for rows, _ in written_cells.values()))
+        if self.written_rows_hold_their_keys(letter, params, written_rows):
+            return 0
+        as_read = without_blank_tail(seen)
+        wanted: dict[str, dict[int, Any]] | None = None
+        written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
+        rewrites = 0
+        for attempt in range(self.tries):
+            answer = self.call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
+            cells = column_cells(answer)
+            if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
+                break
+            now = key_text_list(cells)
+            if without_blank_tail(now) == without_blank_tail(expected):
+                break
+            if wanted is None or written is None:
+                wanted = wanted_by_key(read, plan, columns)
+                written = by_row(written_cells)
+            fix: dict[int, dict[int, CellValue]] = {}
+            for i in range(max(len(now), len(expected))):
+                key = now[i] if i < len(now) else ""
+                if key == (expected[i] if i < len(expected) else ""):
+                    continue
+                if key in wanted:
+                    fix[i] = dict(wanted[key])
+                elif i in written:  # no account of ours here now: undo what landed on it
+                    fix[i] = dict.fromkeys(written[i], "")
+            fix = {i: row for i, row in fix.items() if row}
+            if fix:
+                log.info("Rows moved during the pass; rewriting %d rows by key", len(fix))
+                self.send_values(column_ranges(read.title, by_column(fix)))
+                rewrites += sum(len(cells) for cells in fix.values())
+            expected, written = now, fix
+        return rewrites
+
+    def written_rows_hold_their_keys(self, letter: str, params: Params, rows: set[int]) -> bool:
+        """Whether the rows just written still hold the keys the read saw there: one read of
+        those key cells only, when they make few runs of rows (a pass that changed a few
+        accounts). Rows move whole, cells and all: only a cell written onto a row that
+        another account took meanwhile can be wrong, so when these keys stand, none is.
+        False also when the check would not be cheaper than reading the whole column."""
+        seen = self.read.key_cells
+        if not rows or len(rows) * 2 > len(seen):
+            return False
+        ordered = sorted(rows)
+        blocks = row_blocks(ordered, len(ordered))  # runs of consecutive rows, uncut
+        runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
+        if len(runs) > KEY_CHECK_RANGES:
+            return False
+        title = quote(self.read.title)
+        ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
+        if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
+            return False  # a long title, many times over: the column is the shorter ask
+        asked = dict(params)  # gspread adds the ranges to the dict it is given
+        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, asked))
+        found = answer.get("valueRanges", [])
+        if len(found) != len(runs):
+            return False
+        for (first, last), value_range in zip(runs, found, strict=True):
+            if column_cells(value_range) != without_blank_tail(seen[first : last + 1]):
+                return False
+        return True

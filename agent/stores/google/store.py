@@ -1,0 +1,451 @@
+"""A Google Sheet through gspread 6 and google-auth, within a fixed budget of API calls.
+
+One pass costs a constant number of calls whatever the number of rows:
+
+- `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
+  holds) and one `values:batchGet` of the accounts and history tabs together;
+- `write(plan)`: nothing at all when the plan is empty and the formatting is current;
+  otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
+  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
+  with only the plan's cells (split so no body exceeds 2 MB), and one re-read of keys:
+  those of the rows written when they are few, else the whole key column.
+
+Rows are addressed by their key. The re-read of keys catches rows a CSM sorted, inserted
+or deleted while the pass ran; the agent cells that went to the wrong rows are rewritten
+to the right ones (after a read of the whole column), a bounded number of times.
+
+Network calls have a timeout; 429, 5xx and dropped connections are retried with capped,
+jittered exponential backoff a bounded number of times (through the injected `sleep`);
+400/401/403/404 are not retried and become a sentence that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gspread
+import requests
+from google.auth.exceptions import RefreshError
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
+from gspread.utils import rowcol_to_a1
+
+from agent.cells import key_text_list
+from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
+from agent.plan import WritePlan, WriteReport
+from agent.stores.base import Snapshot, Tab, tab_named
+from agent.stores.google import capacity, formatting, refusals
+from agent.stores.google.client import (
+    READ_PARAMS,
+    AgentHTTPClient,
+    Params,
+    backoff,
+    http_client_class,
+    load_credentials,
+    sheets_base_url,
+)
+from agent.stores.google.ranges import (
+    MAX_BODY_BYTES,
+    Json,
+    bodies,
+    cells_at_key_rows,
+    column_ranges,
+    history_ranges,
+    quote,
+    to_tab,
+)
+from agent.stores.google.rows_moved import AccountsAsRead, MovedRows
+
+if TYPE_CHECKING:
+    from agent.config import Config
+
+log = logging.getLogger("agent.google")
+
+METADATA_FIELDS = (
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
+)
+
+
+def sheet_url(spreadsheet_id: str) -> str:
+    """The address a person opens to see the spreadsheet."""
+    return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
+
+
+class GoogleStore:
+    """The accounts and history tabs of one Google Sheet, read and written by key."""
+
+    def __init__(
+        self,
+        *,
+        spreadsheet_id: str,
+        worksheet: str,
+        key_column: str,
+        history_worksheet: str | None,
+        credentials: Path | None,
+        endpoint: str | None = None,
+        timeout_s: float = 30,
+        sleep: Callable[[float], None] = time.sleep,
+        max_tries: int = 5,
+        rng: random.Random | None = None,
+        rate_limit: Any = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        rewrite_tries: int = 3,
+    ) -> None:
+        self.spreadsheet_id = spreadsheet_id
+        self.worksheet = worksheet  # the tabs as the config names them
+        self.key_column = key_column
+        self.history_worksheet = history_worksheet
+        # their titles as the sheet spells them (the same but for case), once read
+        self.accounts_title, self.history_title = worksheet, history_worksheet
+        self.credentials_path = credentials
+        self.max_body_bytes = max_body_bytes
+        self.rewrite_tries = rewrite_tries
+        self.base_url = sheets_base_url(endpoint)
+        self.client_class = http_client_class(
+            endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
+        )
+        self._http: AgentHTTPClient | None = None
+        # what the last read saw; write() addresses rows through it
+        self.metadata: Json | None = None
+        self._header: list[str] = []
+        self._accounts: AccountsAsRead | None = None
+        self._history: Tab | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rate_limit: Any = None,
+        max_tries: int = 5,
+    ) -> GoogleStore:
+        """The store a config's `[sheet]` and `[google]` tables name."""
+        sheet, google_ = config.sheet, config.google
+        assert sheet.spreadsheet_id is not None
+        return cls(
+            spreadsheet_id=sheet.spreadsheet_id,
+            worksheet=sheet.worksheet,
+            key_column=sheet.key_column,
+            history_worksheet=sheet.history_worksheet,
+            credentials=google_.credentials,
+            endpoint=google_.endpoint,
+            timeout_s=google_.timeout_s,
+            sleep=sleep,
+            max_tries=max_tries,
+            rate_limit=rate_limit,
+        )
+
+    # plumbing ----------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests this store sent to the Sheets API (retries included)."""
+        return int(self.client_class.calls)
+
+    def location(self) -> str:
+        return sheet_url(self.spreadsheet_id)
+
+    def client(self) -> AgentHTTPClient:
+        """The HTTP client, signed in with the credentials at the first call."""
+        if self._http is None:
+            credentials = load_credentials(self.credentials_path)
+            client = gspread.Client(credentials, http_client=self.client_class)
+            assert isinstance(client.http_client, AgentHTTPClient)  # the class given above
+            self._http = client.http_client
+        return self._http
+
+    def service_account_email(self) -> str:
+        """The address to share the sheet with (or a description for other credentials)."""
+        credentials = self.client().auth
+        email = getattr(credentials, "service_account_email", None)
+        return str(email) if email and email != "default" else "the agent's Google account"
+
+    def call(self, func: Callable[[AgentHTTPClient], Any]) -> Any:
+        """One API call; Google's refusals become sentences that say what to do."""
+        client = self.client()
+        try:
+            return func(client)
+        except RefreshError as exc:
+            raise refusals.sign_in_refused(exc) from None
+        except APIError as exc:
+            raise refusals.refusal(
+                exc,
+                spreadsheet_id=self.spreadsheet_id,
+                base_url=self.base_url,
+                account_email=self.service_account_email(),
+            ) from None
+        except requests.exceptions.JSONDecodeError:  # a web page, not the API's answer
+            raise refusals.not_the_sheets_api(self.base_url) from None
+
+    # read --------------------------------------------------------------------------------------
+
+    def read_metadata(self) -> Json:
+        """The spreadsheet's tabs, grid sizes, rules and protected ranges: one call."""
+        params: Params = {"includeGridData": "false", "fields": METADATA_FIELDS}
+        return dict(self.call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+
+    def tab_properties(self, title: str | None) -> Json | None:
+        """The metadata of the tab of this title, or of this title in other case (Google
+        holds tab titles unique ignoring case: it refuses a "historique" beside a
+        "Historique"), as the last metadata read saw it."""
+        if title is None or self.metadata is None:
+            return None
+        sheets = self.metadata.get("sheets", [])
+        titles = [s["properties"]["title"] for s in sheets]
+        found = tab_named(titles, title)
+        return None if found is None else sheets[titles.index(found)]
+
+    def read(self) -> Snapshot:
+        """The accounts tab and the history tab (None if it does not exist yet): two calls."""
+        self.metadata = self.read_metadata()
+        worksheet, history_worksheet = self.worksheet, self.history_worksheet
+        accounts_sheet = self.tab_properties(worksheet)
+        if accounts_sheet is None:
+            names = ", ".join(s["properties"]["title"] for s in self.metadata.get("sheets", []))
+            raise SheetError(
+                f'No tab named "{worksheet}" in the spreadsheet (its tabs: {names}). '
+                "Fix `sheet.worksheet` in the config, or rename the tab."
+            )
+        self.accounts_title = accounts_sheet["properties"]["title"]
+        history_sheet = self.tab_properties(history_worksheet)
+        has_history = history_sheet is not None
+        self.history_title = (
+            history_sheet["properties"]["title"] if history_sheet else history_worksheet
+        )
+        ranges = [quote(self.accounts_title)]
+        if has_history and self.history_title is not None:
+            ranges.append(quote(self.history_title))
+        params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
+        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        value_ranges = answer.get("valueRanges", [])
+        accounts = to_tab(self.accounts_title, value_ranges[0].get("values", []))
+        if self.key_column not in accounts.header:
+            raise SheetError(
+                f'The key column "{self.key_column}" is not in the header (first row) of tab '
+                f'"{self.accounts_title}". Fix `sheet.key_column` in the config, or name the '
+                "column."
+            )
+        self._header = list(accounts.header)
+        at = self._header.index(self.key_column)
+        # the key cells as Google gives them (a blank one as ""), and as they are matched
+        key_cells = [r[at] if at < len(r) else "" for r in accounts.rows]
+        self._accounts = AccountsAsRead(
+            self.accounts_title, self.key_column, accounts.rows, key_cells, key_text_list(key_cells)
+        )
+        self._history = None
+        if has_history and self.history_title is not None:
+            self._history = to_tab(self.history_title, value_ranges[1].get("values", []))
+        # the snapshot shares the rows the store keeps: readers must not change them
+        return Snapshot(accounts, self._history)
+
+    def grid_cells(self) -> tuple[int, int, int]:
+        """Cells of the spreadsheet's grids as last read, as Google counts them for its limit:
+        every tab's but the history tab's, the history tab's, and the history tab's columns
+        (0 when it does not exist yet: each row it grows costs that many cells)."""
+        if self.metadata is None:
+            self.read()
+        return capacity.grid_cells(self.metadata or {}, self.history_title)
+
+    # write -------------------------------------------------------------------------------------
+
+    def write(self, plan: WritePlan) -> WriteReport:
+        """Apply the plan with at most one formatting call, one values call and one re-read."""
+        report = WriteReport()
+        if self.metadata is None or self._accounts is None:
+            self.read()
+        assert self._accounts is not None
+        read = self._accounts
+        header = list(self._header)
+        new_columns = [c for c in dict.fromkeys(plan.new_columns) if c not in header]
+        if new_columns:  # right of every cell: a CSM's column with no name keeps its cells
+            header += [""] * (max(map(len, read.rows), default=0) - len(header))
+        columns = header + new_columns
+
+        history_data: list[Json] = []
+        rows_needed: int | None = None
+        if (plan.history_rows or plan.history_oldest_week) and self.history_title:
+            history_data, report.history_rows_written, rows_needed = history_ranges(
+                self.history_title, self._history, plan
+            )
+        report.formatting_written = self._update_layout(plan, columns, rows_needed)
+
+        data: list[Json] = []
+        if new_columns:
+            start = rowcol_to_a1(1, len(header) + 1)
+            data.append({"range": f"{quote(self.accounts_title)}!{start}", "values": [new_columns]})
+            report.columns_added = len(new_columns)
+        by_column = cells_at_key_rows(
+            plan, columns, read.keys, key_column=self.key_column, title=self.accounts_title
+        )
+        data += column_ranges(self.accounts_title, by_column)
+        report.cells_written = sum(len(rows) for rows, _ in by_column.values())
+        data += history_data
+        if data:
+            self.send_values(data)
+            self._header = columns
+            if by_column:
+                moved = MovedRows(
+                    self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
+                )
+                report.rewrites = moved.put_right(plan, columns, by_column)
+        # the sheet changed or may change: the next write starts from a fresh read, and
+        # what this one read is the caller's snapshot's alone
+        self.metadata = None
+        self._accounts, self._history = None, None
+        return report
+
+    def send_values(self, data: list[Json]) -> None:
+        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        for body in bodies(data, self.max_body_bytes):
+
+            def send(client: HTTPClient, body: bytes = body) -> Any:
+                headers = {"Content-Type": "application/json; charset=utf-8"}
+                return client.request("post", url, data=body, headers=headers).json()
+
+            self.call(send)
+
+    def _layout_requests(
+        self, accounts: Json, plan: WritePlan, columns: list[str], rows_needed: int | None
+    ) -> tuple[list[Json], list[Json]]:
+        """The grid changes (columns, the history tab and its rows) and the formatting
+        requests that would bring the tabs up to date."""
+        changes = capacity.grow_columns_requests(accounts, len(columns))
+        if rows_needed is not None:
+            changes += capacity.history_tab_requests(
+                self.tab_properties(self.history_title), self.history_title, plan, rows_needed
+            )
+        wanted = (
+            formatting.formatting_requests(accounts, columns, plan.formatting)
+            if plan.formatting is not None
+            else []
+        )
+        return changes, wanted
+
+    def _update_layout(self, plan: WritePlan, columns: list[str], rows_needed: int | None) -> bool:
+        """Make room for the cells (columns, the history tab and its rows) and bring the
+        formatting up to date, in one call when anything differs; whether formatting went.
+
+        That call deletes rules and ranges by position and id: made twice, the second time
+        could fall on a person's rule. So it is not sent again blindly when its answer is
+        lost: the metadata is read again and what still differs is sent (bounded tries).
+        """
+        client = self.client()
+        tries = client.max_tries
+        maybe_made = False
+        for attempt in range(tries + 1):  # the last round only looks
+            accounts = self.tab_properties(self.accounts_title)
+            if accounts is None:  # renamed or deleted since the read
+                raise TransientError(
+                    f'The tab "{self.accounts_title}" is gone since the pass read it; the next '
+                    "pass will look again."
+                )
+            changes, wanted = self._layout_requests(accounts, plan, columns, rows_needed)
+            if not changes and not wanted:
+                return maybe_made
+            if attempt == tries:
+                raise TransientError(
+                    f"Google Sheets did not confirm the formatting after {tries} tries (or "
+                    "a person kept changing the rules meanwhile); the next pass will look again."
+                )
+            theirs = [
+                (i, r)
+                for i, r in enumerate(accounts.get("conditionalFormats", []))
+                if not formatting.is_agent_rule(r)
+            ]
+            body = {"requests": changes + wanted}
+            try:
+                reply = self._send_formatting(body)
+            except UnsureWrite as exc:
+                maybe_made = maybe_made or bool(wanted)
+                log.info("Formatting call unconfirmed (%s); reading the metadata again", exc)
+                if attempt < tries - 1:
+                    client.sleep(backoff(attempt, client.rng))
+                self.metadata = self.read_metadata()
+                # its answer, which names the rules it deleted, is lost: a person's rule
+                # gone since is put back (one a delete fell on, if the call was made)
+                now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
+                self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
+                continue
+            except SheetError as exc:
+                if not refusals.changed_meanwhile(str(exc)):
+                    raise
+                # a person deleted a rule or a protection since the read: the call, all or
+                # nothing, made no change; read again and send what still differs
+                log.info("Formatting changed during the pass (%s); reading it again", exc)
+                self.metadata = self.read_metadata()
+                continue
+            answers = reply.get("replies", [])
+            for answer in answers:
+                if "addSheet" in answer and self.metadata is not None:
+                    self.metadata.setdefault("sheets", []).append(
+                        {"properties": answer["addSheet"]["properties"]}
+                    )
+            if self._put_back(formatting.persons_rules_deleted(body["requests"], answers)):
+                maybe_made = True  # the agent's rules may now be there twice: look again
+                continue
+            return bool(wanted)
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    def _send_formatting(self, body: Json) -> Any:
+        """One spreadsheets.batchUpdate, never sent twice by the client (UnsureWrite when
+        its answer is lost)."""
+        url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
+        return self.call(lambda c: c.request("post", url, json=body, replayable=False).json())
+
+    def _put_back(self, lost: list[formatting.Place], *, read_just_now: bool = False) -> bool:
+        """Put a person's rules back where they were (index, rule), then read the metadata
+        again; whether there were any.
+
+        Rules are deleted by position: a rule a person added between the pass's read and
+        its formatting call moves the others, and a delete can fall on a person's rule.
+        Adding a rule twice would duplicate it for good, so the put-back is not sent again
+        blindly when its answer is lost: the rules are read again and only those that did
+        not land are sent (bounded tries). Whatever stops it, the pass fails quoting the
+        rules, so that nothing is lost without a word."""
+        if not lost:
+            return False
+        log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
+        try:
+            if self._put_back_tries(lost, read_just_now):
+                return True
+            problem = "could not be confirmed back in place"
+        except HealthAgentError as exc:
+            problem = f"could not be put back ({exc})"
+        rules = json.dumps([rule for _, rule in lost], ensure_ascii=False)
+        raise TransientError(
+            f"A conditional-format rule of a person, moved while the agent rewrote its own, "
+            f"{problem}; look in Format, Conditional formatting. The rule: {rules}"
+        )
+
+    def _put_back_tries(self, lost: list[formatting.Place], read_just_now: bool) -> bool:
+        client = self.client()
+        seen: Counter[tuple[Any, ...]] = Counter()
+        for attempt in range(client.max_tries):
+            if attempt or not read_just_now:
+                self.metadata = self.read_metadata()
+            rules = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
+            now = Counter(formatting.rule_shape(r) for r in rules)
+            if attempt:  # the last put-back's answer was lost: keep what did not land
+                landed = formatting.rules_still_present([rule for _, rule in lost], now - seen)
+                lost = [item for item, there in zip(lost, landed, strict=True) if not there]
+                if not lost:
+                    return True
+            seen = now
+            try:
+                self._send_formatting({"requests": formatting.put_back_requests(lost, len(rules))})
+            except UnsureWrite:
+                client.sleep(backoff(attempt, client.rng))
+                continue
+            self.metadata = self.read_metadata()
+            return True
+        return False
