@@ -226,7 +226,7 @@ def test_status_shows_the_last_pass_error_and_next_digest(seed_config, tmp_path,
     agent.sync(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     assert main(["status", "-c", str(config_path)]) == 0
     out = capsys.readouterr().out
-    assert "last successful pass: 2026-11-24T09:00:00+00:00" in out
+    assert "last successful pass: Tue 24/11/2026 10:00:00 CET" in out  # the team's time
     assert "next digest:" in out and "last pass: 12 rows" in out
 
 
