@@ -75,9 +75,7 @@ def test_the_digest_arrives_with_text_html_and_the_inline_chart(seed_config, ser
     assert outcome.sent and outcome.week == "2026-W48"
     [message] = received(inbox)
     assert inbox.messages[0].rcpt_tos == ["lead@example.com"]
-    assert (
-        message["Subject"] == "Santé clients S47 : 2 vert · 0 orange · 2 rouge"
-    )  # covers W47
+    assert message["Subject"] == "Santé clients S47 : 2 vert · 0 orange · 2 rouge"  # covers W47
     assert message["Message-ID"] == "<digest.default.2026-W48@example.com>"
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
