@@ -134,6 +134,7 @@ def start_server(
     tls: bool = False,
     auth: tuple[str, str] | None = None,
     delay_s: float = 0.0,
+    only_mechanism: str | None = None,
 ) -> tuple[Controller, Inbox]:
     """Start aiosmtpd on 127.0.0.1; with `tls`, STARTTLS with a certificate of the test CA.
 
@@ -147,6 +148,9 @@ def start_server(
         kwargs.update(tls_context=context, require_starttls=True)
     if auth:
         kwargs.update(authenticator=Authenticator(*auth), auth_required=True, auth_require_tls=tls)
+        if only_mechanism:  # offer this AUTH mechanism alone
+            others = {"PLAIN", "LOGIN"} - {only_mechanism}
+            kwargs.update(auth_exclude_mechanism=others)
     controller = Controller(
         inbox, hostname="127.0.0.1", port=free_port(), server_hostname="localhost", **kwargs
     )
