@@ -101,15 +101,17 @@ class DigestLedger:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: `BEGIN IMMEDIATE` takes the file's write lock at once."""
+        # the default rollback journal: switching to WAL takes a lock that two processes
+        # opening the ledger at once fight over without waiting ("database is locked")
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE")  # waits (up to `timeout`) for another writer
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         finally:
             db.close()
 
