@@ -295,8 +295,9 @@ def outcome_lines(config: Config, outcome: Delivery, now: dt.datetime) -> list[s
     if outcome.reason == "preview written":
         lines.append(f"Preview written to {outcome.path} (nothing sent).")
     elif outcome.sent and outcome.via == "outbox":
+        again = "Written again (--force)" if outcome.forced else "Written"
         lines.append(
-            f"Written to the outbox: {outcome.path} (no [smtp] in the config: nothing was emailed)."
+            f"{again} to the outbox: {outcome.path} (no [smtp] in the config: nothing was emailed)."
         )
     elif outcome.sent:
         again = "Sent again (--force)" if outcome.forced else "Sent"

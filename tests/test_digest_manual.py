@@ -64,6 +64,10 @@ def test_a_manual_run_on_each_day_of_a_week_whose_digest_was_missed(seed_config,
     lines = outcome_lines(seed_config, outcome, now)
     assert lines[-2].startswith("Written to the outbox: ") and "nothing was emailed" in lines[-2]
     assert lines[-1] == "Next digest due Mon 07/12 08:00 (Europe/Paris)."
+    forced = deliver(seed_config, result, now=now, location="/x", last_synced=None, force=True)
+    assert outcome_lines(seed_config, forced, now)[-2].startswith(
+        "Written again (--force) to the outbox: "
+    )
 
 
 def test_a_manual_run_before_monday_8_says_last_week_s_was_sent(seed_config):
