@@ -64,12 +64,16 @@ def _json_number(value: float) -> float | int | None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from agent.runtime import load_next_actions, open_store
+    from agent.state import StateFolder
     from agent.sync import run_pass
 
     config = load_config(args.config)
     store = open_store(config)
     next_actions = load_next_actions(config)
-    result = run_pass(store, config, now=_now(), next_actions=next_actions, dry_run=args.dry_run)
+    now = _now()
+    result = run_pass(store, config, now=now, next_actions=next_actions, dry_run=args.dry_run)
+    if not args.dry_run:
+        StateFolder(config.state_dir).record_pass(now, result.summary())  # for `status`
     summary = result.summary()
     if args.json:
         ids = [c.id for c in config.model.criteria]
@@ -109,39 +113,26 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from agent.delivery import deliver
-    from agent.runtime import load_next_actions, open_store, sheet_location
-    from agent.stores.memory import MemoryStore
-    from agent.sync import run_pass
+    from agent.delivery import digest_by_hand, outcome_lines
+    from agent.errors import MailError
 
     config = load_config(args.config)
     now = _now()
-    snapshot = open_store(config).read()
-    copy = MemoryStore.from_snapshot(
-        snapshot,
-        key_column=config.sheet.key_column,
-        history_worksheet=config.sheet.history_worksheet,
-    )
-    result = run_pass(copy, config, now=now, next_actions=load_next_actions(config), dry_run=True)
-    outcome = deliver(
-        config,
-        result,
-        now=now,
-        location=sheet_location(config),
-        last_synced=now,
-        force=args.force,
-        dry_run=args.dry_run,
-        preview=Path(args.preview) if args.preview else None,
-    )
-    if outcome.digest is not None:
-        print(outcome.digest.subject)
-    if outcome.path is not None and not outcome.sent:
-        print(f"Preview: {outcome.path} (nothing sent)")
-    elif outcome.sent:
-        where = f"{config.smtp.host}" if config.smtp else f"the outbox {outcome.path}"
-        print(f"Sent to {', '.join(config.digest.to)} through {where}")
-    else:
-        print(f"No digest sent: {outcome.reason} (--force to send anyway).")
+    try:
+        outcome = digest_by_hand(
+            config,
+            now=now,
+            force=args.force,
+            dry_run=args.dry_run,
+            preview=Path(args.preview) if args.preview else None,
+        )
+    except MailError as exc:
+        raise MailError(
+            f"{exc} Nothing was sent: run `health-agent digest` again once this is fixed (a "
+            "running `health-agent run` also retries at each pass while the digest is due)."
+        ) from None
+    for line in outcome_lines(config, outcome, now):
+        print(line)
     return 0
 
 
@@ -229,7 +220,7 @@ def _digest_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="send even if this week's digest was already sent or is not due yet",
+        help="send this week's digest again even if it was already sent",
     )
 
 
@@ -283,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     p = command(
-        "digest", "send this week's digest if due (once per week), or preview it", cmd_digest
+        "digest",
+        "send this week's digest if it has not gone out (once per week), or preview it",
+        cmd_digest,
     )
     _digest_arguments(p)
 

@@ -44,6 +44,7 @@ KEYS: dict[str, list[str]] = {
         "owner_column",
         "segment_column",
         "renewal_column",
+        "value_column",
         "history_worksheet",
         "history_keep_weeks",
         "columns",
@@ -85,6 +86,7 @@ class SheetConfig:
     spreadsheet_id: str | None = None
     segment_column: str | None = None
     renewal_column: str | None = None
+    value_column: str | None = None  # ARR/MRR: the digest's value at risk
     history_keep_weeks: int = 104
 
 
@@ -378,6 +380,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
         owner_column=_str(ctx, raw, "sheet", "owner_column", "CSM") or "",
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
+        value_column=_str(ctx, raw, "sheet", "value_column"),
         history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )

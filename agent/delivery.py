@@ -2,7 +2,14 @@
 
 The scheduler only wakes this up; whether a digest is due and not yet sent is decided
 here, from the clock given as `now` and the ledger, so a digest missed while the machine
-was off goes out once at the next start, and a second run in the same week sends nothing.
+was off goes out once at the next start, and a second run (or process) sends nothing.
+
+Weeks: each digest has a slot, its `[digest] day`/`time` in some ISO week (the ledger's
+key, as "2026-W50"), and reports on the seven days before it, named by the ISO week
+holding most of them: the Monday 7 December digest (slot W50) covers W49. It compares
+the accounts now with what the lead was told in the digests one and four slots before
+(kept in the ledger); with no such digest, with the history tab's rows of the week one
+and four weeks before the covered one (each holds that week's last state).
 """
 
 from __future__ import annotations
@@ -15,9 +22,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
+from agent.cells import parse_date, parse_number
 from agent.config import DAYS, Config
-from agent.digest import Digest, build_digest
-from agent.history import iso_week, week_start
+from agent.digest import Digest, DigestFacts, build_digest
+from agent.digest_sections import Baseline, history_baseline
+from agent.history import iso_week, shift_week, week_start
 from agent.ledger import DigestLedger
 from agent.mail import digest_message, message_id, send_smtp, write_outbox
 from agent.sync import PassResult
@@ -30,13 +41,16 @@ CATCH_UP = dt.timedelta(days=2)
 
 @dataclass
 class Delivery:
-    """What happened to this week's digest."""
+    """What happened to this week's digest, in the words the CLI prints."""
 
-    week: str | None
+    week: str | None  # the slot (ledger key)
     sent: bool
-    reason: str
+    reason: str  # "sent", "already sent", "being sent", "not due yet", "preview written"
     digest: Digest | None = None
     path: Path | None = None  # the preview or outbox file
+    via: str = ""  # "outbox", or the SMTP server's host
+    at: dt.datetime | None = None  # when it went out (now, or before for "already sent")
+    forced: bool = False
 
 
 def due_at(config: Config, week: str) -> dt.datetime:
@@ -47,13 +61,29 @@ def due_at(config: Config, week: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
 
 
-def due_week(config: Config, ledger: DigestLedger, now: dt.datetime) -> str | None:
-    """The ISO week whose digest is due at `now` and not yet sent, if any."""
+def last_slot(config: Config, now: dt.datetime) -> str:
+    """The week of the latest digest time at or before `now`, whatever day it falls on."""
     local = now.astimezone(ZoneInfo(config.digest.timezone))
     week = iso_week(local.date())
-    due = due_at(config, week)
-    if local < due or local >= due + CATCH_UP:
-        return None  # too early, or too late to be news: wait for next week's
+    return week if due_at(config, week) <= local else shift_week(week, -1)
+
+
+def next_due(config: Config, now: dt.datetime) -> dt.datetime:
+    """The next digest time after `now`."""
+    return due_at(config, shift_week(last_slot(config, now), 1))
+
+
+def covered_week(config: Config, slot: str) -> str:
+    """The ISO week a slot's digest reports on: the one holding most of the 7 days before."""
+    middle = due_at(config, slot) - dt.timedelta(days=3, hours=12)
+    return iso_week(middle.date())
+
+
+def due_week(config: Config, ledger: DigestLedger, now: dt.datetime) -> str | None:
+    """The slot whose digest is due at `now` and not yet sent, if any."""
+    week = last_slot(config, now)
+    if now - due_at(config, week) >= CATCH_UP:
+        return None  # too late to be news: wait for the next one
     return None if ledger.state(config.digest.team, week) == "sent" else week
 
 
@@ -61,19 +91,53 @@ def ledger_for(config: Config) -> DigestLedger:
     return DigestLedger(config.state_dir / LEDGER_FILE)
 
 
+def baselines(
+    config: Config, ledger: DigestLedger, history: pd.DataFrame, slot: str
+) -> tuple[Baseline | None, Baseline | None]:
+    """The state one and four weeks before: the earlier digests, else the history tab."""
+    covered = covered_week(config, slot)
+    found: list[Baseline | None] = []
+    for back in (1, 4):
+        told = ledger.accounts_at(config.digest.team, shift_week(slot, -back))
+        if told:
+            found.append(Baseline(told, "digest"))
+        else:
+            found.append(history_baseline(history, shift_week(covered, -back)))
+    return found[0], found[1]
+
+
+def digest_accounts(result: PassResult, config: Config) -> pd.DataFrame:
+    """The pass's accounts, with their renewal date and value when the config names them."""
+    accounts = result.accounts
+    raw = result.raw
+    extra: dict[str, pd.Series] = {}
+    for name, column, parse in (
+        ("renewal", config.sheet.renewal_column, parse_date),
+        ("value", config.sheet.value_column, parse_number),
+    ):
+        if column and raw is not None and column in raw:
+            parsed = [parse(v) for v in raw[column].tolist()]
+            extra[name] = pd.Series(parsed, index=accounts.index, dtype=object)
+    return accounts.assign(**extra) if extra else accounts
+
+
 def render(
     config: Config,
     result: PassResult,
     *,
-    week: str,
+    slot: str,
+    ledger: DigestLedger,
     location: str,
     last_synced: dt.datetime | None,
     now: dt.datetime,
 ) -> Digest:
-    return build_digest(
-        result.accounts,
-        result.history,
-        week=week,
+    """The digest of a slot from a pass, compared with the earlier digests or history."""
+    week_ago, four_ago = baselines(config, ledger, result.history, slot)
+    if not location.startswith(("http://", "https://")):
+        location = str(Path(location).resolve())  # a path the lead can open from anywhere
+    facts = DigestFacts(
+        week=covered_week(config, slot),
+        pass_week=result.week,
         scale=config.model.scale,
         language=config.language,
         location=location,
@@ -81,8 +145,22 @@ def render(
         model_version=config.model.version(),
         last_synced=last_synced,
         now=now,
-        templates_dir=config.digest.templates,
+        today=now.astimezone(ZoneInfo(config.digest.timezone)).date(),
+        week_ago=week_ago,
+        four_weeks_ago=four_ago,
     )
+    return build_digest(
+        digest_accounts(result, config), result.history, facts, config.digest.templates
+    )
+
+
+def _preview(digest: Digest, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stem = target.with_suffix("")
+    html = digest.html.replace("cid:status-chart", f"{stem.name}.png")
+    target.write_text(html, encoding="utf-8")
+    stem.with_suffix(".png").write_bytes(digest.chart_png)
+    return target
 
 
 def deliver(
@@ -93,40 +171,142 @@ def deliver(
     location: str,
     last_synced: dt.datetime | None,
     force: bool = False,
+    by_hand: bool = False,
     dry_run: bool = False,
     preview: Path | None = None,
     transport: Transport | None = None,
     env: Mapping[str, str] = os.environ,
 ) -> Delivery:
-    """Send this week's digest if due (or forced); `dry_run` only writes a preview."""
+    """Send this week's digest if due and not yet sent.
+
+    `by_hand` (an admin's `health-agent digest`) sends the latest slot's digest however
+    late; `force` sends it again; `dry_run` and `preview` only write a preview.
+    """
     ledger = ledger_for(config)
     team = config.digest.team
-    local_week = iso_week(now.astimezone(ZoneInfo(config.digest.timezone)).date())
-    week = local_week if (force or dry_run or preview) else due_week(config, ledger, now)
+    latest = last_slot(config, now)
+    week = latest if (force or by_hand or dry_run or preview) else due_week(config, ledger, now)
     if week is None:
-        state = ledger.state(team, local_week)
-        reason = "already sent" if state == "sent" else "not due yet"
-        return Delivery(None, False, reason)
-    digest = render(config, result, week=week, location=location, last_synced=last_synced, now=now)
+        state = ledger.state(team, latest)
+        return Delivery(None, False, "already sent" if state == "sent" else "not due yet")
     if dry_run or preview:
-        target = preview or (config.digest.outbox / f"{week}-{team}.html")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stem = target.with_suffix("")
-        target.write_text(
-            digest.html.replace("cid:status-chart", f"{stem.name}.png"), encoding="utf-8"
+        digest = render(
+            config,
+            result,
+            slot=week,
+            ledger=ledger,
+            location=location,
+            last_synced=last_synced,
+            now=now,
         )
-        stem.with_suffix(".png").write_bytes(digest.chart_png)
-        return Delivery(week, False, "preview written", digest, target)
+        target = preview or (config.digest.outbox / f"{digest.week}-{team}-preview.html")
+        return Delivery(week, False, "preview written", digest, _preview(digest, target))
     sender = config.smtp.sender if config.smtp else "Health agent <health-agent@localhost>"
     msg_id = message_id(team, week, sender)
-    message = digest_message(digest, sender=sender, to=config.digest.to, msg_id=msg_id, date=now)
-    ledger.sending(team, week, msg_id, now)
-    path = None
+    claim = ledger.claim(team, week, msg_id, now, force=force)
+    if not claim.granted:
+        reason = "being sent" if claim.state == "sending" else "already sent"
+        return Delivery(week, False, reason, at=claim.sent_at)
+    try:
+        digest = render(
+            config,
+            result,
+            slot=week,
+            ledger=ledger,
+            location=location,
+            last_synced=last_synced,
+            now=now,
+        )
+        message = digest_message(
+            digest, sender=sender, to=config.digest.to, msg_id=msg_id, date=now
+        )
+        path, via = _send(message, digest, config, transport, env)
+    except BaseException:
+        ledger.release(team, week, now)  # failed, not crashed: the next run may try at once
+        raise
+    accounts = [
+        (key, status if isinstance(status, str) else None, None if s != s else float(s))
+        for key, status, s in zip(
+            result.accounts["key"], result.accounts["status"], result.accounts["shown"], strict=True
+        )
+    ]
+    ledger.sent(team, week, now, via=via, accounts=accounts)
+    return Delivery(week, True, "sent", digest, path, via, now, forced=claim.state == "sent")
+
+
+def _send(
+    message: EmailMessage,
+    digest: Digest,
+    config: Config,
+    transport: Transport | None,
+    env: Mapping[str, str],
+) -> tuple[Path | None, str]:
+    """Hand the message over: a test's transport, the SMTP server, or the outbox."""
     if transport is not None:
         transport(message)
-    elif config.smtp is not None:
+        return None, "transport"
+    if config.smtp is not None:
         send_smtp(message, config.smtp, config.digest.to, env)
+        return None, config.smtp.host
+    return write_outbox(message, digest, config.digest.outbox, config.digest.team), "outbox"
+
+
+def digest_by_hand(
+    config: Config,
+    *,
+    now: dt.datetime,
+    force: bool = False,
+    dry_run: bool = False,
+    preview: Path | None = None,
+    transport: Transport | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Delivery:
+    """`health-agent digest`: read the sheet (writing nothing), then deliver by hand."""
+    from agent.runtime import load_next_actions, open_store, sheet_location
+    from agent.sync import run_pass
+
+    result = run_pass(
+        open_store(config), config, now=now, next_actions=load_next_actions(config), dry_run=True
+    )
+    return deliver(
+        config,
+        result,
+        now=now,
+        location=sheet_location(config),
+        last_synced=now,  # the sheet was just read
+        force=force,
+        by_hand=True,
+        dry_run=dry_run,
+        preview=preview,
+        transport=transport,
+        env=env,
+    )
+
+
+def outcome_lines(config: Config, outcome: Delivery, now: dt.datetime) -> list[str]:
+    """What `health-agent digest` says happened, truthfully, and when the next one is due."""
+    tz = ZoneInfo(config.digest.timezone)
+
+    def when(moment: dt.datetime) -> str:
+        return moment.astimezone(tz).strftime("%a %d/%m %H:%M")
+
+    lines = [outcome.digest.subject] if outcome.digest is not None else []
+    to = ", ".join(config.digest.to)
+    if outcome.reason == "preview written":
+        lines.append(f"Preview written to {outcome.path} (nothing sent).")
+    elif outcome.sent and outcome.via == "outbox":
+        again = "Written again (--force)" if outcome.forced else "Written"
+        lines.append(
+            f"{again} to the outbox: {outcome.path} (no [smtp] in the config: nothing was emailed)."
+        )
+    elif outcome.sent:
+        again = "Sent again (--force)" if outcome.forced else "Sent"
+        lines.append(f"{again} to {to} through {outcome.via}.")
+    elif outcome.reason == "being sent":
+        lines.append("Not sent: another process is sending this week's digest right now.")
+    elif outcome.at is not None:
+        lines.append(f"Already sent on {when(outcome.at)} (--force sends it again).")
     else:
-        path = write_outbox(message, digest, config.digest.outbox, team)
-    ledger.sent(team, week, now)
-    return Delivery(week, True, "sent", digest, path)
+        lines.append(f"Not sent: {outcome.reason}.")
+    lines.append(f"Next digest due {when(next_due(config, now))} ({config.digest.timezone}).")
+    return lines

@@ -7,6 +7,7 @@ value with a line break, so no account name can add a header or a recipient.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -53,6 +54,7 @@ def digest_message(
                 subtype="png",
                 cid="<status-chart>",
                 filename="status-chart.png",
+                disposition="inline",  # shown in the body, not as a paperclip
             )
     return message
 
@@ -100,7 +102,7 @@ def send_smtp(
             if smtp.security == "starttls":
                 client.starttls(context=context)
             if smtp.username and password:
-                client.login(smtp.username, password)
+                login(client, smtp.username, password)
             client.send_message(message, to_addrs=list(to))
     except ssl.SSLCertVerificationError as exc:
         raise MailError(
@@ -116,8 +118,36 @@ def send_smtp(
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise MailError(
             f"The digest could not be sent through {smtp.host}:{smtp.port} "
-            f"({type(exc).__name__}: {exc}); it will be retried."
+            f"({type(exc).__name__}: {exc})."
         ) from None
+    except (UnicodeError, ValueError) as exc:  # never quote it: it may hold the password
+        raise MailError(
+            f"The digest could not be sent through {smtp.host}:{smtp.port} "
+            f"({type(exc).__name__} while talking to the server)."
+        ) from None
+
+
+def login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN (or LOGIN) with the user and password as UTF-8 (RFC 4616).
+
+    smtplib's own `login` encodes them as ASCII, so a password with an "é" fails there,
+    with an error quoting the character and its position.
+    """
+    client.ehlo_or_helo_if_needed()
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" in offered or "LOGIN" not in offered:
+        token = _b64(b"\0" + user.encode() + b"\0" + password.encode())
+        code, answer = client.docmd("AUTH", f"PLAIN {token}")
+    else:
+        code, answer = client.docmd("AUTH", f"LOGIN {_b64(user.encode())}")
+        if code == 334:
+            code, answer = client.docmd(_b64(password.encode()))
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 def write_outbox(message: EmailMessage, digest: Digest, outbox: Path, team: str) -> Path:

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -116,7 +115,6 @@ class Agent:
 
     def sync(self, now: dt.datetime) -> PassResult | None:
         """One pass; a failure is logged in one line and the next pass tries again."""
-        status = self.state.read_status()
         with self._pass_lock:
             started = time.perf_counter()
             try:
@@ -128,7 +126,7 @@ class Agent:
                 log.info("pass stopped before writing: the agent is shutting down")
                 return None
             except Exception as exc:  # noqa: BLE001 - the agent must outlive any one pass
-                self._record_failure(status, now, exc)
+                self._record_failure(self.state.read_status(), now, exc)
                 return None
         summary = result.summary()
         calls = getattr(store, "calls", None)
@@ -141,10 +139,7 @@ class Agent:
             time.perf_counter() - started,
             extra={"event": "pass", "summary": summary, "calls": calls},
         )
-        status.last_success = now.isoformat()
-        status.failures_in_a_row = 0
-        status.last_pass = summary
-        self.state.write_status(status)
+        self.state.record_pass(now, summary)
         self.last_result = result
         return result
 
@@ -289,21 +284,35 @@ def run_agents(
     return 0
 
 
+def shown_time(value: str | dt.datetime | None, timezone: str) -> str:
+    """A stored time as the team reads it: its time zone, to the second ("never" if none)."""
+    if not value:
+        return "never"
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(ZoneInfo(timezone)).strftime("%a %d/%m/%Y %H:%M:%S %Z")
+
+
 def describe_status(config: Config, now: dt.datetime) -> list[str]:
-    """The lines `health-agent status` prints."""
+    """The lines `health-agent status` prints: passes and digests made by `run` or by hand."""
+    from agent.delivery import ledger_for, next_due
+
     status = StateFolder(config.state_dir).read_status()
-    fire = digest_trigger(config).get_next_fire_time(None, now)
-
-    def shown(value: Any) -> str:
-        return str(value) if value else "never"
-
+    tz = config.digest.timezone
+    last = ledger_for(config).last_sent(config.digest.team)
+    digest = f"{shown_time(last.sent_at, tz)} ({last.week}, {last.via})" if last else "never"
+    error = ""
+    if status.last_error_at:
+        error = f"{shown_time(status.last_error_at, tz)} {status.last_error or ''}"
     lines = [
-        f"last successful pass: {shown(status.last_success)}",
-        f"last error:           {shown(status.last_error_at)} {status.last_error or ''}".rstrip(),
+        f"last successful pass: {shown_time(status.last_success, tz)}",
+        f"last error:           {error or 'none'}",
         f"failed passes in a row: {status.failures_in_a_row}",
-        f"next pass:            {status.next_pass or 'when the agent runs'}",
-        f"next digest:          {fire.isoformat() if fire else 'none'}",
-        f"last digest sent:     {shown(status.last_digest_week)} {status.last_digest_at or ''}",
+        "next pass:            "
+        + (shown_time(status.next_pass, tz) if status.next_pass else "when the agent runs"),
+        f"next digest:          {shown_time(next_due(config, now), tz)}",
+        f"last digest sent:     {digest}",
     ]
     if status.last_pass:
         s = status.last_pass

@@ -84,6 +84,15 @@ class StateFolder:
         known = AgentStatus.__dataclass_fields__
         return AgentStatus(**{k: v for k, v in data.items() if k in known})
 
+    def record_pass(self, now: dt.datetime, summary: dict[str, Any]) -> AgentStatus:
+        """A pass that went through (by `run` or by hand): `status` shows it."""
+        status = self.read_status()
+        status.last_success = now.isoformat()
+        status.failures_in_a_row = 0
+        status.last_pass = summary
+        self.write_status(status)
+        return status
+
     def write_status(self, status: AgentStatus) -> None:
         self.ensure()
         fd, tmp = tempfile.mkstemp(prefix=".status-", dir=self.path)

@@ -43,6 +43,7 @@ class PassResult:
     week: str
     playbook_failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    raw: pd.DataFrame | None = None  # the accounts' cells, row for row with `accounts`
 
     def summary(self) -> dict[str, Any]:
         scored = self.accounts
@@ -200,4 +201,5 @@ def _one_pass(
         week=sheet.week,
         playbook_failures=failures,
         seconds=time.perf_counter() - started,
+        raw=sheet.raw[~skipped].reset_index(drop=True) if skipped.any() else sheet.raw,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -31,9 +32,12 @@ class Inbox:
     """The server's handler: keeps every accepted message."""
 
     messages: list[Received] = field(default_factory=list)
+    delay_s: float = 0.0  # a slow server: it waits this long before accepting
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
         assert isinstance(envelope.content, bytes)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         self.messages.append(Received(list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
@@ -125,10 +129,17 @@ def free_port() -> int:
 
 
 def start_server(
-    folder: Path, *, tls: bool = False, auth: tuple[str, str] | None = None
+    folder: Path,
+    *,
+    tls: bool = False,
+    auth: tuple[str, str] | None = None,
+    delay_s: float = 0.0,
+    only_mechanism: str | None = None,
 ) -> tuple[Controller, Inbox]:
-    """Start aiosmtpd on 127.0.0.1; with `tls`, STARTTLS with a certificate of the test CA."""
-    inbox = Inbox()
+    """Start aiosmtpd on 127.0.0.1; with `tls`, STARTTLS with a certificate of the test CA.
+
+    With `auth`, the server requires AUTH (PLAIN or LOGIN, over TLS only when `tls`)."""
+    inbox = Inbox(delay_s=delay_s)
     kwargs: dict[str, Any] = {}
     if tls:
         _, cert, key = make_ca_and_server_cert(folder)
@@ -137,6 +148,9 @@ def start_server(
         kwargs.update(tls_context=context, require_starttls=True)
     if auth:
         kwargs.update(authenticator=Authenticator(*auth), auth_required=True, auth_require_tls=tls)
+        if only_mechanism:  # offer this AUTH mechanism alone
+            others = {"PLAIN", "LOGIN"} - {only_mechanism}
+            kwargs.update(auth_exclude_mechanism=others)
     controller = Controller(
         inbox, hostname="127.0.0.1", port=free_port(), server_hostname="localhost", **kwargs
     )

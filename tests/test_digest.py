@@ -75,7 +75,7 @@ def test_the_digest_arrives_with_text_html_and_the_inline_chart(seed_config, ser
     assert outcome.sent and outcome.week == "2026-W48"
     [message] = received(inbox)
     assert inbox.messages[0].rcpt_tos == ["lead@example.com"]
-    assert message["Subject"] == "Santé clients S48 : 2 vert · 0 orange · 2 rouge"
+    assert message["Subject"] == "Santé clients S47 : 2 vert · 0 orange · 2 rouge"  # covers W47
     assert message["Message-ID"] == "<digest.default.2026-W48@example.com>"
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
@@ -99,18 +99,21 @@ def test_sections_of_the_digest(seed_config):
     digest = outcome.digest
     assert digest is not None and outcome.path is not None and outcome.path.exists()
     s = digest.sections
+    assert digest.week == "2026-W47"  # sent Monday of W48, about the week that ended
     assert s["counts"]["now"] == {"green": 2, "orange": 0, "red": 2}
-    assert s["counts"]["week_ago"] == {"green": 2, "orange": 1, "red": 1}
-    assert s["counts"]["four_weeks_ago"] == {"green": 2, "orange": 1, "red": 1}
-    assert [r["key"] for r in s["turned_red"]] == ["Acme"]
-    assert {r["key"] for r in s["red"]} == {"Acme", "Dune"}
-    assert [r["key"] for r in s["improved"]] == ["Boréal"]
+    assert s["counts"]["week_ago"] == {"green": 2, "orange": 1, "red": 1}  # end of W46
+    assert s["counts"]["four_weeks_ago"] is None  # W43: the agent did not run yet
+    assert [r["key"] for r in s["turned_red"]["rows"]] == ["Acme"]
+    assert {r["key"] for r in s["call_first"]["rows"]} == {"Acme", "Dune"}
+    assert [r["key"] for r in s["improved"]["rows"]] == ["Boréal"]
     assert [o["owner"] for o in s["owners"]][0] in ("Camille", "Hugo")
     for heading in (
+        "À appeler en premier",
         "Passés au rouge cette semaine",
-        "Tous les comptes à risque",
+        "En baisse sur 4 semaines",
         "En progrès",
         "Ambassadeurs potentiels",
+        "Renouvellements",
         "Par CSM",
         "Statuts sur 8 semaines",
     ):
@@ -131,7 +134,7 @@ def test_the_digest_in_english(seed_config):
         dry_run=True,
     )
     assert outcome.digest is not None
-    assert outcome.digest.subject == "Customer health W48: 2 green · 0 orange · 2 red"
+    assert outcome.digest.subject == "Customer health W47: 2 green · 0 orange · 2 red"
     assert "Turned red this week" in outcome.digest.html
     assert 'href="https://docs.google.com/x"' in outcome.digest.html
 
@@ -283,7 +286,7 @@ def test_running_twice_sends_once(seed_config, server):
 def test_not_due_before_monday_eight_in_paris(seed_config):
     ledger = ledger_for(seed_config)
     sunday = dt.datetime(2026, 11, 22, 20, 0, tzinfo=dt.UTC)
-    ledger.sending("default", "2026-W47", "<id>", sunday)
+    assert ledger.claim("default", "2026-W47", "<id>", sunday).granted
     ledger.sent("default", "2026-W47", sunday)  # last week's went out last Monday
     monday_7_59 = dt.datetime(2026, 11, 23, 6, 59, tzinfo=dt.UTC)  # 07:59 Paris
     monday_8 = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
@@ -332,7 +335,7 @@ def test_crash_before_sending_sends_once_on_the_next_run(seed_config, server):
 def test_server_drops_during_send_then_the_retry_sends_once(seed_config, tmp_path):
     config = with_smtp(seed_config, 9)  # nothing listens on port 9: connection refused
     result = four_weeks_of_passes(config)
-    with pytest.raises(MailError, match="will be retried"):
+    with pytest.raises(MailError, match="could not be sent through"):
         deliver(config, result, now=MONDAY_9_PARIS, location="/x", last_synced=None)
     controller, inbox = start_server(tmp_path)
     try:
@@ -396,7 +399,7 @@ def test_without_smtp_the_digest_goes_to_the_outbox(seed_config):
     result = four_weeks_of_passes(seed_config)
     outcome = deliver(seed_config, result, now=MONDAY_9_PARIS, location="/x", last_synced=None)
     assert outcome.sent and outcome.path is not None
-    assert (seed_config.digest.outbox / "2026-W48-default.eml").exists()
+    assert (seed_config.digest.outbox / "2026-W47-default.eml").exists()
     assert outcome.path.suffix == ".html" and outcome.path.exists()
 
 
@@ -408,7 +411,7 @@ def test_the_digest_command_previews_the_sample(tmp_path, capsys):
     preview = tmp_path / "preview.html"
     assert main(["digest", "-c", str(tmp_path / "c.toml"), "--preview", str(preview)]) == 0
     html = preview.read_text(encoding="utf-8")
-    assert "Tous les comptes à risque (3)" in html and "Par CSM" in html
+    assert "À appeler en premier (3)" in html and "Par CSM" in html
     assert (tmp_path / "preview.png").exists()
     assert "nothing sent" in capsys.readouterr().out
 
@@ -423,7 +426,8 @@ def test_an_admin_template_folder_overrides_the_bundled_one(seed_config, tmp_pat
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "digest.html.j2").write_text(
-        "<p>{{ w.all_red }}: {% for r in red %}{{ r.key }} {% endfor %}</p>", encoding="utf-8"
+        "<p>{{ w.call_first }}: {% for r in call_first.rows %}{{ r.key }} {% endfor %}</p>",
+        encoding="utf-8",
     )
     config = dataclasses.replace(
         seed_config, digest=dataclasses.replace(seed_config.digest, templates=folder)
@@ -433,5 +437,5 @@ def test_an_admin_template_folder_overrides_the_bundled_one(seed_config, tmp_pat
         config, result, now=MONDAY_9_PARIS, location="/x", last_synced=None, dry_run=True
     )
     assert outcome.digest is not None
-    assert outcome.digest.html.startswith("<p>Tous les comptes à risque: ")
+    assert outcome.digest.html.startswith("<p>À appeler en premier: ")
     assert "Passés au rouge" in outcome.digest.text  # the text part still bundled

@@ -226,7 +226,7 @@ def test_status_shows_the_last_pass_error_and_next_digest(seed_config, tmp_path,
     agent.sync(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     assert main(["status", "-c", str(config_path)]) == 0
     out = capsys.readouterr().out
-    assert "last successful pass: 2026-11-24T09:00:00+00:00" in out
+    assert "last successful pass: Tue 24/11/2026 10:00:00 CET" in out  # the team's time
     assert "next digest:" in out and "last pass: 12 rows" in out
 
 
@@ -247,3 +247,23 @@ def test_json_logs_are_one_object_per_line_and_hold_no_secret(capsys):
     assert record["event"] == "pass" and record["level"] == "INFO"
     assert "ya29.secret-token-value" not in line and "MIIE" not in line
     logging.getLogger().handlers.clear()
+
+
+def test_status_reads_passes_and_digests_made_by_hand(tmp_path, capsys):
+    import re
+
+    from agent.cli import main
+    from agent.templates import init
+
+    config_path = tmp_path / "config.toml"
+    init("startup", "fr", tmp_path / "s.xlsx", config_path)
+    assert main(["sync", "-c", str(config_path)]) == 0
+    assert main(["digest", "-c", str(config_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Written to the outbox: " in printed and "Next digest due " in printed
+    assert main(["status", "-c", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    to_the_second = r"\w{3} \d\d/\d\d/\d{4} \d\d:\d\d:\d\d CES?T"  # Paris time
+    assert re.search(rf"last successful pass: {to_the_second}", out), out
+    assert re.search(rf"last digest sent:     {to_the_second} \(\d{{4}}-W\d\d, outbox\)", out)
+    assert "never" not in out

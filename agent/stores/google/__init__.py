@@ -33,7 +33,6 @@ from agent.stores.google.formatting import is_agent_rule
 from agent.stores.google.ranges import MAX_BODY_BYTES, column_letter, quote, raw
 from agent.stores.google.store import GoogleStore, sheet_url
 
-
 __all__ = [
     "ENDPOINT_ENV",
     "GOOGLE_BASE",
