@@ -31,20 +31,6 @@ class MemoryStore:
         self.formatting = formatting
         self.writes = 0  # how many times write() changed something
 
-    @classmethod
-    def from_snapshot(
-        cls, snapshot: Snapshot, *, key_column: str, history_worksheet: str | None = None
-    ) -> MemoryStore:
-        """A copy of another store's snapshot, for a dry run that must touch nothing."""
-        return cls(
-            snapshot.accounts.header,
-            snapshot.accounts.rows,
-            worksheet=snapshot.accounts.title,
-            key_column=key_column,
-            history_worksheet=history_worksheet,
-            history=snapshot.history,
-        )
-
     def read(self) -> Snapshot:
         return Snapshot(copy.deepcopy(self.accounts), copy.deepcopy(self.history))
 
