@@ -182,7 +182,7 @@ def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def filled_width(row: list[CellValue]) -> int:
+def filled_width(row: Sequence[Any]) -> int:
     """How far a row holds something (a sheet has no trailing empty cells to count)."""
     width = len(row)
     while width and row[width - 1] in (None, ""):

@@ -19,7 +19,15 @@ import numpy as np
 import orjson
 from gspread.utils import rowcol_to_a1
 
-from agent.cells import CellValue, cell_text, each_distinct, key_text, key_text_list, rows_by_key
+from agent.cells import (
+    CellValue,
+    cell_text,
+    each_distinct,
+    filled_width,
+    key_text,
+    key_text_list,
+    rows_by_key,
+)
 from agent.errors import SheetError
 from agent.plan import HistoryRows, WritePlan, cells_by_column, merge_history
 from agent.stores.base import Tab
@@ -99,21 +107,21 @@ def cells_at_key_rows(
     where: dict[str, list[int]] | None = None  # each key's rows, made only when needed
     by_column: dict[int, ColumnCells] = {}
     # the last column's keys, their rows, and whether those rows ascend
-    looked_up: tuple[list[str], list[int], bool] = ([], [], True)
+    found_rows: tuple[list[str], list[int], bool] = ([], [], True)
     for column, (plan_keys, values) in cells_by_column(plan.cells).items():
         col = column_index(columns, column, key_column=key_column, title=title)
         if unique:
             # a pass changes several columns of the same accounts: look them up once
-            if plan_keys != looked_up[0]:
+            if plan_keys != found_rows[0]:
                 if plan_keys == keys:  # every row's, in the sheet's order (a first pass)
-                    looked_up = (plan_keys, list(range(len(keys))), True)
+                    found_rows = (plan_keys, list(range(len(keys))), True)
                 else:
                     last = last if last is not None else {k: i for i, k in enumerate(keys)}
                     rows = [last.get(key, -1) for key in plan_keys]
-                    looked_up = (plan_keys, rows, all(map(operator.lt, rows, rows[1:])))
-            rows = looked_up[1]
+                    found_rows = (plan_keys, rows, all(map(operator.lt, rows, rows[1:])))
+            rows = found_rows[1]
             if -1 not in rows:  # every key found as it is, on one row
-                by_column[col] = (rows, values) if looked_up[2] else ascending(rows, values)
+                by_column[col] = (rows, values) if found_rows[2] else ascending(rows, values)
                 continue
         # a pass's keys are matched as they are; others once trimmed like the sheet's
         where = where if where is not None else rows_by_key(keys)
@@ -163,10 +171,7 @@ def column_cells(value_range: Json) -> list[Any]:
 
 def without_blank_tail(cells: list[Any]) -> list[Any]:
     """A column's cells without the blank ones at its end (Google leaves those out)."""
-    end = len(cells)
-    while end and cells[end - 1] in ("", None):
-        end -= 1
-    return cells[:end]
+    return cells[: filled_width(cells)]
 
 
 # --- ValueRanges ------------------------------------------------------------------------------
