@@ -8,8 +8,8 @@ from typing import Any
 
 from agent.accounts import check_columns
 from agent.config import Config
+from agent.from_config import load_next_actions, open_store
 from agent.history import history_header
-from agent.runtime import load_next_actions, open_store
 
 
 def check_setup(config: Config, say: Callable[[str], None]) -> bool:

@@ -63,7 +63,7 @@ def _json_number(value: float) -> float | int | None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from agent.runtime import load_next_actions, open_store
+    from agent.from_config import load_next_actions, open_store
     from agent.state import StateFolder
     from agent.sync import run_pass
 
@@ -102,7 +102,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from agent.templates import init
+    from agent.sheet_templates import init
 
     config_path = Path(args.config_out)
     config = init(args.template, args.language, Path(args.workbook), config_path, force=args.force)
@@ -137,9 +137,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from agent.from_config import build_agent
     from agent.logs import configure
     from agent.ratelimit import RateLimit
-    from agent.runtime import build_agent
     from agent.schedule import run_agents
 
     configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format)
@@ -163,8 +163,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_playbooks_check(args: argparse.Namespace) -> int:
+    from agent.from_config import open_store
     from agent.playbooks import lint_playbooks
-    from agent.runtime import open_store
     from agent.sync import pass_contexts
 
     config = load_config(args.config)

@@ -262,7 +262,7 @@ def digest_by_hand(
     env: Mapping[str, str] = os.environ,
 ) -> Delivery:
     """`health-agent digest`: read the sheet (writing nothing), then deliver by hand."""
-    from agent.runtime import load_next_actions, open_store, sheet_location
+    from agent.from_config import load_next_actions, open_store, sheet_location
     from agent.sync import run_pass
 
     result = run_pass(

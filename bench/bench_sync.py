@@ -55,7 +55,7 @@ import gspread  # noqa: E402
 from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL  # noqa: E402
 
 from agent.config import load_config  # noqa: E402
-from agent.runtime import load_next_actions  # noqa: E402
+from agent.from_config import load_next_actions  # noqa: E402
 from agent.stores.base import Tab  # noqa: E402
 from agent.stores.google.client import http_client_class, load_credentials  # noqa: E402
 from agent.stores.memory import MemoryStore  # noqa: E402

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.config import load_config
 from agent.delivery import deliver
-from agent.runtime import build_agent, load_next_actions, open_store, sheet_location
+from agent.from_config import build_agent, load_next_actions, open_store, sheet_location
 from agent.state import StateFolder
 from agent.sync import run_pass
 

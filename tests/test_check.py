@@ -9,7 +9,7 @@ from agent.check import check_setup
 from agent.cli import main
 from agent.config import load_config
 from agent.errors import SheetError
-from agent.templates import init
+from agent.sheet_templates import init
 
 
 @pytest.fixture

@@ -405,7 +405,7 @@ def test_without_smtp_the_digest_goes_to_the_outbox(seed_config):
 
 def test_the_digest_command_previews_the_sample(tmp_path, capsys):
     from agent.cli import main
-    from agent.templates import init
+    from agent.sheet_templates import init
 
     init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
     preview = tmp_path / "preview.html"

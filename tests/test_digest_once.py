@@ -11,7 +11,7 @@ import pytest
 
 from agent.config import load_config
 from agent.delivery import ledger_for
-from agent.templates import init
+from agent.sheet_templates import init
 from tests import digest_processes
 from tests.smtp_fixtures import start_server
 

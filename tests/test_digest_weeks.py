@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 from agent.config import Config, load_config
 from agent.delivery import deliver, ledger_for
 from agent.digest import Digest
-from agent.runtime import load_next_actions, open_store, sheet_location
+from agent.from_config import load_next_actions, open_store, sheet_location
 from agent.schedule import Agent, digest_trigger, pass_trigger
+from agent.sheet_templates import init
 from agent.state import StateFolder
-from agent.templates import init
 from tests.test_schedule import fire_times
 from tests.test_scoring import LOW, MID, TOP
 
@@ -75,7 +75,7 @@ def run_six_weeks(tmp_path: Path) -> tuple[Config, list[tuple[dt.datetime, Diges
     config = load_config(tmp_path / "config.toml")
     sent: list[tuple[dt.datetime, Digest]] = []
 
-    def send(now: dt.datetime, result: Any, status: Any) -> str | None:  # runtime's, recorded
+    def send(now: dt.datetime, result: Any, status: Any) -> str | None:  # from_config's, recorded
         outcome = deliver(
             config,
             result,

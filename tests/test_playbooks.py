@@ -306,7 +306,7 @@ def test_check_flags_a_when_that_is_not_true_or_false(tmp_path):
 
 
 def test_playbooks_check_command_shows_matches_on_the_sample(tmp_path, capsys):
-    from agent.templates import init
+    from agent.sheet_templates import init
 
     init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
     assert main(["playbooks", "check", "-c", str(tmp_path / "c.toml")]) == 0
@@ -416,8 +416,8 @@ def test_formula_like_actions_stay_text_in_the_workbook(tmp_path):
     from openpyxl import load_workbook
 
     from agent.config import load_config
-    from agent.runtime import open_store
-    from agent.templates import init
+    from agent.from_config import open_store
+    from agent.sheet_templates import init
 
     init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
     config = load_config(tmp_path / "c.toml")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from agent.templates import init
+from agent.sheet_templates import init
 
 AGENT = [sys.executable, "-m", "agent.cli"]
 

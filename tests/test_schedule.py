@@ -215,11 +215,11 @@ def test_status_shows_the_last_pass_error_and_next_digest(seed_config, tmp_path,
     from agent.cli import main
 
     config_path = tmp_path / "config.toml"
-    from agent.templates import init
+    from agent.sheet_templates import init
 
     init("startup", "fr", tmp_path / "s.xlsx", config_path)
     from agent.config import load_config
-    from agent.runtime import build_agent
+    from agent.from_config import build_agent
 
     config = load_config(config_path)
     agent = build_agent(config)
@@ -253,7 +253,7 @@ def test_status_reads_passes_and_digests_made_by_hand(tmp_path, capsys):
     import re
 
     from agent.cli import main
-    from agent.templates import init
+    from agent.sheet_templates import init
 
     config_path = tmp_path / "config.toml"
     init("startup", "fr", tmp_path / "s.xlsx", config_path)

@@ -12,8 +12,8 @@ from collections import Counter
 
 from agent.accounts import accounts_frame
 from agent.config import SmtpConfig
+from agent.from_config import digest_sender
 from agent.playbooks import load_playbooks
-from agent.runtime import digest_sender
 from agent.schedule import Agent
 from agent.scoring import score_accounts
 from agent.state import StateFolder

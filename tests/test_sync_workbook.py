@@ -17,9 +17,9 @@ from openpyxl.styles import Font
 from agent.cli import main
 from agent.config import Config, load_config
 from agent.errors import SheetError
-from agent.runtime import load_next_actions, open_store
+from agent.from_config import load_next_actions, open_store
+from agent.sheet_templates import init
 from agent.sync import run_pass
-from agent.templates import init
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 

@@ -17,8 +17,8 @@ from openpyxl.utils import get_column_letter
 
 from agent.config import Config, ConfigContext, parse_config, parse_model
 from agent.errors import ConfigError
+from agent.from_config import bundled
 from agent.plan import formatting_for
-from agent.runtime import bundled
 from agent.scoring import Model
 from agent.stores.workbook import apply_formatting
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from agent.cli import main
 from agent.config import load_config
 from agent.scoring import score_accounts
-from agent.templates import TEMPLATES, load_template
+from agent.sheet_templates import TEMPLATES, load_template
 
 CASES = [(name, lang) for name in TEMPLATES for lang in ("fr", "en")]
 

@@ -35,18 +35,7 @@ def open_store(
     if sheet.backend == "google":
         from agent.stores.google import GoogleStore
 
-        assert sheet.spreadsheet_id is not None
-        return GoogleStore(
-            spreadsheet_id=sheet.spreadsheet_id,
-            worksheet=sheet.worksheet,
-            key_column=sheet.key_column,
-            history_worksheet=sheet.history_worksheet,
-            credentials=config.google.credentials,
-            endpoint=config.google.endpoint,
-            timeout_s=config.google.timeout_s,
-            sleep=sleep,
-            rate_limit=rate_limit,
-        )
+        return GoogleStore.from_config(config, sleep=sleep, rate_limit=rate_limit)
     from agent.stores.workbook import WorkbookStore
 
     assert sheet.workbook is not None
@@ -70,7 +59,10 @@ def load_next_actions(config: Config) -> Any:
 def sheet_location(config: Config) -> str:
     """A link (Google) or a path (workbook) a person can open to see the sheet."""
     if config.sheet.backend == "google":
-        return f"https://docs.google.com/spreadsheets/d/{config.sheet.spreadsheet_id}/edit"
+        from agent.stores.google import sheet_url
+
+        assert config.sheet.spreadsheet_id is not None
+        return sheet_url(config.sheet.spreadsheet_id)
     return str(config.sheet.workbook)
 
 
