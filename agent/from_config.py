@@ -61,8 +61,7 @@ def sheet_location(config: Config) -> str:
     if config.sheet.backend == "google":
         from agent.stores.google import sheet_url
 
-        assert config.sheet.spreadsheet_id is not None
-        return sheet_url(config.sheet.spreadsheet_id)
+        return sheet_url(config.sheet.spreadsheet_id or "")  # the config requires an id
     return str(config.sheet.workbook)
 
 
