@@ -3,21 +3,39 @@ Google spreadsheet and the playbooks, checked in that order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agent.accounts import check_columns
 from agent.config import Config
+from agent.contexts import CONTEXT_NAMES
+from agent.errors import MailError
+from agent.findings import (
+    absent_optional_columns,
+    digest_route,
+    ignored_playbook_files,
+    placeholder_recipients,
+    status_words_in_when,
+    unknown_names_sentence,
+    unmatched_labels,
+)
 from agent.from_config import load_next_actions, open_store
 from agent.history import history_header
+from agent.mail import probe_smtp
 
 
-def check_setup(config: Config, say: Callable[[str], None]) -> bool:
+def check_setup(
+    config: Config, say: Callable[[str], None], env: Mapping[str, str] = os.environ
+) -> bool:
     """Check everything a pass needs, saying one line per check as it passes.
 
-    False when a line says what to fix (Google's access check); a check that cannot go on
-    raises the error that says what to fix. The lines come as each check ends, so a caller
-    printing them shows the progress of a slow check.
+    False when a line says what to fix (`problem:`: Google's access, a column, a label, a
+    playbook, the digest's route, a folder, the SMTP server); a check that cannot go on
+    raises the error that says what to fix. `env` holds the SMTP password's variable. The
+    lines come as each check ends, so a caller printing them shows the progress of a slow
+    check.
     """
     say(
         f"config: {config.path} ok ({len(config.model.criteria)} criteria, "
@@ -40,10 +58,71 @@ def check_setup(config: Config, say: Callable[[str], None]) -> bool:
     )
     if config.sheet.backend == "google":
         say(_cell_room(config, store, len(snapshot.accounts.rows)))
+    problems = [
+        f"sheet: problem: {p}"
+        for p in absent_optional_columns(config, snapshot.accounts)
+        + unmatched_labels(config, snapshot.accounts)
+    ]
+    for line in problems:
+        say(line)
     if config.playbooks_dir is not None:
         load_next_actions(config)
-        say(f"playbooks: {config.playbooks_dir} ok")
-    return True
+        found = [f"playbooks: problem: {p}" for p in playbook_problems(config)]
+        for line in found or [f"playbooks: {config.playbooks_dir} ok"]:
+            say(line)
+        problems += found
+    later = [f"digest: problem: {p}" for p in placeholder_recipients(config) + digest_route(config)]
+    later += unwritable_folders(config)
+    if config.smtp is not None:
+        try:
+            later.append(probe_smtp(config.smtp, env))
+        except MailError as exc:
+            later.append(f"smtp: problem: {exc}")
+    for line in later:
+        say(line)
+    return not problems and not any("problem:" in line for line in later)
+
+
+def playbook_problems(config: Config) -> list[str]:
+    """Playbooks that load but will not do what their author meant: a file the agent
+    skips, a name that exists nowhere, a status word of the team's language."""
+    from agent.playbooks import make_environment, parse_playbook, playbook_files
+    from agent.playbooks.check import unknown_names
+
+    assert config.playbooks_dir is not None
+    env = make_environment(config.language)
+    known = set(CONTEXT_NAMES) | set(env.globals)
+    found = ignored_playbook_files(config.playbooks_dir)
+    for path in playbook_files(config.playbooks_dir):
+        playbook = parse_playbook(path, env)
+        unknown = unknown_names(playbook, env)
+        if unknown:
+            found.append(unknown_names_sentence(path.name, unknown, known))
+        when = env.parse("{{ " + playbook.when_source + " }}")
+        found += status_words_in_when(path.name, when)
+    return found
+
+
+def unwritable_folders(config: Config) -> list[str]:
+    """The state folder and the outbox, tried by writing a file in each (and making them
+    if missing, as the agent would)."""
+    found = []
+    folders = (
+        ("state.dir", config.state_dir, "its lock, ledger and last pass"),
+        ("digest.outbox", config.digest.outbox, "the digests and their previews"),
+    )
+    for key, folder, what in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            found.append(
+                f"{key.split('.')[0]}: problem: `{key}` {folder} cannot be written "
+                f"({exc.strerror}), and the agent keeps {what} there: make it a folder the "
+                "agent's user can write (chown it to that user), or point the key elsewhere."
+            )
+    return found
 
 
 def _cell_room(config: Config, store: Any, accounts: int) -> str:

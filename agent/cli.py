@@ -22,6 +22,7 @@ from agent.errors import HealthAgentError
 from agent.labels import STATUS_LABELS
 
 DEFAULT_CONFIG = os.environ.get("HEALTH_AGENT_CONFIG", "config.toml")
+DEFAULT_INIT_DIR = "health-agent-team"  # `init`: a new folder, not the current one
 log = logging.getLogger("agent")
 
 
@@ -104,11 +105,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from agent.sheet_templates import init
 
-    config_path = Path(args.config_out)
-    config = init(args.template, args.language, Path(args.workbook), config_path, force=args.force)
-    print(f"Workbook: {config.sheet.workbook}")
-    print(f"Config:   {config_path}")
-    print(f"Next: health-agent sync -c {config_path}")
+    folder = Path(args.dir or (DEFAULT_INIT_DIR if args.config_out is None else "."))
+    config_path = Path(args.config_out) if args.config_out else folder / "config.toml"
+    sheet = "comptes.xlsx" if args.language == "fr" else "accounts.xlsx"
+    workbook = Path(args.workbook) if args.workbook else config_path.parent / sheet
+    config = init(args.template, args.language, workbook, config_path, force=args.force)
+    print(f"Workbook:  {config.sheet.workbook}")
+    print(f"Config:    {config_path}")
+    print(f"Playbooks: {config.playbooks_dir} (yours to edit: upgrades never touch them)")
+    print(f"State:     {config.state_dir}")
+    print(f"Next: health-agent check -c {config_path}, then health-agent sync -c {config_path}")
     return 0
 
 
@@ -207,8 +213,17 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
         help="the starter layout",
     )
     p.add_argument("--language", default="fr", choices=("fr", "en"), help="labels and playbooks")
-    p.add_argument("--workbook", default="comptes.xlsx", help="the .xlsx file to create")
-    p.add_argument("--config-out", default="config.toml", help="the config file to create")
+    p.add_argument(
+        "--dir",
+        help="the folder to create, yours: config.toml, the workbook, a copy of the playbooks "
+        f"and the state folder (default: {DEFAULT_INIT_DIR})",
+    )
+    p.add_argument(
+        "--workbook", help="the .xlsx file to create (default: comptes.xlsx in that folder)"
+    )
+    p.add_argument(
+        "--config-out", help="the config file to create (default: config.toml in that folder)"
+    )
     p.add_argument("--force", action="store_true", help="replace existing files")
 
 

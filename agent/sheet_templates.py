@@ -6,6 +6,7 @@ tables of a config, the input `columns` in sheet order, and a dozen `[[accounts]
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from agent.scoring import Model
 from agent.stores.workbook import apply_formatting
 
 TEMPLATES = ("foundations", "startup", "enterprise")
+PLAYBOOKS_FOLDER = "playbooks"  # beside the config `init` writes
 AGENT_HEADER_FILL = "DDEBF7"  # the agent's columns look different: nobody types there
 
 
@@ -140,14 +142,16 @@ def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
         lines += ["", "[[model.criteria]]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in criterion.items()]
     lines += ["", "[output]", *(f"{k} = {_toml_value(v)}" for k, v in template.output.items())]
-    playbooks = bundled("playbooks") / lang
     lines += [
         "",
         "[playbooks]",
-        f"dir = {_toml_value(str(playbooks))}",
+        "# Your copy of the playbooks: edit them, upgrades of the agent never touch them.",
+        f'dir = "{PLAYBOOKS_FOLDER}"',
         "",
         "[digest]",
-        'to = ["lead@example.com"]',
+        '# Who gets the Monday digest, e.g. ["lead@your-company.com"], and an [smtp] table to',
+        "# email it (see config.example.toml); until then it is written to `outbox`.",
+        "to = []",
         'day = "mon"',
         'time = "08:00"',
         'timezone = "Europe/Paris"',
@@ -166,14 +170,37 @@ def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
 def init(
     name: str, language: str, workbook: Path, config_path: Path, *, force: bool = False
 ) -> Config:
-    """Create the workbook and the config for a template; refuse to overwrite without force."""
+    """Create the workbook, the config and a copy of the playbooks beside the config (the
+    admin's own files: nothing in the package or the repository); refuse to overwrite a
+    workbook or a config without force, and never overwrite a playbook."""
     template = load_template(name, language)
     for path in (workbook, config_path):
         if path.exists() and not force:
             raise ConfigError(f"{path} already exists; pass --force to replace it.")
+    playbooks = config_path.parent / PLAYBOOKS_FOLDER
+    shipped = bundled("playbooks")
+    if playbooks.resolve() == shipped.resolve() or shipped.resolve() in playbooks.resolve().parents:
+        raise ConfigError(
+            f"{config_path.parent} is the agent's own folder: its playbooks would be the "
+            "shipped ones, changed by the next upgrade. Pass --dir with a folder of your own."
+        )
     text = config_text(template, workbook, config_path.parent)
     config = parse_config(tomllib.loads(text), config_path)
     build_workbook(template, workbook, config)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(text, encoding="utf-8")
+    copy_playbooks(shipped / language, playbooks)
     return config
+
+
+def copy_playbooks(source: Path, target: Path) -> list[Path]:
+    """Copy the shipped playbooks of a language into the admin's folder; a file already
+    there is the admin's and is kept as it is. Returns the files copied."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in sorted(source.glob("*.md")):
+        destination = target / path.name
+        if not destination.exists():
+            shutil.copyfile(path, destination)
+            copied.append(destination)
+    return copied
