@@ -115,7 +115,13 @@ def smtp_session(
                 f"The SMTP password is read from the environment variable "
                 f"{smtp.password_env}, which is not set."
             )
-    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    try:
+        context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailError(
+            f"`smtp.ca_file` {smtp.ca_file} cannot be used as a CA certificate "
+            f"({getattr(exc, 'strerror', None) or exc}): give the path of a PEM file."
+        ) from None
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
