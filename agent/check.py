@@ -141,7 +141,7 @@ def _cell_room(config: Config, store: Any, accounts: int) -> str:
     if need <= GOOGLE_CELL_LIMIT:
         return (
             f"cells: {other + history_now:,} of Google's {GOOGLE_CELL_LIMIT:,} used; "
-            f"{keep} weeks of history for {accounts:,} accounts will need about {need:,}"
+            f"{keep} weeks of history for {_accounts(accounts)} will need about {need:,}"
         )
     fit = weeks_that_fit(GOOGLE_CELL_LIMIT - other, accounts, width)
     advice = (
@@ -150,7 +150,11 @@ def _cell_room(config: Config, store: Any, accounts: int) -> str:
         else "empty unused rows and columns of the other tabs (their grids count too)"
     )
     return (
-        f"cells: warning: {keep} weeks of history for {accounts:,} accounts need about "
+        f"cells: warning: {keep} weeks of history for {_accounts(accounts)} need about "
         f"{need:,} cells with the other tabs, over Google's limit of {GOOGLE_CELL_LIMIT:,} a "
         f"spreadsheet: the agent could not add its history rows once there; {advice}."
     )
+
+
+def _accounts(n: int) -> str:
+    return "1 account" if n == 1 else f"{n:,} accounts"

@@ -26,6 +26,19 @@ DEFAULT_INIT_DIR = "health-agent-team"  # `init`: a new folder, not the current 
 log = logging.getLogger("agent")
 
 
+def version() -> str:
+    """The installed version (the package's metadata), else the source's own."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("customer-health-agent")
+    except PackageNotFoundError:
+        from agent import __version__
+
+        return __version__
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -169,6 +182,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_playbooks_check(args: argparse.Namespace) -> int:
+    from agent.findings import ignored_playbook_files
     from agent.from_config import open_store
     from agent.playbooks import lint_playbooks
     from agent.sync import pass_contexts
@@ -184,6 +198,9 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
         print(f"(the sheet could not be read, so no preview of matches: {exc})")
     report = lint_playbooks(config.playbooks_dir, contexts, language=config.language)
     print(report.render())
+    if config.playbooks_dir.is_dir():
+        for skipped in ignored_playbook_files(config.playbooks_dir):
+            print(f"WARNING {skipped}")
     return 1 if report.has_errors else 0
 
 
@@ -264,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         "next actions, weekly history and a Monday digest.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (DEBUG)")
+    parser.add_argument(
+        "--version", action="version", version=f"health-agent {version()}", help="show it, exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(

@@ -179,3 +179,26 @@ def test_an_unwritable_state_folder_or_outbox_is_named(setup, capsys, key):
         "(Not a directory), and the agent keeps"
     ) in out
     assert "make it a folder the agent's user can write" in out
+
+
+def test_playbooks_check_warns_of_a_txt_file_it_does_not_read(setup, capsys):
+    folder = load_config(setup).playbooks_dir
+    assert folder is not None
+    (folder / "relance.txt").write_text("+++\nname = 'x'\nwhen = 'true'\n+++\nx\n", "utf-8")
+
+    main(["playbooks", "check", "-c", str(setup)])
+
+    assert "WARNING relance.txt is not read: playbooks are `.md` files" in capsys.readouterr().out
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("health-agent 0.")
+
+
+def test_playbooks_check_says_1_account_not_1_accounts(setup, capsys):
+    main(["playbooks", "check", "-c", str(setup)])
+    out = capsys.readouterr().out
+    assert "1 accounts" not in out and "12 accounts on the sheet:" in out
