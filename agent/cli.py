@@ -122,7 +122,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     config_path = Path(args.config_out) if args.config_out else folder / "config.toml"
     sheet = "comptes.xlsx" if args.language == "fr" else "accounts.xlsx"
     workbook = Path(args.workbook) if args.workbook else config_path.parent / sheet
-    config = init(args.template, args.language, workbook, config_path, force=args.force)
+    config = init(
+        args.template,
+        args.language,
+        workbook,
+        config_path,
+        force=args.force,
+        state_dir=args.state_dir,
+    )
     print(f"Workbook:  {config.sheet.workbook}")
     print(f"Config:    {config_path}")
     print(f"Playbooks: {config.playbooks_dir} (yours to edit: upgrades never touch them)")
@@ -240,6 +247,12 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--config-out", help="the config file to create (default: config.toml in that folder)"
+    )
+    p.add_argument(
+        "--state-dir",
+        default=".health-agent",
+        help="the state folder and its outbox (default: .health-agent in that folder; a "
+        "server: /var/lib/health-agent)",
     )
     p.add_argument("--force", action="store_true", help="replace existing files")
 

@@ -116,7 +116,9 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
+def config_text(
+    template: Template, workbook: Path, config_dir: Path, state_dir: str = ".health-agent"
+) -> str:
     """The config file `init` writes: the template's model, pointing at the new workbook."""
     sheet = dict(template.raw["sheet"])
     sheet.pop("columns", None)
@@ -155,24 +157,31 @@ def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
         'day = "mon"',
         'time = "08:00"',
         'timezone = "Europe/Paris"',
-        'outbox = ".health-agent/outbox"',
+        f"outbox = {_toml_value(state_dir + '/outbox')}",
         "",
         "[schedule]",
         "sync_every_minutes = 10",
         "",
         "[state]",
-        'dir = ".health-agent"',
+        f"dir = {_toml_value(state_dir)}",
         "",
     ]
     return "\n".join(lines)
 
 
 def init(
-    name: str, language: str, workbook: Path, config_path: Path, *, force: bool = False
+    name: str,
+    language: str,
+    workbook: Path,
+    config_path: Path,
+    *,
+    force: bool = False,
+    state_dir: str = ".health-agent",
 ) -> Config:
     """Create the workbook, the config and a copy of the playbooks beside the config (the
     admin's own files: nothing in the package or the repository); refuse to overwrite a
-    workbook or a config without force, and never overwrite a playbook."""
+    workbook or a config without force, and never overwrite a playbook. `state_dir`:
+    the state folder, relative to the config's folder unless absolute."""
     template = load_template(name, language)
     for path in (workbook, config_path):
         if path.exists() and not force:
@@ -184,7 +193,7 @@ def init(
             f"{config_path.parent} is the agent's own folder: its playbooks would be the "
             "shipped ones, changed by the next upgrade. Pass --dir with a folder of your own."
         )
-    text = config_text(template, workbook, config_path.parent)
+    text = config_text(template, workbook, config_path.parent, state_dir)
     config = parse_config(tomllib.loads(text), config_path)
     build_workbook(template, workbook, config)
     config_path.parent.mkdir(parents=True, exist_ok=True)
