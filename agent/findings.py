@@ -25,6 +25,7 @@ STATUS_WORDS: dict[str, str] = {
     "rouge": "red",
     "jaune": "orange",
     "amber": "orange",
+    **{status: status for status in STATUSES},  # 'Red': `status` is lower case
     **{label: status for words in STATUS_LABELS.values() for status, label in words.items()},
 }
 _STATUS_WORDS = {normalize_label(word): status for word, status in STATUS_WORDS.items()}

@@ -93,7 +93,8 @@ def write_playbook(config: Path, name: str, when: str, body: str = "Appeler {{ o
 
 
 @pytest.mark.parametrize(
-    ("word", "meant"), [("rouge", "red"), ("vert", "green"), ("À risque", "red")]
+    ("word", "meant"),
+    [("rouge", "red"), ("vert", "green"), ("À risque", "red"), ("Red", "red"), ("At risk", "red")],
 )
 def test_a_status_word_of_the_team_s_language_in_when_suggests_the_status(
     setup, capsys, word, meant
@@ -106,6 +107,15 @@ def test_a_status_word_of_the_team_s_language_in_when_suggests_the_status(
         f"playbooks: problem: urgence.md: `when` compares `status` with '{word}', but "
         f"`status` is always 'green', 'orange' or 'red': did you mean '{meant}'?"
     ) in out
+
+
+def test_a_status_word_in_a_list_after_in_is_found_too(setup, capsys):
+    write_playbook(setup, "urgence.md", "status in ('rouge', 'orange') and score < 4")
+
+    out = check(setup, capsys)
+
+    assert "urgence.md: `when` compares `status` with 'rouge'" in out
+    assert "did you mean 'red'?" in out and "with 'orange'" not in out
 
 
 def test_status_label_compared_with_the_sheet_s_words_is_fine(setup, capsys):
