@@ -76,6 +76,8 @@ def send_smtp(
     env: Mapping[str, str] = os.environ,
 ) -> None:
     """Send through the configured server, TLS verified; MailError says what to fix."""
+    if not to:
+        raise MailError("`digest.to` is empty: name the digest's recipients there.")
     with smtp_session(smtp, env) as client:
         client.send_message(message, to_addrs=list(to))
 

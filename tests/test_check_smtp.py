@@ -146,3 +146,25 @@ def test_a_missing_ca_file_is_a_sentence_not_a_traceback(
         f"smtp: problem: `smtp.ca_file` {tmp_path / 'no-such-ca.pem'} cannot be used as a CA "
         "certificate (No such file or directory): give the path of a PEM file."
     ) in out
+
+
+def test_smtp_without_recipients_is_named_by_check_and_by_digest(config, capsys):
+    text = config.read_text(encoding="utf-8").replace('to = ["lea@acme.fr"]', "to = []")
+    config.write_text(text, encoding="utf-8")
+    controller, inbox = start_server(config.parent)
+    try:
+        with config.open("a", encoding="utf-8") as f:
+            f.write(f'\n[smtp]\nhost = "127.0.0.1"\nport = {controller.port}\nsecurity = "none"\n')
+
+        assert main(["check", "-c", str(config)]) == 1
+        out = capsys.readouterr().out
+        assert "digest: problem: [smtp] is set but `digest.to` is empty" in out
+
+        assert main(["sync", "-c", str(config)]) == 0
+        assert main(["digest", "-c", str(config)]) == 1
+        assert (
+            "`digest.to` is empty: name the digest's recipients there." in capsys.readouterr().err
+        )
+        assert inbox.messages == []
+    finally:
+        controller.stop()
