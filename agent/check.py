@@ -17,6 +17,7 @@ from agent.findings import (
     digest_route,
     ignored_playbook_files,
     placeholder_recipients,
+    playbooks_in_another_language,
     status_words_in_when,
     unknown_names_sentence,
     unmatched_labels,
@@ -92,7 +93,7 @@ def playbook_problems(config: Config) -> list[str]:
     assert config.playbooks_dir is not None
     env = make_environment(config.language)
     known = set(CONTEXT_NAMES) | set(env.globals)
-    found = ignored_playbook_files(config.playbooks_dir)
+    found = playbooks_in_another_language(config) + ignored_playbook_files(config.playbooks_dir)
     for path in playbook_files(config.playbooks_dir):
         playbook = parse_playbook(path, env)
         unknown = unknown_names(playbook, env)

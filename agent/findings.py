@@ -171,3 +171,20 @@ def digest_route(config: Config) -> list[str]:
     if config.smtp is not None and not config.digest.to:
         return ["[smtp] is set but `digest.to` is empty: name the digest's recipients there."]
     return []
+
+
+LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+
+
+def playbooks_in_another_language(config: Config) -> list[str]:
+    """A playbooks folder named for another language than the config's (`playbooks/fr`
+    with `language = "en"`): next actions in one language, the rest of the sheet in another."""
+    folder = config.playbooks_dir
+    if folder is None or folder.name not in LANGUAGE_NAMES or folder.name == config.language:
+        return []
+    return [
+        f"`playbooks.dir` is {folder}, {LANGUAGE_NAMES[folder.name]} playbooks, while "
+        f'`language = "{config.language}"`: the next actions would not be in the language of '
+        f"the rest of the sheet and the digest; point it at the {config.language} playbooks "
+        f"(`health-agent init --language {config.language}` copies them)."
+    ]

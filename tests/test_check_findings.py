@@ -212,3 +212,16 @@ def test_playbooks_check_says_1_account_not_1_accounts(setup, capsys):
     main(["playbooks", "check", "-c", str(setup)])
     out = capsys.readouterr().out
     assert "1 accounts" not in out and "12 accounts on the sheet:" in out
+
+
+def test_playbooks_of_another_language_than_the_config_s_are_named(setup, capsys):
+    english = load_config(setup).playbooks_dir.parent / "en"  # type: ignore[union-attr]
+    english.mkdir()
+    edit_config(setup, 'dir = "playbooks"', f'dir = "{english}"')
+
+    out = check(setup, capsys)
+
+    assert (
+        f"playbooks: problem: `playbooks.dir` is {english}, English playbooks, while `language "
+        '= "fr"`: the next actions would not be in the language of the rest of the sheet'
+    ) in out
