@@ -21,6 +21,7 @@ from agent.findings import (
     status_words_in_when,
     unknown_names_sentence,
     unmatched_labels,
+    unreadable_numbers,
 )
 from agent.from_config import load_next_actions, open_store
 from agent.history import history_header
@@ -63,6 +64,7 @@ def check_setup(
         f"sheet: problem: {p}"
         for p in absent_optional_columns(config, snapshot.accounts)
         + unmatched_labels(config, snapshot.accounts)
+        + unreadable_numbers(config, snapshot.accounts)
     ]
     for line in problems:
         say(line)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import nodes
 
-from agent.cells import cell_text, is_blank, normalize_label
+from agent.cells import cell_text, is_blank, normalize_label, parse_date, parse_number
 from agent.config import Config
 from agent.labels import STATUS_LABELS, STATUSES
 from agent.stores.base import Tab
@@ -89,6 +89,32 @@ def unmatched_labels(config: Config, tab: Tab) -> list[str]:
                 f'column "{criterion.column}": {_rows(rest)} more hold other values that match '
                 f"no label of `model.criteria[{index}].points`; fix them too."
             )
+    return found
+
+
+def unreadable_numbers(config: Config, tab: Tab) -> list[str]:
+    """Cells of a numeric criterion (bands) that are not a number, or not a date for one
+    counted in days: they count as blank."""
+    found = []
+    for index, criterion in enumerate(config.model.criteria):
+        if criterion.bands is None or criterion.column not in tab.header:
+            continue
+        column = tab.header.index(criterion.column)
+        parse = parse_date if criterion.days_until else parse_number
+        unreadable: Counter[str] = Counter()
+        for row in tab.rows:
+            value = row[column] if column < len(row) else None
+            if not is_blank(value) and parse(value) is None:
+                unreadable[cell_text(value).strip()] += 1
+        if not unreadable:
+            continue
+        kind = "a date like 2027-03-31" if criterion.days_until else "a number"
+        shown = ", ".join(f'"{v}"' for v, _ in unreadable.most_common(SHOWN_VALUES))
+        found.append(
+            f'column "{criterion.column}": {_rows(sum(unreadable.values()))} hold text that '
+            f"is not {kind} ({shown}), so `model.criteria[{index}]` counts them as blank. "
+            f"Put {kind} there, or leave the cell empty."
+        )
     return found
 
 

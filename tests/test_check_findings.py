@@ -225,3 +225,24 @@ def test_playbooks_of_another_language_than_the_config_s_are_named(setup, capsys
         f"playbooks: problem: `playbooks.dir` is {english}, English playbooks, while `language "
         '= "fr"`: the next actions would not be in the language of the rest of the sheet'
     ) in out
+
+
+def test_text_in_a_number_column_is_counted_and_shown(tmp_path, capsys):
+    config = tmp_path / "team" / "config.toml"
+    init("enterprise", "fr", tmp_path / "team" / "comptes.xlsx", config)
+    assert main(["check", "-c", str(config)]) == 0
+
+    def not_numbers(ws):
+        column = next(c.column for c in ws[1] if c.value == "NPS")
+        ws.cell(row=2, column=column, value="N/A")
+        ws.cell(row=3, column=column, value="bien")
+
+    edit_sheet(config, not_numbers)
+
+    out = check(config, capsys)
+
+    assert (
+        'sheet: problem: column "NPS": 2 rows hold text that is not a number ("N/A", "bien"), '
+        "so `model.criteria[4]` counts them as blank. Put a number there, or leave the cell "
+        "empty."
+    ) in out
