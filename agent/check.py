@@ -4,7 +4,6 @@ Google spreadsheet and the playbooks, checked in that order."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from agent.findings import (
     unmatched_labels,
     unreadable_numbers,
 )
+from agent.folders import folder_problems
 from agent.from_config import load_next_actions, open_store
 from agent.history import history_header
 from agent.mail import probe_smtp
@@ -75,7 +75,8 @@ def check_setup(
             say(line)
         problems += found
     later = [f"digest: problem: {p}" for p in placeholder_recipients(config) + digest_route(config)]
-    later += unwritable_folders(config)
+    for key in ("state.dir", "digest.outbox"):
+        later += [f"{key.split('.')[0]}: problem: {p}" for p in folder_problems(config, [key])]
     if config.smtp is not None:
         try:
             later.append(probe_smtp(config.smtp, env))
@@ -103,28 +104,6 @@ def playbook_problems(config: Config) -> list[str]:
             found.append(unknown_names_sentence(path.name, unknown, known))
         when = env.parse("{{ " + playbook.when_source + " }}")
         found += status_words_in_when(path.name, when)
-    return found
-
-
-def unwritable_folders(config: Config) -> list[str]:
-    """The state folder and the outbox, tried by writing a file in each (and making them
-    if missing, as the agent would)."""
-    found = []
-    folders = (
-        ("state.dir", config.state_dir, "its lock, ledger and last pass"),
-        ("digest.outbox", config.digest.outbox, "the digests and their previews"),
-    )
-    for key, folder, what in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as exc:
-            found.append(
-                f"{key.split('.')[0]}: problem: `{key}` {folder} cannot be written "
-                f"({exc.strerror}), and the agent keeps {what} there: make it a folder the "
-                "agent's user can write (chown it to that user), or point the key elsewhere."
-            )
     return found
 
 

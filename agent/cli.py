@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.config import Config, load_config
 from agent.errors import HealthAgentError
+from agent.folders import require_writable
 from agent.labels import STATUS_LABELS
 
 DEFAULT_CONFIG = os.environ.get("HEALTH_AGENT_CONFIG", "config.toml")
@@ -82,6 +83,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from agent.sync import run_pass
 
     config = load_config(args.config)
+    if not args.dry_run:
+        require_writable(config, "state.dir")  # before the pass, not after its write
     store = open_store(config)
     next_actions = load_next_actions(config)
     now = _now()
@@ -143,6 +146,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from agent.errors import MailError
 
     config = load_config(args.config)
+    outbox = config.smtp is None or args.dry_run
+    require_writable(config, "state.dir", *(["digest.outbox"] if outbox else []))
     now = _now()
     try:
         outcome = digest_by_hand(
@@ -170,6 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     configure(logging.DEBUG if args.verbose else logging.INFO, args.log_format)
     configs = [load_config(path) for path in (args.config or [DEFAULT_CONFIG])]
+    for config in configs:
+        require_writable(config, "state.dir", *([] if config.smtp else ["digest.outbox"]))
     folders = [c.state_dir.resolve() for c in configs]
     if len(set(folders)) != len(folders):
         raise HealthAgentError(
@@ -183,6 +190,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from agent.schedule import describe_status
 
     config = load_config(args.config)
+    require_writable(config, "state.dir")
     for line in describe_status(config, _now()):
         print(line)
     return 0

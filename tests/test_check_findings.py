@@ -246,3 +246,28 @@ def test_text_in_a_number_column_is_counted_and_shown(tmp_path, capsys):
         "so `model.criteria[4]` counts them as blank. Put a number there, or leave the cell "
         "empty."
     ) in out
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        (["sync"], "state.dir"),
+        (["digest"], "state.dir"),
+        (["digest", "--dry-run"], "digest.outbox"),
+        (["status"], "state.dir"),
+        (["run"], "state.dir"),
+        (["run"], "digest.outbox"),
+    ],
+)
+def test_a_command_needing_an_unwritable_folder_says_so_not_a_traceback(
+    setup, capsys, command, key
+):
+    (setup.parent / "a-file").write_text("not a folder", encoding="utf-8")
+    name = key.split(".")[1]
+    old = f'{name} = ".health-agent{"/outbox" if name == "outbox" else ""}"'
+    edit_config(setup, old, f'{name} = "a-file/inside"')
+
+    assert main([*command, "-c", str(setup)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"`{key}` {setup.parent / 'a-file' / 'inside'} cannot be written (Not a dir" in err
