@@ -55,3 +55,13 @@ def test_the_quick_start_sample_leaves_the_clone_clean(clone):
     assert "Preview written to" in done.stdout
     assert (clone / ".health-agent" / "comptes.xlsx").exists()
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_what_the_test_command_leaves_behind_is_ignored_by_git(clone):
+    left = [".venv/bin/python", ".pytest_cache/v/x", ".hypothesis/examples/x"]
+    left += ["tests/__pycache__/x.pyc", "agent/__pycache__/x.pyc", ".mypy_cache/x", ".ruff_cache/x"]
+    for name in left:
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        (clone / name).write_text("", encoding="utf-8")
+
+    assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
