@@ -146,7 +146,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from agent.errors import MailError
 
     config = load_config(args.config)
-    outbox = config.smtp is None or args.dry_run
+    outbox = (config.smtp is None and not args.preview) or args.dry_run
     require_writable(config, "state.dir", *(["digest.outbox"] if outbox else []))
     now = _now()
     try:

@@ -203,13 +203,14 @@ def init(
 
 
 def copy_playbooks(source: Path, target: Path) -> list[Path]:
-    """Copy the shipped playbooks of a language into the admin's folder; a file already
-    there is the admin's and is kept as it is. Returns the files copied."""
+    """Copy the shipped playbooks of a language into the admin's folder, unless it already
+    holds playbooks: those are the admin's set (edited, some deleted on purpose) and stay
+    as they are. Returns the files copied."""
     target.mkdir(parents=True, exist_ok=True)
+    if any(target.glob("*.md")):
+        return []
     copied = []
     for path in sorted(source.glob("*.md")):
-        destination = target / path.name
-        if not destination.exists():
-            shutil.copyfile(path, destination)
-            copied.append(destination)
+        shutil.copyfile(path, target / path.name)
+        copied.append(target / path.name)
     return copied

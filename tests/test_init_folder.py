@@ -54,6 +54,17 @@ def test_init_keeps_the_admin_s_playbooks_when_run_again(tmp_path):
     assert edited.read_bytes() == before
 
 
+def test_init_in_another_language_keeps_the_admin_s_set_whole(tmp_path):
+    folder = tmp_path / "team"
+    assert main(["init", "--dir", str(folder)]) == 0
+    (folder / "playbooks" / "plateau.md").unlink()  # the admin does not want this one
+    before = sorted(p.name for p in (folder / "playbooks").iterdir())
+
+    assert main(["init", "--dir", str(folder), "--language", "en", "--force"]) == 0
+
+    assert sorted(p.name for p in (folder / "playbooks").iterdir()) == before
+
+
 def test_init_refuses_the_agent_s_own_folder(capsys):
     assert main(["init", "--dir", str(ROOT), "--force"]) == 1
     assert "is the agent's own folder" in capsys.readouterr().err
