@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from agent.accounts import check_columns
 from agent.config import Config
 from agent.contexts import CONTEXT_NAMES
-from agent.errors import MailError
+from agent.errors import MailError, PlaybookError
 from agent.findings import (
     absent_optional_columns,
     digest_route,
@@ -90,17 +91,28 @@ def check_setup(
 def playbook_problems(config: Config) -> list[str]:
     """Playbooks that load but will not do what their author meant: a file the agent
     skips, a name that exists nowhere, a status word of the team's language."""
+    assert config.playbooks_dir is not None
+    found = playbooks_in_another_language(config) + ignored_playbook_files(config.playbooks_dir)
+    return found + meaning_problems(config.playbooks_dir, config.language)
+
+
+def meaning_problems(directory: Path, language: str, names: bool = True) -> list[str]:
+    """Per playbook file that parses: names that exist nowhere (with `names`) and status
+    words of the team's language in `when`. A file that does not parse is left to the
+    error that says so."""
     from agent.playbooks import make_environment, parse_playbook, playbook_files
     from agent.playbooks.check import unknown_names
 
-    assert config.playbooks_dir is not None
-    env = make_environment(config.language)
+    env = make_environment(language)
     known = set(CONTEXT_NAMES) | set(env.globals)
-    found = playbooks_in_another_language(config) + ignored_playbook_files(config.playbooks_dir)
-    for path in playbook_files(config.playbooks_dir):
-        playbook = parse_playbook(path, env)
+    found = []
+    for path in playbook_files(directory):
+        try:
+            playbook = parse_playbook(path, env)
+        except PlaybookError:
+            continue
         unknown = unknown_names(playbook, env)
-        if unknown:
+        if names and unknown:
             found.append(unknown_names_sentence(path.name, unknown, known))
         when = env.parse("{{ " + playbook.when_source + " }}")
         found += status_words_in_when(path.name, when)

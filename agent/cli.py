@@ -197,6 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_playbooks_check(args: argparse.Namespace) -> int:
+    from agent.check import meaning_problems
     from agent.findings import ignored_playbook_files
     from agent.from_config import open_store
     from agent.playbooks import lint_playbooks
@@ -212,11 +213,18 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
     except HealthAgentError as exc:
         print(f"(the sheet could not be read, so no preview of matches: {exc})")
     report = lint_playbooks(config.playbooks_dir, contexts, language=config.language)
-    print(report.render())
-    if config.playbooks_dir.is_dir():
-        for skipped in ignored_playbook_files(config.playbooks_dir):
-            print(f"WARNING {skipped}")
-    return 1 if report.has_errors else 0
+    if not config.playbooks_dir.is_dir():
+        print(report.render())
+        return 1 if report.has_errors else 0
+    # what lint does not see: a status word of the team's language in `when` ('rouge')
+    mistaken = meaning_problems(config.playbooks_dir, config.language, names=False)
+    lines = report.lines
+    if mistaken and not report.has_errors:
+        lines = lines[1:]  # not "N playbooks ok" above an error
+    print("\n".join([*lines, *(f"ERROR {problem}" for problem in mistaken)]))
+    for skipped in ignored_playbook_files(config.playbooks_dir):
+        print(f"WARNING {skipped}")
+    return 1 if report.has_errors or mistaken else 0
 
 
 def _add_config(parser: argparse.ArgumentParser, many: bool = False) -> None:

@@ -271,3 +271,14 @@ def test_a_command_needing_an_unwritable_folder_says_so_not_a_traceback(
 
     err = capsys.readouterr().err
     assert f"`{key}` {setup.parent / 'a-file' / 'inside'} cannot be written (Not a dir" in err
+
+
+def test_playbooks_check_names_a_status_word_of_the_team_s_language_too(setup, capsys):
+    write_playbook(setup, "urgence.md", "status == 'rouge'")
+
+    assert main(["playbooks", "check", "-c", str(setup)]) == 1
+
+    out = capsys.readouterr().out
+    assert "ERROR urgence.md: `when` compares `status` with 'rouge'" in out
+    assert "did you mean 'red'?" in out
+    assert "playbooks ok" not in out
