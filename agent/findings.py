@@ -2,7 +2,7 @@
 
 Each finding is one sentence that says what is wrong and what to do. They are pure
 functions of the config and what the sheet shows (the folders and the SMTP server are
-checked elsewhere: `check.py`, `mail.py`), so each has its own fast test.
+tried elsewhere: `folders.py`, `mail.probe_smtp`), so each has its own fast test.
 """
 
 from __future__ import annotations
