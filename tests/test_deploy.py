@@ -172,3 +172,25 @@ def test_the_old_recipe_s_root_only_config_is_a_sentence_for_the_service_user(se
 
     assert done.returncode == 1
     assert "cannot be read (Permission denied)" in done.stderr
+
+
+def test_the_unit_file_is_one_systemd_accepts(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        reason = "systemd-analyze is not installed here"
+        print(f"skipped: {reason}")
+        pytest.skip(reason)
+    unit = (ROOT / "deploy" / "health-agent.service").read_text(encoding="utf-8")
+    assert "StateDirectoryMode=0700" in unit and "EnvironmentFile=-/etc/health-agent/env" in unit
+    # the program is not installed on this machine: point at one that is, the rest unchanged
+    installed = unit.replace("/opt/health-agent/.venv/bin/health-agent", "/bin/true")
+    (tmp_path / "health-agent.service").write_text(installed, encoding="utf-8")
+
+    done = subprocess.run(
+        [analyze, "verify", str(tmp_path / "health-agent.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0 and "health-agent.service" not in done.stderr, done.stderr
