@@ -9,6 +9,7 @@ works from any current directory.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError
 from agent.scoring import Band, Criterion, Model
+from agent.weekdays import DAYS, short_day
 
 LANGUAGES = ("fr", "en")
 
@@ -70,7 +72,10 @@ KEYS: dict[str, list[str]] = {
     "schedule": ["sync_every_minutes"],
     "state": ["dir"],
 }
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Far above any real value, far below what breaks a computation: a bigger number is a typo.
+MAX_NUMBER = 1e6
+MAX_WEEKS = 1040  # history kept: twenty years
+MAX_TIMEOUT_S = 600  # a network call: ten minutes
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,7 @@ def _number(
     default: float | None,
     minimum: float | None = None,
     strictly_positive: bool = False,
+    maximum: float = MAX_NUMBER,
 ) -> float | None:
     full = f"{path}.{key}" if path else key
     if key not in table:
@@ -241,10 +247,14 @@ def _number(
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.fail(full, "a number", value)
+    if not math.isfinite(value):  # nan and inf pass every comparison below
+        raise ctx.fail(full, "a finite number (not nan or inf)", value)
     if strictly_positive and value <= 0:
         raise ctx.fail(full, "a number greater than 0", value)
     if minimum is not None and value < minimum:
         raise ctx.fail(full, f"a number of at least {minimum:g}", value)
+    if abs(value) > maximum:
+        raise ctx.fail(full, f"a number no greater than {maximum:g}", value)
     return float(value)
 
 
@@ -269,7 +279,8 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
             raise ctx.fail(f"{where}.points", 'a table of labels, e.g. { "Actif" = 2 }', table)
         points = {}
         for label_text, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= MAX_NUMBER:  # also refuses nan and inf
                 raise ctx.fail(f'{where}.points."{label_text}"', "a number of points >= 0", value)
             points[label_text] = float(value)
     else:
@@ -361,7 +372,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
             "the id from the sheet's address (docs.google.com/spreadsheets/d/<id>/)"
             ' when backend = "google"',
         )
-    keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1)
+    keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1, maximum=MAX_WEEKS)
     assert keep is not None
     english = language == "en"
     worksheet = _str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes") or ""
@@ -396,7 +407,9 @@ def _parse_google(ctx: ConfigContext, raw: Mapping[str, Any]) -> GoogleConfig:
     endpoint = _str(ctx, raw, "google", "endpoint")
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise ctx.fail("google.endpoint", "a base URL starting with http:// or https://", endpoint)
-    timeout = _number(ctx, raw, "google", "timeout_s", 30.0, strictly_positive=True)
+    timeout = _number(
+        ctx, raw, "google", "timeout_s", 30.0, strictly_positive=True, maximum=MAX_TIMEOUT_S
+    )
     return GoogleConfig(
         credentials=ctx.resolve(credentials) if credentials else None,
         endpoint=endpoint,
@@ -428,6 +441,12 @@ def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
         raise ctx.fail("digest.to", 'a list of email addresses, e.g. ["lead@example.com"]', to)
     if any(("\n" in a or "\r" in a or "," in a) for a in to):
         raise ctx.fail("digest.to", "one plain address per item", to)
+    day_written = raw.get("day")
+    if isinstance(day_written, str) and day_written not in DAYS and short_day(day_written):
+        hint = f'did you mean "{short_day(day_written)}"?'
+        raise ctx.fail(
+            "digest.day", f'a short English day name ("mon".."sun"); {hint}', day_written
+        )
     day = _str(ctx, raw, "digest", "day", "mon", choices=DAYS) or "mon"
     time = _str(ctx, raw, "digest", "time", "08:00") or "08:00"
     parts = time.split(":")
@@ -459,7 +478,7 @@ def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
 def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
     _check_keys(ctx, "smtp", raw, KEYS["smtp"])
     host = _str(ctx, raw, "smtp", "host", required=True)
-    port = _number(ctx, raw, "smtp", "port", 587, minimum=1)
+    port = _number(ctx, raw, "smtp", "port", 587, minimum=1, maximum=65535)
     security = _str(ctx, raw, "smtp", "security", "starttls", choices=("starttls", "ssl", "none"))
     username = _str(ctx, raw, "smtp", "username")
     password_env = _str(ctx, raw, "smtp", "password_env")
@@ -472,7 +491,9 @@ def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
     if "password" in raw:
         raise ctx.fail("smtp.password", "no password here: set `password_env` instead")
     sender = _str(ctx, raw, "smtp", "sender", "Health agent <health-agent@localhost>")
-    timeout = _number(ctx, raw, "smtp", "timeout_s", 30.0, strictly_positive=True)
+    timeout = _number(
+        ctx, raw, "smtp", "timeout_s", 30.0, strictly_positive=True, maximum=MAX_TIMEOUT_S
+    )
     ca_file = _str(ctx, raw, "smtp", "ca_file")
     assert host and port and security and sender and timeout
     return SmtpConfig(
@@ -504,7 +525,15 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     smtp = _parse_smtp(ctx, smtp_raw) if smtp_raw else None
     schedule = _table(ctx, data, "schedule")
     _check_keys(ctx, "schedule", schedule, KEYS["schedule"])
-    every = _number(ctx, schedule, "schedule", "sync_every_minutes", 10, strictly_positive=True)
+    every = _number(
+        ctx,
+        schedule,
+        "schedule",
+        "sync_every_minutes",
+        10,
+        strictly_positive=True,
+        maximum=7 * 24 * 60,
+    )
     state = _table(ctx, data, "state")
     _check_keys(ctx, "state", state, KEYS["state"])
     state_dir = _str(ctx, state, "state", "dir", ".health-agent") or ".health-agent"

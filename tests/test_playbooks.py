@@ -294,7 +294,7 @@ def test_check_reports_syntax_errors_with_file_and_line_and_unknown_names(tmp_pa
     assert "when.md:4:" in text
     assert "toml.md: front matter is not valid TOML" in text
     assert "fence.md:1:" in text
-    assert "ok.md (priority 50" in text and "1 accounts: Acme" in text
+    assert "ok.md (priority 50" in text and "1 account: Acme" in text
 
 
 def test_check_flags_a_when_that_is_not_true_or_false(tmp_path):
