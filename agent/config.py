@@ -45,6 +45,7 @@ KEYS: dict[str, list[str]] = {
         "segment_column",
         "renewal_column",
         "value_column",
+        "churned_column",
         "history_worksheet",
         "history_keep_weeks",
         "columns",
@@ -87,6 +88,7 @@ class SheetConfig:
     segment_column: str | None = None
     renewal_column: str | None = None
     value_column: str | None = None  # ARR/MRR: the digest's value at risk
+    churned_column: str | None = None  # the date an account left: `calibrate`'s outcomes
     history_keep_weeks: int = 104
 
 
@@ -381,6 +383,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
         value_column=_str(ctx, raw, "sheet", "value_column"),
+        churned_column=_str(ctx, raw, "sheet", "churned_column"),
         history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )
