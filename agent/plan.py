@@ -394,6 +394,7 @@ def plan_writes(
 
     # history: this week's row per scored account, replaced only when it differs
     with_score = keyed & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
+    with_score &= ~churned_by(accounts, today)  # what the score said before they left stays
     scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
     plan.history_rows = _history_rows(scored, history, config.model, week, today)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
@@ -401,6 +402,15 @@ def plan_writes(
     if len(history) and (history["week"] < oldest_week).any():
         plan.history_oldest_week = oldest_week
     return plan
+
+
+def churned_by(accounts: pd.DataFrame, today: dt.date) -> np.ndarray:
+    """Where an account left on or before `today` (its `churned` day, when the pass read
+    one): the history keeps its last rows as they were, never rewritten."""
+    if "churned" not in accounts:
+        return np.zeros(len(accounts), dtype=bool)
+    days = accounts["churned"].tolist()
+    return np.array([isinstance(d, dt.date) and d <= today for d in days], dtype=bool)
 
 
 def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from agent.accounts import accounts_frame, check_columns
-from agent.cells import each_distinct, key_text
+from agent.cells import each_distinct, key_text, parse_date
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
@@ -111,6 +111,10 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
 
     scored["owner"] = column_text(config.sheet.owner_column)
     scored["segment"] = column_text(config.sheet.segment_column)
+    churned = config.sheet.churned_column
+    if churned:  # the day each account left: its history is frozen from then
+        days = raw[churned].tolist() if churned in raw else [None] * len(raw)
+        scored["churned"] = each_distinct(days, parse_date, blank=None)
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
     scored["next_action"] = ""
