@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from agent.cells import each_distinct, key_text_list, parse_date
 from agent.config import Config
 from agent.errors import ConfigError, SheetError
 from agent.history import history_frame, week_start
-from agent.scoring import Model
+from agent.scoring import Criterion, Model
 from agent.stores.base import Snapshot
 
 MIN_CHURNS = 20  # below this many churned accounts, the figures prove nothing yet
@@ -176,7 +176,7 @@ class AccountWeeks:
 def account_weeks(
     history: pd.DataFrame,
     churned: Mapping[str, dt.date],
-    model: Model,
+    ids: Sequence[str],
     *,
     horizon_days: int,
     as_of: dt.date,
@@ -199,7 +199,6 @@ def account_weeks(
             counted &= days >= np.datetime64(since, "D")
         soon = ~np.isnat(churn_day) & (churn_day - days <= horizon)
     codes, distinct = pd.factorize(keys[counted])
-    ids = [c.id for c in model.criteria]
     points = frame[[f"points.{i}" for i in ids]].to_numpy(dtype=float)[counted]
     return AccountWeeks(
         account=codes,
@@ -235,7 +234,7 @@ def _monday(week: str) -> np.datetime64:
 def calibrate(
     history: pd.DataFrame,
     churned: Mapping[str, dt.date],
-    model: Model,
+    model: Model | None,
     *,
     as_of: dt.date,
     horizon_days: int = 90,
@@ -243,14 +242,22 @@ def calibrate(
     bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
 ) -> Calibration:
-    """How well the history's scores foretold the churns (see the module's docstring)."""
+    """How well the history's scores foretold the churns (see the module's docstring).
+
+    Without a model, only the score's figures (no criteria, no suggested weights)."""
+    criteria = model.criteria if model is not None else ()
     weeks = account_weeks(
-        history, churned, model, horizon_days=horizon_days, as_of=as_of, since=since
+        history,
+        churned,
+        [c.id for c in criteria],
+        horizon_days=horizon_days,
+        as_of=as_of,
+        since=since,
     )
     soon = weeks.churn_soon
     churned_accounts = len(np.unique(weeks.account[soon]))
     auc, low, high = _auc_with_interval(weeks, bootstrap, seed)
-    suggested = _suggested_weights(weeks.points, soon, model)
+    suggested = _suggested_weights(weeks.points, soon, criteria) if criteria else {}
     fits = [
         CriterionFit(
             id=c.id,
@@ -259,7 +266,7 @@ def calibrate(
             weight=c.weight,
             suggested_weight=suggested.get(c.id),
         )
-        for j, c in enumerate(model.criteria)
+        for j, c in enumerate(criteria)
     ]
     fits.sort(key=lambda f: -1.0 if f.auc is None else f.auc, reverse=True)
     return Calibration(
@@ -350,6 +357,8 @@ def _auc_with_interval(
     auc = float(_auc_of_counts(totals[:, :size], totals[:, size:])[0]) if size else float("nan")
     if auc != auc:
         return None, None, None
+    if bootstrap <= 0:
+        return auc, None, None
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, weeks.accounts, size=(bootstrap, weeks.accounts))
     chosen = np.zeros((bootstrap, weeks.accounts))
@@ -363,7 +372,9 @@ def _auc_with_interval(
     return auc, float(low), float(high)
 
 
-def _suggested_weights(points: np.ndarray, soon: np.ndarray, model: Model) -> dict[str, float]:
+def _suggested_weights(
+    points: np.ndarray, soon: np.ndarray, criteria: Sequence[Criterion]
+) -> dict[str, float]:
     """Weights from a regularised logistic regression of churn on the criteria's points.
 
     More points should mean less churn: a criterion whose points went the other way gets
@@ -381,8 +392,8 @@ def _suggested_weights(points: np.ndarray, soon: np.ndarray, model: Model) -> di
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = LogisticRegression(C=1.0, max_iter=500).fit(usable, soon)
     protective = np.clip(-fit.coef_[0], 0.0, None)
-    ids = [c.id for c, f in zip(model.criteria, filled, strict=True) if f]
-    total = sum(c.weight for c, f in zip(model.criteria, filled, strict=True) if f)
+    ids = [c.id for c, f in zip(criteria, filled, strict=True) if f]
+    total = sum(c.weight for c, f in zip(criteria, filled, strict=True) if f)
     scale = total / protective.sum() if protective.sum() > 0 else 0.0
     return {i: round(float(w * scale), 2) for i, w in zip(ids, protective, strict=True)}
 

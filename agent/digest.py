@@ -190,6 +190,14 @@ def build_sections(
         "value_at_risk": _values(records, facts),
         "owners": sections.owners(records),
         **_notes(history, facts),
+        "score_check": sections.score_check(
+            accounts,
+            history,
+            facts.today,
+            WORDS[facts.language],
+            STATUS_LABELS[facts.language],
+            facts.language,
+        ),
         "series": [{"week": w, **c} for w, c in series],
         "compared_with": facts.week_ago.source if facts.week_ago else "",
     }

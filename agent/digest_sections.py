@@ -269,3 +269,36 @@ def owners(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["red_accounts"] = names[:OWNER_NAMES_CAP]
         row["red_more"] = max(0, len(names) - OWNER_NAMES_CAP)
     return rows
+
+
+def score_check(
+    accounts: pd.DataFrame,
+    history: pd.DataFrame,
+    today: dt.date,
+    words: dict[str, str],
+    labels: dict[str, str],
+    language: str,
+) -> str:
+    """Once a month (the digest sent in a month's first seven days), whether the score
+    foretold the churns of the last 12 months: its AUC and the churn rate per status, or
+    how many churns are still missing. Blank without churn dates (`sheet.churned_column`)."""
+    if today.day > 7 or "churned" not in accounts:
+        return ""
+    from agent.calibrate import MIN_CHURNS, calibrate
+
+    keys = accounts["key"].tolist()
+    days = accounts["churned"].tolist()
+    churned = {k: d for k, d in zip(keys, days, strict=True) if isinstance(d, dt.date)}
+    since = today - dt.timedelta(days=365)
+    found = calibrate(history, churned, None, as_of=today, since=since, bootstrap=0)
+    if not found.enough or found.auc is None:
+        return words["score_check_too_few"].format(churned=found.churned, min=MIN_CHURNS)
+    rates = " · ".join(
+        f"{labels.get(b.name, b.name)} {number_text(round(100 * b.rate, 1), language)}"
+        + ("\u00a0%" if language == "fr" else "%")
+        for b in found.bands
+    )
+    auc = f"{found.auc:.2f}"
+    return words["score_check"].format(
+        auc=auc.replace(".", ",") if language == "fr" else auc, rates=rates
+    )
