@@ -85,6 +85,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "why": r["why"],
                 "next_action": r["next_action"],
                 "points": {i: _json_number(r[f"points.{i}"]) for i in ids},
+                "override": r.get("override"),  # the CSM's status, when one holds
             }
             for r in result.accounts.to_dict("records")
         ]

@@ -46,6 +46,9 @@ KEYS: dict[str, list[str]] = {
         "renewal_column",
         "value_column",
         "churned_column",
+        "override_column",
+        "override_reason_column",
+        "override_until_column",
         "history_worksheet",
         "history_keep_weeks",
         "columns",
@@ -89,6 +92,9 @@ class SheetConfig:
     renewal_column: str | None = None
     value_column: str | None = None  # ARR/MRR: the digest's value at risk
     churned_column: str | None = None  # the date an account left: `calibrate`'s outcomes
+    override_column: str | None = None  # the CSM's judgement: a status word (overrides.py)
+    override_reason_column: str | None = None
+    override_until_column: str | None = None
     history_keep_weeks: int = 104
 
 
@@ -384,6 +390,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
         value_column=_str(ctx, raw, "sheet", "value_column"),
         churned_column=_str(ctx, raw, "sheet", "churned_column"),
+        **{k: _str(ctx, raw, "sheet", k) for k in KEYS["sheet"] if k.startswith("override")},
         history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )

@@ -287,14 +287,15 @@ def formatting_for(config: Config) -> Formatting:
     labels = STATUS_LABELS[config.language]
     out = config.output
     model = config.model
+    dropdowns = [(c.column, tuple(c.labels_by_points())) for c in model.criteria if c.points]
+    if config.sheet.override_column:  # the CSM's judgement: one of the status labels
+        dropdowns.append((config.sheet.override_column, tuple(labels.values())))
     return Formatting(
         status_column=out.status,
         status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
         score_column=out.score,
         agent_columns=out.all(),
-        dropdowns=tuple(
-            (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
-        ),
+        dropdowns=tuple(dropdowns),
         score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
     )
 
@@ -468,6 +469,10 @@ def _history_rows(
     """This week's history row of each scored account whose row differs from the tab's."""
     version = model.version()
     ids = [c.id for c in model.criteria]
+    if "computed_status" in scored:  # an override sets the sheet's status, not the history's
+        scored = scored.assign(
+            status=scored["computed_status"], status_label=scored["computed_status_label"]
+        )
     this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
     if len(this_week):
         old = this_week.set_index("key").reindex(scored["key"])

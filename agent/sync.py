@@ -25,6 +25,7 @@ from agent.cells import each_distinct, key_text, parse_date
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
 from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
+from agent.overrides import apply_overrides, read_overrides
 from agent.plan import WritePlan, WriteReport, plan_writes
 from agent.scoring import score_accounts
 from agent.stores.base import Snapshot, Store
@@ -115,6 +116,9 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
     if churned:  # the day each account left: its history is frozen from then
         days = raw[churned].tolist() if churned in raw else [None] * len(raw)
         scored["churned"] = each_distinct(days, parse_date, blank=None)
+    if config.sheet.override_column:  # the CSM's judgement sets the status it names
+        overrides = read_overrides(raw, config.sheet, today)
+        apply_overrides(scored, overrides, model.scale, config.language)
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
     scored["next_action"] = ""
