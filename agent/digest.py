@@ -111,6 +111,7 @@ def _account_lists(
         "declining": rows(moved["declining"]),
         "improved": rows(moved["improved"]),
         "ambassadors": rows(sections.ambassadors(records, trends)),
+        "csm_calls": sections.csm_calls(records, reader, words, labels),
         "renewals": [{"days": days, **rows(found)} for days, found in windows.items()],
     }
 

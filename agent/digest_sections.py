@@ -302,3 +302,41 @@ def score_check(
     return words["score_check"].format(
         auc=auc.replace(".", ",") if language == "fr" else auc, rates=rates
     )
+
+
+def csm_calls(
+    records: list[dict[str, Any]], reader: Reader, words: dict[str, str], labels: dict[str, str]
+) -> dict[str, Any] | None:
+    """The CSMs' overrides that set another status than the score's, and those that
+    expired: one line each, worst status first. None when the sheet has no override column."""
+    if not records or "override_state" not in records[0]:
+        return None
+    found = []
+    for r in records:
+        state, computed = r.get("override_state"), r.get("computed_status") or ""
+        code = r.get("override") if state == "active" else None
+        until = r.get("override_until")
+        if code and code != computed:
+            parts = [
+                words["csm_call"].format(
+                    status=labels[code],
+                    computed=labels.get(computed, ""),
+                    score=reader.score(r["shown"]),
+                )
+            ]
+            if isinstance(until, dt.date):
+                parts.append(words["csm_call_until"].format(date=reader.date(until)))
+            if r.get("override_reason"):
+                parts.append(_cut(r["override_reason"]))
+            found.append((STATUSES.index(code), r["key"], r.get("owner") or "", " · ".join(parts)))
+        elif state == "expired" and isinstance(until, dt.date):
+            old = r.get("override_code") or ""
+            text = words["csm_call_expired"].format(
+                status=labels.get(old, ""),
+                date=reader.date(until),
+                computed=labels.get(computed, ""),
+            )
+            found.append((-1, r["key"], r.get("owner") or "", text))
+    found.sort(key=lambda f: (-f[0], f[1]))
+    rows = [{"key": k, "owner": o, "text": t} for _, k, o, t in found]
+    return {**capped(rows), "rows": rows[:LIST_CAP]}

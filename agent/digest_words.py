@@ -55,6 +55,10 @@ WORDS: dict[str, dict[str, str]] = {
         "dans les 90 jours ; 0,5 = le hasard, 1 = parfait) · taux de départ : {rates}.",
         "score_check_too_few": "Le score est-il juste ? Pas encore de réponse : "
         "pas assez de départs ({churned} sur {min}).",
+        "csm_calls": "Avis CSM différents du score",
+        "csm_call": "{status} selon le CSM, {computed} selon le score ({score})",
+        "csm_call_until": "jusqu'au {date}",
+        "csm_call_expired": "avis {status} expiré le {date} : de nouveau {computed}",
     },
     "en": {
         "subject": "Customer health W{week}: {green} green · {orange} orange · {red} red",
@@ -108,5 +112,9 @@ WORDS: dict[str, dict[str, str]] = {
         "90 days; 0.5 is chance, 1 is perfect) · churn rate: {rates}.",
         "score_check_too_few": "Is the score right? No answer yet: "
         "not enough churns yet ({churned} of {min}).",
+        "csm_calls": "CSM calls that differ from the score",
+        "csm_call": "{status} says the CSM, {computed} says the score ({score})",
+        "csm_call_until": "until {date}",
+        "csm_call_expired": "{status} call expired on {date}: back to {computed}",
     },
 }

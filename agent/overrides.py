@@ -108,6 +108,8 @@ def apply_overrides(
     `computed_status`), and say it in "why" (an expired or unknown one too). In place."""
     scored["computed_status"] = scored["status"]
     scored["computed_status_label"] = scored["status_label"]
+    for name in ("override_state", "override_code", "override_until"):  # the digest's list
+        scored[name] = pd.Series(overrides[name].tolist(), index=scored.index, dtype=object)
     for name in ("override", "override_reason"):  # objects: None stays None, not NaN
         scored[name] = pd.Series(overrides[name].tolist(), index=scored.index, dtype=object)
     states = overrides["override_state"].to_numpy(dtype=object)

@@ -162,3 +162,43 @@ def test_sync_json_rows_carry_the_override(tmp_path, capsys):
     assert found["Acme"]["score"] == 8
     assert found["Cèdre"]["override"] is None
     made.close()
+
+
+def test_the_digest_lists_overrides_that_differ_from_the_score_and_expired_ones(tmp_path):
+    from agent.delivery import deliver
+
+    made = FACTORIES["memory"](tmp_path, HEADER, [list(r) for r in ROWS], "Client")
+    config = example_config(tmp_path, **SHEET)
+    result = run_pass(made.store, config, now=MONDAY)
+    outcome = deliver(config, result, now=MONDAY, location="/x", last_synced=MONDAY, dry_run=True)
+    assert outcome.digest is not None
+    calls = outcome.digest.sections["csm_calls"]
+    assert [r["key"] for r in calls["rows"]] == ["Acme", "Boréal"]  # the worst status first
+    acme = calls["rows"][0]["text"]
+    assert acme == (
+        "À risque selon le CSM, En bonne santé selon le score (8/8) · jusqu'au 30/11/2026"
+        " · champion parti"
+    )
+    assert "Avis CSM différents du score (2)" in outcome.digest.text
+    assert "Avis CSM différents du score (2)" in outcome.digest.html
+
+    later = MONDAY + dt.timedelta(days=8)
+    result = run_pass(made.store, config, now=later)
+    outcome = deliver(
+        config, result, now=later, location="/x", last_synced=later, dry_run=True, force=True
+    )
+    assert outcome.digest is not None
+    texts = {r["key"]: r["text"] for r in outcome.digest.sections["csm_calls"]["rows"]}
+    assert texts["Acme"] == "avis À risque expiré le 30/11/2026 : de nouveau En bonne santé"
+
+
+def test_a_digest_without_override_columns_has_no_such_list(tmp_path, seed_config):
+    from agent.delivery import deliver
+
+    made = FACTORIES["memory"](tmp_path, HEADER[:7], [r[:7] for r in ROWS], "Client")
+    result = run_pass(made.store, seed_config, now=MONDAY)
+    outcome = deliver(
+        seed_config, result, now=MONDAY, location="/x", last_synced=MONDAY, dry_run=True
+    )
+    assert outcome.digest is not None and outcome.digest.sections["csm_calls"] is None
+    assert "Avis CSM" not in outcome.digest.text
