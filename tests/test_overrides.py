@@ -202,3 +202,12 @@ def test_a_digest_without_override_columns_has_no_such_list(tmp_path, seed_confi
     )
     assert outcome.digest is not None and outcome.digest.sections["csm_calls"] is None
     assert "Avis CSM" not in outcome.digest.text
+
+
+def test_the_override_column_gets_a_dropdown_of_the_status_labels(tmp_path, seed_config):
+    from agent.plan import formatting_for
+
+    config = example_config(tmp_path, **SHEET)
+    dropdowns = dict(formatting_for(config).dropdowns)
+    assert dropdowns["Avis CSM"] == ("En bonne santé", "À surveiller", "À risque")
+    assert "Avis CSM" not in dict(formatting_for(seed_config).dropdowns)
