@@ -305,7 +305,11 @@ def score_check(
 
 
 def csm_calls(
-    records: list[dict[str, Any]], reader: Reader, words: dict[str, str], labels: dict[str, str]
+    records: list[dict[str, Any]],
+    reader: Reader,
+    words: dict[str, str],
+    labels: dict[str, str],
+    ages: dict[str, int],
 ) -> dict[str, Any] | None:
     """The CSMs' overrides that set another status than the score's, and those that
     expired: one line each, worst status first. None when the sheet has no override column."""
@@ -324,6 +328,10 @@ def csm_calls(
                     score=reader.score(r["shown"]),
                 )
             ]
+            weeks = ages.get(r["key"], 1)
+            parts.append(
+                words["csm_call_weeks"].format(weeks=weeks) if weeks > 1 else words["csm_call_new"]
+            )
             if isinstance(until, dt.date):
                 parts.append(words["csm_call_until"].format(date=reader.date(until)))
             if r.get("override_reason"):

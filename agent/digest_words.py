@@ -58,6 +58,8 @@ WORDS: dict[str, dict[str, str]] = {
         "csm_calls": "Avis CSM différents du score",
         "csm_call": "{status} selon le CSM, {computed} selon le score ({score})",
         "csm_call_until": "jusqu'au {date}",
+        "csm_call_weeks": "depuis {weeks} semaines",
+        "csm_call_new": "depuis cette semaine",
         "csm_call_expired": "avis {status} expiré le {date} : de nouveau {computed}",
     },
     "en": {
@@ -115,6 +117,8 @@ WORDS: dict[str, dict[str, str]] = {
         "csm_calls": "CSM calls that differ from the score",
         "csm_call": "{status} says the CSM, {computed} says the score ({score})",
         "csm_call_until": "until {date}",
+        "csm_call_weeks": "for {weeks} weeks",
+        "csm_call_new": "since this week",
         "csm_call_expired": "{status} call expired on {date}: back to {computed}",
     },
 }

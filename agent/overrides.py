@@ -19,6 +19,7 @@ import pandas as pd
 
 from agent.cells import cell_text, each_distinct, normalize_label, parse_date
 from agent.config import SheetConfig
+from agent.history import shift_week
 from agent.labels import STATUS_LABELS, STATUSES, number_text
 
 COLOURS = {
@@ -142,3 +143,21 @@ def apply_overrides(
             note = words["unknown"].format(word=row["override_word"][:40])
         why[at] = f"{note} · {why[at]}" if why[at] else note
     scored["status"], scored["status_label"], scored["why"] = status, status_label, why
+
+
+def override_weeks(history: pd.DataFrame, holding: dict[str, str], week: str) -> dict[str, int]:
+    """How long each override in `holding` (key -> status) has held: the weeks in a row the
+    history shows it, this `week` included (1: set this week)."""
+    if "override" not in history or not holding:
+        return dict.fromkeys(holding, 1)
+    rows = history[history["key"].isin(list(holding)) & history["override"].notna()]
+    seen = set(
+        zip(rows["key"].tolist(), rows["week"].tolist(), rows["override"].tolist(), strict=True)
+    )
+    ages = {}
+    for key, code in holding.items():
+        weeks, back = 1, shift_week(week, -1)
+        while (key, back, code) in seen:  # at most one step per row seen
+            weeks, back = weeks + 1, shift_week(back, -1)
+        ages[key] = weeks
+    return ages

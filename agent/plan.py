@@ -463,13 +463,25 @@ def _changed_cells(
     return changes
 
 
+def _code(value: Any) -> str | None:
+    """An override's status code as a frame holds it (None, or NaN where no row was)."""
+    return value if isinstance(value, str) else None
+
+
 def _history_rows(
     scored: pd.DataFrame, history: pd.DataFrame, model: Model, week: str, today: dt.date
 ) -> HistoryRows:
     """This week's history row of each scored account whose row differs from the tab's."""
     version = model.version()
     ids = [c.id for c in model.criteria]
+    overrides: list[Any] | None = None
     if "computed_status" in scored:  # an override sets the sheet's status, not the history's
+        overrides = [  # the override's label, kept in a column of its own
+            label if _code(code) else None
+            for code, label in zip(
+                scored["override"].tolist(), scored["status_label"].tolist(), strict=True
+            )
+        ]
         scored = scored.assign(
             status=scored["computed_status"], status_label=scored["computed_status_label"]
         )
@@ -488,6 +500,12 @@ def _history_rows(
                 np.isnan(before) & np.isnan(after)
             )
             differs |= ~same
+        if overrides is not None:
+            was = old["override"].tolist() if "override" in old else [None] * len(scored)
+            now = scored["override"].tolist()
+            differs |= np.array(
+                [_code(a) != _code(b) for a, b in zip(was, now, strict=True)], dtype=bool
+            )
         changed = scored if differs.all() else scored[differs]
     else:  # the week's first pass: a row for every scored account
         changed = scored
@@ -499,4 +517,8 @@ def _history_rows(
         *(score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
     count = len(changed)
-    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
+    extra: list[list[Any]] = []
+    if overrides is not None:  # the override's label, after the model's column
+        at = scored.index.get_indexer(changed.index)
+        extra.append([overrides[i] for i in at.tolist()])
+    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count, *extra])

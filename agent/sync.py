@@ -194,7 +194,12 @@ def _one_pass(
         today=sheet.today,
         raw=sheet.raw,
         history=sheet.history,
-        history_header=history_header(config.model, config.sheet.key_column, config.language),
+        history_header=history_header(
+            config.model,
+            config.sheet.key_column,
+            config.language,
+            override=bool(config.sheet.override_column),
+        ),
         oldest_week=shift_week(sheet.week, -config.sheet.history_keep_weeks),
     )
     report = WriteReport() if dry_run else store.write(plan)

@@ -1,5 +1,5 @@
 """A churned account's history is frozen: what the score said before it left stays, on
-every store (the contract suite's memory and workbook backends)."""
+every store (the contract suite's memory, workbook and Google backends)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ ROWS = [
 ]
 
 
-@pytest.fixture(params=["memory", "workbook"])
+@pytest.fixture(params=["memory", "workbook", "google"])
 def backend(request, tmp_path):
     made: Backend = FACTORIES[request.param](tmp_path, HEADER, [list(r) for r in ROWS], "Client")
     yield made

@@ -1,5 +1,6 @@
 """The CSM's judgement: an override sets the status and colour, the score stays computed,
-"why" says both, it expires, a bad word is a note; playbooks see it (and `churned`)."""
+"why" says both, it expires, a bad word is a note; playbooks see it (and `churned`).
+The store tests run on the memory and workbook stores and Google's (the emulator)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ SHEET = {
 }
 
 
-@pytest.fixture(params=["memory", "workbook"])
+@pytest.fixture(params=["memory", "workbook", "google"])
 def backend(request, tmp_path):
     made: Backend = FACTORIES[request.param](tmp_path, HEADER, [list(r) for r in ROWS], "Client")
     yield made
@@ -112,8 +113,9 @@ def test_the_agent_never_writes_the_override_columns(backend, tmp_path):
     config = example_config(tmp_path, **SHEET)
     for days in (0, 8):
         run_pass(backend.store, config, now=MONDAY + dt.timedelta(days=days))
-    assert cells(backend, "Avis CSM") == {r[0]: r[7] for r in ROWS}
-    assert cells(backend, "Raison") == {r[0]: r[8] for r in ROWS}
+    for column, at in (("Avis CSM", 7), ("Raison", 8)):  # Google shows a blank as ""
+        found = {k: v or None for k, v in cells(backend, column).items()}
+        assert found == {r[0]: r[at] for r in ROWS}
 
 
 def test_playbooks_see_override_its_reason_and_churned(tmp_path):
@@ -176,8 +178,8 @@ def test_the_digest_lists_overrides_that_differ_from_the_score_and_expired_ones(
     assert [r["key"] for r in calls["rows"]] == ["Acme", "Boréal"]  # the worst status first
     acme = calls["rows"][0]["text"]
     assert acme == (
-        "À risque selon le CSM, En bonne santé selon le score (8/8) · jusqu'au 30/11/2026"
-        " · champion parti"
+        "À risque selon le CSM, En bonne santé selon le score (8/8) · depuis cette semaine"
+        " · jusqu'au 30/11/2026 · champion parti"
     )
     assert "Avis CSM différents du score (2)" in outcome.digest.text
     assert "Avis CSM différents du score (2)" in outcome.digest.html
@@ -211,3 +213,37 @@ def test_the_override_column_gets_a_dropdown_of_the_status_labels(tmp_path, seed
     dropdowns = dict(formatting_for(config).dropdowns)
     assert dropdowns["Avis CSM"] == ("En bonne santé", "À surveiller", "À risque")
     assert "Avis CSM" not in dict(formatting_for(seed_config).dropdowns)
+
+
+def test_the_history_keeps_the_override_in_a_column_after_the_model(backend, tmp_path):
+    from agent.history import history_frame
+
+    plain = example_config(tmp_path)  # a week before overrides were configured
+    run_pass(backend.store, plain, now=MONDAY - dt.timedelta(weeks=1))
+    config = example_config(tmp_path, **SHEET)
+    run_pass(backend.store, config, now=MONDAY)
+    tab = backend.store.read().history
+    assert tab is not None and tab.header[-2:] == ["Modèle", "Avis CSM"]
+    frame = history_frame(tab, config.model)
+    this_week = frame[frame["week"] == "2026-W48"].set_index("key")
+    assert this_week.at["Acme", "status"] == "green"  # computed
+    assert this_week.at["Acme", "override"] == "red"  # apart
+    assert pd.isna(this_week.at["Cèdre", "override"])  # a bad word is no override
+    last_week = frame[frame["week"] == "2026-W47"]
+    assert set(last_week["model_version"]) == {config.model.version()}  # read as before
+    assert last_week["override"].isna().all()
+
+
+def test_the_digest_says_how_long_an_override_has_held(tmp_path):
+    from agent.delivery import deliver
+
+    rows = [list(r) for r in ROWS]
+    rows[0][9] = "2027-01-31"
+    made = FACTORIES["memory"](tmp_path, HEADER, rows, "Client")
+    config = example_config(tmp_path, **SHEET)
+    for week in (2, 1, 0):
+        result = run_pass(made.store, config, now=MONDAY - dt.timedelta(weeks=week))
+    outcome = deliver(config, result, now=MONDAY, location="/x", last_synced=MONDAY, dry_run=True)
+    assert outcome.digest is not None
+    texts = {r["key"]: r["text"] for r in outcome.digest.sections["csm_calls"]["rows"]}
+    assert "depuis 3 semaines" in texts["Acme"]
