@@ -20,6 +20,7 @@ before an account's churn date count, and only weeks at least `horizon_days` bef
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from agent.accounts import accounts_frame
-from agent.cells import each_distinct, key_text_list, parse_date
+from agent.cells import each_distinct, is_blank, key_text_list, parse_date
 from agent.config import Config
 from agent.errors import ConfigError, SheetError
 from agent.history import history_frame, week_start
@@ -91,6 +92,7 @@ class Calibration:
     scores: list[ChurnRate] = field(default_factory=list)
     criteria: list[CriterionFit] = field(default_factory=list)  # best own AUC first
     separation: Separation | None = None
+    unreadable: tuple[str, ...] = ()  # accounts whose churn cell holds no date
 
     @property
     def enough(self) -> bool:
@@ -131,6 +133,7 @@ class Calibration:
                 for c in self.criteria
             ],
             "suggested_weights": self.suggested_weights,
+            "unreadable_churn_dates": list(self.unreadable),
             "separation": None
             if sep is None
             else {
@@ -428,6 +431,15 @@ def calibrate_snapshot(
             "left, or fix the name in the config."
         )
     raw = accounts_frame(snapshot.accounts)
-    churned = churn_dates(raw, config.sheet.key_column, churned_column)
+    key_column = config.sheet.key_column
+    churned = churn_dates(raw, key_column, churned_column)
     history = history_frame(snapshot.history, config.model)
-    return calibrate(history, churned, config.model, as_of=as_of, horizon_days=horizon_days)
+    found = calibrate(history, churned, config.model, as_of=as_of, horizon_days=horizon_days)
+    typed = [
+        (key, cell)
+        for key, cell in zip(
+            key_text_list(raw[key_column].tolist()), raw[churned_column].tolist(), strict=True
+        )
+        if key and not is_blank(cell) and key not in churned
+    ]
+    return dataclasses.replace(found, unreadable=tuple(k for k, _ in typed))

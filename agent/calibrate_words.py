@@ -25,6 +25,8 @@ WORDS: dict[str, dict[str, str]] = {
         "weights": "Poids suggérés (régression logistique), à reporter dans chaque "
         "[[model.criteria]] :",
         "weight_line": 'id = "{id}"  weight = {suggested}   # actuel : {weight}',
+        "unreadable": "{n} date(s) de départ illisible(s), ces comptes comptent comme "
+        "clients : {keys} (écrire 2026-11-30).",
         "separation": "Le seuil qui séparait le mieux : score de {score} ou moins "
         "({caught} des semaines avant un départ, {alarms} des autres).",
     },
@@ -45,6 +47,8 @@ WORDS: dict[str, dict[str, str]] = {
         "criteria": "Each criterion alone (AUC):",
         "weights": "Suggested weights (logistic regression), to set in each [[model.criteria]]:",
         "weight_line": 'id = "{id}"  weight = {suggested}   # now: {weight}',
+        "unreadable": "{n} churn date(s) cannot be read, so these accounts count as "
+        "customers: {keys} (type 2026-11-30).",
         "separation": "The cut that separated best: a score of {score} or less "
         "({caught} of the weeks before a churn, {alarms} of the others).",
     },
@@ -78,6 +82,9 @@ def calibration_lines(result: Calibration, model: Model, language: str) -> list[
     ]
     if not result.enough:
         lines.append(too_few_churns(result.churned, language))
+    if result.unreadable:
+        named = ", ".join(result.unreadable[:10]) + ("…" if len(result.unreadable) > 10 else "")
+        lines.append(w["unreadable"].format(n=len(result.unreadable), keys=named))
     if not result.weeks:
         lines.append(w["no_weeks"].format(days=result.horizon_days))
         return lines

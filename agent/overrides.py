@@ -40,12 +40,14 @@ WHY = {
         "until": " jusqu'au {date}",
         "expired": "Avis CSM ({colour}) expiré le {date}",
         "unknown": "Avis CSM « {word} » non reconnu (vert, orange ou rouge)",
+        "bad_until": "Avis CSM ignoré : date de fin « {word} » illisible (écrire 2027-01-31)",
     },
     "en": {
         "active": "CSM's call: {colour}{until}{reason} · computed {score}",
         "until": " until {date}",
         "expired": "CSM's call ({colour}) expired on {date}",
         "unknown": 'CSM\'s call "{word}" not recognised (green, orange or red)',
+        "bad_until": 'CSM\'s call ignored: end date "{word}" cannot be read (type 2027-01-31)',
     },
 }
 
@@ -63,7 +65,8 @@ def _date_text(day: dt.date, language: str) -> str:
 def read_overrides(raw: pd.DataFrame, sheet: SheetConfig, today: dt.date) -> pd.DataFrame:
     """Per row: `override` (the status it sets today, or None), `override_word` (as typed),
     `override_reason`, `override_until` (a date or None), `override_state` ("active",
-    "expired", "unknown" or "" for a blank cell). Empty columns without the config key."""
+    "expired", "unknown", "bad_until" for an end date that is no date, or "" for a blank
+    cell). An override holds only when "active"."""
     n = len(raw)
 
     def column(name: str | None) -> list[Any]:
@@ -72,13 +75,16 @@ def read_overrides(raw: pd.DataFrame, sheet: SheetConfig, today: dt.date) -> pd.
     words = each_distinct(column(sheet.override_column), _text)
     codes = each_distinct(words, override_status, blank=None)
     reasons = each_distinct(column(sheet.override_reason_column), _text)
-    until = each_distinct(column(sheet.override_until_column), parse_date, blank=None)
+    until_cells = each_distinct(column(sheet.override_until_column), _text)
+    until = each_distinct(until_cells, parse_date, blank=None)
     states = []
-    for word, code, end in zip(words, codes, until, strict=True):
+    for word, code, typed, end in zip(words, codes, until_cells, until, strict=True):
         if not word:
             states.append("")
         elif code is None:
             states.append("unknown")
+        elif typed and end is None:  # an end nobody can read: it would never expire
+            states.append("bad_until")
         elif end is not None and end < today:
             states.append("expired")
         else:
@@ -92,6 +98,7 @@ def read_overrides(raw: pd.DataFrame, sheet: SheetConfig, today: dt.date) -> pd.
             "override_reason": reasons,
             "override_until": until,
             "override_state": states,
+            "override_until_typed": until_cells,
         },
         index=raw.index,
         dtype=object,
@@ -139,6 +146,8 @@ def apply_overrides(
             continue
         if state == "expired":
             note = words["expired"].format(colour=colours[code], date=_date_text(end, lang))
+        elif state == "bad_until":
+            note = words["bad_until"].format(word=row["override_until_typed"][:40])
         else:
             note = words["unknown"].format(word=row["override_word"][:40])
         why[at] = f"{note} · {why[at]}" if why[at] else note

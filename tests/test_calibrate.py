@@ -212,3 +212,18 @@ def test_no_usable_week_says_what_is_needed():
     lines = calibration_lines(result, MODEL, "en")
     assert any("not enough churns yet (0 of 20)" in line for line in lines)
     assert any("sheet.churned_column" in line for line in lines)
+
+
+def test_a_churn_date_nobody_can_read_is_named(tmp_path, capsys):
+    history = generate(accounts=30, weeks=10, seed=5)
+    config = write_team(tmp_path, history)
+    from openpyxl import load_workbook
+
+    book = load_workbook(tmp_path / "team.xlsx")
+    book["Accounts"]["H2"] = "fin novembre"  # ACC-00000's churn cell
+    book.save(tmp_path / "team.xlsx")
+    assert main(["calibrate", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 churn date(s) cannot be read, so these accounts count as customers: ACC-00000" in out
+    assert main(["calibrate", "-c", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unreadable_churn_dates"] == ["ACC-00000"]

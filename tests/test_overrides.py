@@ -247,3 +247,13 @@ def test_the_digest_says_how_long_an_override_has_held(tmp_path):
     assert outcome.digest is not None
     texts = {r["key"]: r["text"] for r in outcome.digest.sections["csm_calls"]["rows"]}
     assert "depuis 3 semaines" in texts["Acme"]
+
+
+def test_an_end_date_nobody_can_read_makes_the_override_not_count_and_why_says_so(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[0][9] = "fin janvier"
+    made = FACTORIES["memory"](tmp_path, HEADER, rows, "Client")
+    result = run_pass(made.store, example_config(tmp_path, **SHEET), now=MONDAY)
+    acme = result.accounts.set_index("key").loc["Acme"]
+    assert acme["status"] == "green" and acme["override"] is None
+    assert acme["why"].startswith("Avis CSM ignoré : date de fin « fin janvier » illisible")
