@@ -102,6 +102,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "why": r["why"],
                 "next_action": r["next_action"],
                 "points": {i: _json_number(r[f"points.{i}"]) for i in ids},
+                "override": r.get("override"),  # the CSM's status, when one holds
             }
             for r in result.accounts.to_dict("records")
         ]
@@ -225,6 +226,35 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
     for skipped in ignored_playbook_files(config.playbooks_dir):
         print(f"WARNING {skipped}")
     return 1 if report.has_errors or mistaken else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from agent.calibrate import calibrate_snapshot
+    from agent.calibrate_words import calibration_lines
+    from agent.from_config import open_store
+
+    config = load_config(args.config)
+    result = calibrate_snapshot(
+        open_store(config).read(), config, as_of=_now().date(), horizon_days=args.horizon_days
+    )
+    if args.json:
+        json.dump(result.as_json(), sys.stdout, ensure_ascii=False)
+        print()
+    else:
+        for line in calibration_lines(result, config.model, config.language):
+            print(line)
+    return 0
+
+
+def _days(text: str) -> int:
+    """A number of days from 1 to ten years, for --horizon-days."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 3660:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, 1 to 3660, got {text}")
+    return days
 
 
 def _add_config(parser: argparse.ArgumentParser, many: bool = False) -> None:
@@ -356,6 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("status", "last pass, last error, next pass, next digest, last digest", cmd_status)
     _playbooks_commands(sub)
+    p = command(
+        "calibrate", "check the score against past churns: AUC, churn rate by band", cmd_calibrate
+    )
+    p.add_argument(
+        "--horizon-days",
+        type=_days,
+        default=90,
+        metavar="DAYS",
+        help="a week counts as followed by a churn when the account left within this many days",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 
 

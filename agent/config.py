@@ -47,6 +47,10 @@ KEYS: dict[str, list[str]] = {
         "segment_column",
         "renewal_column",
         "value_column",
+        "churned_column",
+        "override_column",
+        "override_reason_column",
+        "override_until_column",
         "history_worksheet",
         "history_keep_weeks",
         "columns",
@@ -92,6 +96,10 @@ class SheetConfig:
     segment_column: str | None = None
     renewal_column: str | None = None
     value_column: str | None = None  # ARR/MRR: the digest's value at risk
+    churned_column: str | None = None  # the date an account left: `calibrate`'s outcomes
+    override_column: str | None = None  # the CSM's judgement: a status word (overrides.py)
+    override_reason_column: str | None = None
+    override_until_column: str | None = None
     history_keep_weeks: int = 104
 
 
@@ -396,6 +404,8 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
         value_column=_str(ctx, raw, "sheet", "value_column"),
+        churned_column=_str(ctx, raw, "sheet", "churned_column"),
+        **{k: _str(ctx, raw, "sheet", k) for k in KEYS["sheet"] if k.startswith("override")},
         history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )

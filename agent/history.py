@@ -23,6 +23,9 @@ HEADERS = {
     "fr": ("Semaine", "Date", "Score", "Statut", "Modèle"),
     "en": ("Week", "Date", "Score", "Status", "Model"),
 }
+# the CSM's override, kept apart from the computed status: a column after the model's, so
+# the rows written before it read as they always did
+OVERRIDE_HEADERS = {"fr": "Avis CSM", "en": "CSM call"}
 _STATUS_BY_LABEL = {
     label.casefold(): code for labels in STATUS_LABELS.values() for code, label in labels.items()
 }
@@ -45,10 +48,16 @@ def shift_week(week: str, weeks: int) -> str:
     return iso_week(week_start(week) + dt.timedelta(weeks=weeks))
 
 
-def history_header(model: Model, key_column: str, language: str) -> list[str]:
-    """The history tab's header: week, date, key, score, status, points per criterion, model."""
+def history_header(
+    model: Model, key_column: str, language: str, override: bool = False
+) -> list[str]:
+    """The history tab's header: week, date, key, score, status, points per criterion, model
+    (and, with `override`, the CSM's override after it)."""
     week, date, score, status, version = HEADERS.get(language, HEADERS["en"])
-    return [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+    header = [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+    if override:
+        header.append(OVERRIDE_HEADERS.get(language, OVERRIDE_HEADERS["en"]))
+    return header
 
 
 def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
@@ -81,6 +90,9 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         return [r[at] if at < len(r) else None for r in rows]
 
     last = len(header) - 1
+    has_override = last >= 6 and header[last] in OVERRIDE_HEADERS.values()
+    if has_override:  # the model's column is the one before
+        last -= 1
     data: dict[str, Any] = {
         "week": each_distinct(cells(0), _text),
         "date": each_distinct(cells(1), _text),
@@ -92,7 +104,9 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     for i in ids:
         points = cells(header.index(i)) if i in header else [None] * len(rows)
         data[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
-    frame = pd.DataFrame(data)  # in the order of `columns`
+    if has_override:  # a status code, None where no override held
+        data["override"] = each_distinct(cells(last + 1), _status, blank=None)
+    frame = pd.DataFrame(data)  # in the order of `columns`, then the override if kept
     usable = (frame["week"] != "") & (frame["key"] != "")
     if not usable.all():  # rows without a week or a key: left out
         frame = frame[usable].reset_index(drop=True)
