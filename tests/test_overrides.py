@@ -152,7 +152,7 @@ def test_sync_json_rows_carry_the_override(tmp_path, capsys):
     rows[0][9] = "2099-12-31"  # the command runs today: an override that still holds
     made = FACTORIES["workbook"](tmp_path, HEADER, rows, "Client")
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    text = text.replace('"examples/comptes.xlsx"', f'"{tmp_path / "sheet.xlsx"}"')
+    text = text.replace('".health-agent/comptes.xlsx"', f'"{tmp_path / "sheet.xlsx"}"')
     keys = "".join(f'{k} = "{v}"\n' for k, v in SHEET.items())
     text = text.replace('key_column = "Client"\n', f'key_column = "Client"\n{keys}', 1)
     text = text.replace('dir = "playbooks/fr"', f'dir = "{ROOT / "playbooks" / "fr"}"')
