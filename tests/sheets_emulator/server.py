@@ -41,6 +41,7 @@ from tests.sheets_emulator.grid import (
     bad_request,
     column_letters,
     entered,
+    grid_data,
     parse_range,
     quote_title,
     rendered,
@@ -158,6 +159,7 @@ class SheetsEmulator:
         self.requests: list[Call] = []
         self.lock = threading.RLock()
         self._ids = itertools.count(1_000_001, 7919)
+        self.bounded_rule_ranges = False  # give rule ranges back with the grid's end row
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -398,9 +400,19 @@ class SheetsEmulator:
             raise ApiError(403, FAULT_MESSAGES[403], "PERMISSION_DENIED")
         return book
 
-    def metadata(self, book: Spreadsheet, ranges: list[str]) -> dict[str, Any]:
-        """spreadsheets.get without grid data, as Google shapes it."""
-        wanted = {parse_range(book, r)[0].tab.title for r in ranges} if ranges else None
+    def metadata(
+        self,
+        book: Spreadsheet,
+        ranges: list[str],
+        with_data: bool = False,
+        mask: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """spreadsheets.get as Google shapes it; with grid data, each range's cells (values,
+        formatted values and number formats) in its tab's `data`. With ranges, only the
+        tabs they fall on (the discovery document: "The ranges to retrieve")."""
+        grids = [parse_range(book, r)[0] for r in ranges]
+        keep = cell_mask(mask)
+        wanted = {g.tab.title for g in grids} if ranges else None
         sheets = []
         for i, tab in enumerate(book.tabs):
             if wanted is not None and tab.title not in wanted:
@@ -421,6 +433,14 @@ class SheetsEmulator:
                 sheet["conditionalFormats"] = copy.deepcopy(tab.conditional_formats)
             if tab.protected_ranges:
                 sheet["protectedRanges"] = copy.deepcopy(tab.protected_ranges)
+            if tab.merges:  # Sheet.merges in the discovery document
+                sheet["merges"] = [as_stored(dict(m, sheetId=tab.sheet_id)) for m in tab.merges]
+            if with_data:
+                whole = [GridRange(tab, 0, 0, tab.row_count, tab.column_count)]
+                sheet["data"] = [
+                    grid_data(g, book.locale, keep, cell_fields(mask))
+                    for g in ([g for g in grids if g.tab is tab] or whole)
+                ]
             sheets.append(sheet)
         return {
             "spreadsheetId": book.spreadsheet_id,
@@ -613,6 +633,14 @@ class SheetsEmulator:
             frozen = int(grid.get("frozenRowCount", 0))
             if frozen >= tab.row_count:
                 raise bad_request("You can't freeze all visible rows on the sheet.")
+            # Google Sheets cannot freeze across a merged cell (dream-num/univer issue 724
+            # compares: "Google sheet cannot cross the freeze"; the browser refuses it with
+            # this sentence), so a merge over rows 1-2 makes a frozen header impossible
+            for merge in tab.merges:
+                if int(merge.get("startRowIndex", 0)) < frozen < int(merge.get("endRowIndex", 0)):
+                    raise bad_request(
+                        "You can't freeze rows which contain only part of a merged cell."
+                    )
             tab.frozen_rows = frozen
         if names & {"*", "gridProperties", "gridProperties.rowCount"} and "rowCount" in grid:
             tab.row_count = int(grid["rowCount"])
@@ -683,7 +711,13 @@ class SheetsEmulator:
         index = int(body.get("index", 0))  # Google's default index is 0: the rule goes first
         if index > len(tab.conditional_formats):
             raise bad_request(f"Invalid index: {index}")
-        tab.conditional_formats.insert(index, as_stored(rule))
+        stored = as_stored(rule)
+        if self.bounded_rule_ranges:
+            # Google may give a range back bounded to the grid (a basic filter's range comes
+            # back with endRowIndex in the recordings): model it, so the agent must cope
+            for rng in stored["ranges"]:
+                rng.setdefault("endRowIndex", tab.row_count)
+        tab.conditional_formats.insert(index, stored)
         return {}
 
     def _do_updateConditionalFormatRule(
@@ -790,6 +824,50 @@ def as_stored(value: Any) -> Any:
         if colour in out and f"{colour}Style" not in out:
             out[f"{colour}Style"] = {"rgbColor": copy.deepcopy(out[colour])}
     return out
+
+
+def cell_mask(mask: dict[str, Any] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What a field mask keeps of one CellData (masking cells as they are made, not the
+    whole answer after: a 100k-row tab is millions of them)."""
+    tree: Any = mask
+    for name in ("sheets", "data", "rowData", "values"):
+        if tree is None or "*" in tree:
+            return lambda cell: cell
+        tree = tree.get(name, {})
+    cells: dict[str, Any] = tree
+    if cells is None:
+        return lambda cell: cell
+    plain = {k for k, v in cells.items() if v is None}
+
+    def keep(cell: dict[str, Any]) -> dict[str, Any]:
+        return {k: v if k in plain else masked(v, cells[k]) for k, v in cell.items() if k in cells}
+
+    return keep
+
+
+def cell_fields(mask: dict[str, Any] | None) -> frozenset[str] | None:
+    """The CellData fields a mask asks for (None: all)."""
+    tree: Any = mask
+    for name in ("sheets", "data", "rowData", "values"):
+        if tree is None or "*" in tree:
+            return None
+        tree = tree.get(name, {})
+    return None if tree is None else frozenset(tree)
+
+
+def mask_of(mask: dict[str, Any] | None) -> dict[str, Any]:
+    """The `sheets` part of a field mask (every field when the mask is None or *)."""
+    sheets = (mask or {}).get("sheets")
+    return sheets if isinstance(sheets, dict) else {"data": None}
+
+
+def wants_grid_data(query: dict[str, list[str]]) -> bool:
+    """Whether a spreadsheets.get asks for cells: a field mask naming `data` (which makes
+    Google ignore includeGridData, the discovery document says), else includeGridData."""
+    fields = (query.get("fields") or [""])[0]
+    if fields.strip() not in ("", "*"):
+        return re.search(r"(^|[(,./\s])data([(,./)\s]|$)", fields) is not None
+    return (query.get("includeGridData") or ["false"])[0].lower() == "true"
 
 
 def _b64(text: str) -> bytes:
@@ -985,6 +1063,8 @@ class _Handler(BaseHTTPRequestHandler):
                 call.kind = "token"
             else:
                 call.kind, name, spreadsheet_id, target = _route(method, url.path)
+                if name == "get" and wants_grid_data(query):
+                    call.kind = "read"  # cells, not only the tabs' properties
         except ApiError as exc:
             self._error(exc, call)
             return
@@ -1065,8 +1145,18 @@ class _Handler(BaseHTTPRequestHandler):
             validate_body(schema[0], body or {}, schema[1])
         book = emu.book_for(spreadsheet_id, email, writing)
         if name == "get":
-            answer = emu.metadata(book, query.get("ranges", []))
-            return masked(answer, field_mask(one("fields", "*")))
+            mask = field_mask(one("fields", "*"))
+            answer = emu.metadata(book, query.get("ranges", []), wants_grid_data(query), mask)
+            grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
+            out = masked(answer, mask)  # the cells are masked already, as they were made
+            data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
+            for sheet, data in zip(out.get("sheets", []), grids, strict=False):
+                if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
+                    sheet["data"] = [
+                        {k: v for k, v in d.items() if not data_mask or k in data_mask}
+                        for d in data
+                    ]
+            return out
         if name == "batchUpdate":
             requests = (body or {}).get("requests") or []
             replies = emu.batch_update(book, requests)

@@ -15,15 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from gspread.urls import SPREADSHEET_URL
+
 from agent.cells import CellValue, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
-from agent.stores.google.client import READ_PARAMS, Params
+from agent.stores.google import typed
+from agent.stores.google.client import Params
 from agent.stores.google.ranges import (
     ColumnCells,
     Json,
     by_column,
     by_row,
-    column_cells,
     column_index,
     column_letter,
     column_ranges,
@@ -94,21 +97,18 @@ class MovedRows:
         read = self.read
         letter = column_letter(columns.index(read.key_column))
         key_range = f"{quote(read.title)}!{letter}2:{letter}"
-        # keys seen as the read saw them (dates too), the column as one list
-        params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
         expected = list(read.keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
         written_rows = set().union(*(rows for rows, _ in written_cells.values()))
-        if self.written_rows_hold_their_keys(letter, params, written_rows):
+        if self.written_rows_hold_their_keys(letter, written_rows):
             return 0
         as_read = without_blank_tail(seen)
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for attempt in range(self.tries):
-            answer = self.call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            cells = column_cells(answer)
+            [cells] = self.key_cells([key_range]) or [[]]
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -134,7 +134,15 @@ class MovedRows:
             expected, written = now, fix
         return rewrites
 
-    def written_rows_hold_their_keys(self, letter: str, params: Params, rows: set[int]) -> bool:
+    def key_cells(self, ranges: list[str]) -> list[list[CellValue]]:
+        """The key cells of these one-column ranges, read as the pass read the tab (with
+        their number formats, `typed.py`: a date key is the same date both times)."""
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        params: Params = {"ranges": ranges, "fields": typed.KEY_FIELDS}
+        answer = self.call(lambda c: orjson.loads(c.request("get", url, params=params).content))
+        return typed.range_columns(answer, self.read.title)
+
+    def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:
         """Whether the rows just written still hold the keys the read saw there: one read of
         those key cells only, when they make few runs of rows (a pass that changed a few
         accounts). Rows move whole, cells and all: only a cell written onto a row that
@@ -152,12 +160,10 @@ class MovedRows:
         ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
         if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
             return False  # a long title, many times over: the column is the shorter ask
-        asked = dict(params)  # gspread adds the ranges to the dict it is given
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, asked))
-        found = answer.get("valueRanges", [])
+        found = self.key_cells(ranges)
         if len(found) != len(runs):
             return False
-        for (first, last), value_range in zip(runs, found, strict=True):
-            if column_cells(value_range) != without_blank_tail(seen[first : last + 1]):
+        for (first, last), cells in zip(runs, found, strict=True):
+            if cells != without_blank_tail(seen[first : last + 1]):
                 return False
         return True

@@ -3,7 +3,8 @@
 One pass costs a constant number of calls whatever the number of rows:
 
 - `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
-  holds) and one `values:batchGet` of the accounts and history tabs together;
+  holds) and one read of the accounts and history tabs' cells together, each with the
+  type of its number format (`typed.py`: a typed `80 %` is handed out as 80.0);
 - `write(plan)`: nothing at all when the plan is empty and the formatting is current;
   otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
   formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
@@ -31,20 +32,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gspread
+import orjson
 import requests
 from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
+from gspread.urls import (
+    SPREADSHEET_BATCH_UPDATE_URL,
+    SPREADSHEET_URL,
+    SPREADSHEET_VALUES_BATCH_UPDATE_URL,
+)
 from gspread.utils import rowcol_to_a1
 
 from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, refusals
+from agent.stores.google import capacity, formatting, refusals, typed
 from agent.stores.google.client import (
-    READ_PARAMS,
     AgentHTTPClient,
     Params,
     backoff,
@@ -72,6 +77,14 @@ log = logging.getLogger("agent.google")
 METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
 )
+
+
+def opened_answer(answer: Json, rows: int) -> Json:
+    """A batchUpdate reply with the rule a delete names opened at the bottom."""
+    deleted = answer.get("deleteConditionalFormatRule", {}).get("rule")
+    if deleted is None:
+        return answer
+    return {"deleteConditionalFormatRule": {"rule": formatting.open_rule(deleted, rows)}}
 
 
 def sheet_url(spreadsheet_id: str) -> str:
@@ -191,7 +204,9 @@ class GoogleStore:
     def read_metadata(self) -> Json:
         """The spreadsheet's tabs, grid sizes, rules and protected ranges: one call."""
         params: Params = {"includeGridData": "false", "fields": METADATA_FIELDS}
-        return dict(self.call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+        found = dict(self.call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+        found["sheets"] = [formatting.open_ended(s) for s in found.get("sheets", [])]
+        return found
 
     def tab_properties(self, title: str | None) -> Json | None:
         """The metadata of the tab of this title, or of this title in other case (Google
@@ -224,10 +239,12 @@ class GoogleStore:
         ranges = [quote(self.accounts_title)]
         if has_history and self.history_title is not None:
             ranges.append(quote(self.history_title))
-        params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
-        value_ranges = answer.get("valueRanges", [])
-        accounts = to_tab(self.accounts_title, value_ranges[0].get("values", []))
+        # the cells with their number formats, as the CSM typed them (typed.py)
+        params: Params = {"ranges": ranges, "fields": typed.GRID_FIELDS}
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        answer = self.call(lambda c: orjson.loads(c.request("get", url, params=params).content))
+        tabs = typed.rows_by_title(answer)
+        accounts = to_tab(self.accounts_title, tabs.get(self.accounts_title, []))
         if self.key_column not in accounts.header:
             raise SheetError(
                 f'The key column "{self.key_column}" is not in the header (first row) of tab '
@@ -243,7 +260,7 @@ class GoogleStore:
         )
         self._history = None
         if has_history and self.history_title is not None:
-            self._history = to_tab(self.history_title, value_ranges[1].get("values", []))
+            self._history = to_tab(self.history_title, tabs.get(self.history_title, []))
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
@@ -342,6 +359,7 @@ class GoogleStore:
         client = self.client()
         tries = client.max_tries
         maybe_made = False
+        refused: set[str] = set()  # formatting Google refused this pass: left out
         for attempt in range(tries + 1):  # the last round only looks
             accounts = self.tab_properties(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
@@ -350,6 +368,7 @@ class GoogleStore:
                     "pass will look again."
                 )
             changes, wanted = self._layout_requests(accounts, plan, columns, rows_needed)
+            wanted = [w for w in wanted if json.dumps(w, sort_keys=True) not in refused]
             if not changes and not wanted:
                 return maybe_made
             if attempt == tries:
@@ -377,6 +396,13 @@ class GoogleStore:
                 self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
                 continue
             except SheetError as exc:
+                left_out = refusals.refused_formatting(str(exc), body["requests"], len(changes))
+                if left_out is not None:
+                    # a freeze a merged cell forbids, a dropdown Google will not take: the
+                    # call, all or nothing, made no change; the values still go, without it
+                    log.warning("Formatting left out this pass: %s", exc)
+                    refused.add(json.dumps(left_out, sort_keys=True))
+                    continue
                 if not refusals.changed_meanwhile(str(exc)):
                     raise
                 # a person deleted a rule or a protection since the read: the call, all or
@@ -384,7 +410,8 @@ class GoogleStore:
                 log.info("Formatting changed during the pass (%s); reading it again", exc)
                 self.metadata = self.read_metadata()
                 continue
-            answers = reply.get("replies", [])
+            rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
+            answers = [opened_answer(a, rows) for a in reply.get("replies", [])]
             for answer in answers:
                 if "addSheet" in answer and self.metadata is not None:
                     self.metadata.setdefault("sheets", []).append(
