@@ -271,6 +271,14 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
         for label_text, value in table.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ctx.fail(f'{where}.points."{label_text}"', "a number of points >= 0", value)
+            if label_text.strip()[:1] in ("=", "+", "-", "@"):
+                # the labels become a dropdown, and Google Sheets refuses a formula there
+                raise ctx.fail(
+                    f'{where}.points."{label_text}"',
+                    "a label that does not start with =, +, - or @ (a spreadsheet takes it "
+                    "for a formula and Google Sheets refuses it in the column's dropdown: "
+                    "write it without that first sign)",
+                )
             points[label_text] = float(value)
     else:
         items = raw["bands"]

@@ -970,7 +970,12 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: tests read counters, not access logs
 
     def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate in a cell: UTF-8 cannot carry it, a
+            # JSON escape can (\udc80), as a UTF-16 string serialised by Google's servers
+            data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))

@@ -122,11 +122,15 @@ def protection_requests(
 
 
 def freeze_requests(tab: Json) -> list[Json]:
-    """Freeze the header row when it is not; a tab of one row (a header, no account yet)
-    cannot freeze it: Google refuses."""
+    """Freeze the header row when it is not; a tab of one row (a header, no account yet), or
+    with a cell merged across the header and the row below, cannot freeze it: Google
+    refuses."""
     props = tab["properties"]
     grid = props.get("gridProperties", {})
     if int(grid.get("frozenRowCount", 0)) >= 1 or int(grid.get("rowCount", 1000)) <= 1:
+        return []
+    # a merged cell across rows 1 and 2: Google refuses to freeze through it
+    if any(range_shape(m)[1] < 1 < (range_shape(m)[2] or 0) for m in tab.get("merges", [])):
         return []
     return [
         {

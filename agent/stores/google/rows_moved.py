@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from gspread.urls import SPREADSHEET_URL
 
 from agent.cells import CellValue, key_text, key_text_list
@@ -139,7 +138,7 @@ class MovedRows:
         their number formats, `typed.py`: a date key is the same date both times)."""
         url = SPREADSHEET_URL % self.spreadsheet_id
         params: Params = {"ranges": ranges, "fields": typed.KEY_FIELDS}
-        answer = self.call(lambda c: orjson.loads(c.request("get", url, params=params).content))
+        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
         return typed.range_columns(answer, self.read.title)
 
     def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gspread
-import orjson
 import requests
 from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
@@ -75,7 +74,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("agent.google")
 
 METADATA_FIELDS = (
-    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
+    "merges)"
 )
 
 
@@ -242,7 +242,7 @@ class GoogleStore:
         # the cells with their number formats, as the CSM typed them (typed.py)
         params: Params = {"ranges": ranges, "fields": typed.GRID_FIELDS}
         url = SPREADSHEET_URL % self.spreadsheet_id
-        answer = self.call(lambda c: orjson.loads(c.request("get", url, params=params).content))
+        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
         tabs = typed.rows_by_title(answer)
         accounts = to_tab(self.accounts_title, tabs.get(self.accounts_title, []))
         if self.key_column not in accounts.header:

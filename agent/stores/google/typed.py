@@ -20,8 +20,11 @@ Pure functions of the answer; `GRID_FIELDS` is the field mask that asks for it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Any
+
+import orjson
 
 from agent.cells import CellValue
 
@@ -106,6 +109,16 @@ def tab_rows(sheet: Json) -> list[list[CellValue]]:
                 cells.pop()
             rows.append(pad + cells if cells else [])
     return rows
+
+
+def loads(content: bytes) -> Json:
+    """An answer's JSON: orjson for speed; the standard parser for the rare answer orjson
+    refuses (a lone surrogate a cell holds, sent as a JSON escape)."""
+    try:
+        found = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        found = json.loads(content)
+    return found if isinstance(found, dict) else {}
 
 
 def rows_by_title(answer: Json) -> dict[str, list[list[CellValue]]]:
