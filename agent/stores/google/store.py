@@ -35,13 +35,12 @@ import gspread
 import requests
 from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
-from gspread.http_client import HTTPClient
 from gspread.urls import (
     SPREADSHEET_BATCH_UPDATE_URL,
     SPREADSHEET_URL,
     SPREADSHEET_VALUES_BATCH_UPDATE_URL,
 )
-from gspread.utils import rowcol_to_a1
+from gspread.utils import a1_to_rowcol, rowcol_to_a1
 
 from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
@@ -77,6 +76,37 @@ METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
     "merges)"
 )
+
+
+def sent_area(sent: Json) -> str:
+    """The whole area a ValueRange wrote: its range may name its first cell only."""
+    title, cells = sent["range"].rsplit("!", 1)
+    row, col = a1_to_rowcol(cells.split(":")[0])
+    values = sent.get("values", [])
+    height, width = len(values), max((len(v) for v in values), default=1)
+    if sent.get("majorDimension") == "COLUMNS":
+        height, width = width, height
+    last = rowcol_to_a1(row + max(height, 1) - 1, col + max(width, 1) - 1)
+    return f"{title}!{rowcol_to_a1(row, col)}:{last}"
+
+
+def landed(sent: Json, now: list[list[Any]]) -> bool:
+    """Whether cells read back (rows) hold what a ValueRange sent (RAW)."""
+    rows = sent.get("values", [])
+    if sent.get("majorDimension") == "COLUMNS":
+        height = max((len(c) for c in rows), default=0)
+        rows = [[c[i] if i < len(c) else None for c in rows] for i in range(height)]
+    for r, row in enumerate(rows):
+        got = now[r] if r < len(now) else []
+        for c, value in enumerate(row):
+            if value is None:
+                continue  # null leaves a cell as it is
+            there = got[c] if c < len(got) else ""
+            if there != value and not (
+                isinstance(value, int | float) and isinstance(there, int | float) and there == value
+            ):
+                return False
+    return True
 
 
 def opened_answer(answer: Json, rows: int) -> Json:
@@ -321,15 +351,56 @@ class GoogleStore:
         return report
 
     def send_values(self, data: list[Json]) -> None:
-        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit.
+
+        A body whose answer is lost (a timeout, a 5xx after it was sent) may have landed:
+        it is not sent again blindly. The cells it names are read back, and only the ranges
+        that do not hold what was sent go again (bounded tries)."""
+        client = self.client()
         for body in bodies(data, self.max_body_bytes):
+            left: bytes | None = body
+            for attempt in range(client.max_tries):
+                assert left is not None
+                try:
+                    self._post_values(left)
+                    break
+                except UnsureWrite as exc:
+                    log.info("Values write unconfirmed (%s); reading what landed", exc)
+                    client.sleep(backoff(attempt, client.rng))
+                    left = self.values_not_landed(left)
+                    if left is None:
+                        break
+            else:
+                raise TransientError(
+                    f"Google Sheets did not confirm the agent's cells after {client.max_tries} "
+                    "tries; the next pass will look again."
+                )
 
-            def send(client: HTTPClient, body: bytes = body) -> Any:
-                headers = {"Content-Type": "application/json; charset=utf-8"}
-                return client.request("post", url, data=body, headers=headers).json()
+    def _post_values(self, body: bytes) -> Any:
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        return self.call(
+            lambda c: c.request("post", url, data=body, headers=headers, replayable=False).json()
+        )
 
-            self.call(send)
+    def values_not_landed(self, body: bytes) -> bytes | None:
+        """The part of a values body whose cells do not hold what it sent, read back in one
+        call (None when all of it landed)."""
+        sent = json.loads(body)["data"]
+        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE", "majorDimension": "ROWS"}
+        ranges = [sent_area(item) for item in sent]
+        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        found = answer.get("valueRanges", [])
+        missing = [
+            item
+            for i, item in enumerate(sent)
+            if i >= len(found) or not landed(item, found[i].get("values", []))
+        ]
+        if not missing:
+            return None
+        return json.dumps({"valueInputOption": "RAW", "data": missing}, ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
 
     def _layout_requests(
         self, accounts: Json, plan: WritePlan, columns: list[str], rows_needed: int | None
