@@ -96,6 +96,8 @@ class Tab:
     protected_ranges: list[dict[str, Any]] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)  # {"range", "rule"}
     merges: list[dict[str, Any]] = field(default_factory=list)  # GridRanges, as a person made
+    basic_filter: dict[str, Any] | None = None  # a person's filter (BasicFilter)
+    hidden_rows: set[int] = field(default_factory=set)  # 0-based rows a person hid
 
     # cells --------------------------------------------------------------------------------
 
@@ -454,7 +456,8 @@ def grid_data(
         return keep(cell_data(value, locale))
 
     rows = []
-    for r in range(grid.row0, min(grid.row1, tab.row_count, len(tab.rows))):
+    end = min(grid.row1, tab.row_count)
+    for r in range(grid.row0, min(end, len(tab.rows))):
         cells = [made(v) for v in tab.rows[r][grid.col0 : grid.col1]]
         while cells and not cells[-1]:
             cells.pop()
@@ -462,6 +465,11 @@ def grid_data(
     while rows and not rows[-1]:
         rows.pop()
     data: dict[str, Any] = {"rowData": rows} if rows else {}
+    # rowMetadata: one per row of the range (DimensionProperties), hidden ones marked
+    data["rowMetadata"] = [
+        {"hiddenByUser": True, "pixelSize": 21} if r in tab.hidden_rows else {"pixelSize": 21}
+        for r in range(grid.row0, end)
+    ]
     if grid.row0:
         data["startRow"] = grid.row0
     if grid.col0:
