@@ -145,6 +145,40 @@ class Tab:
             del self.rows[at]
         self.row_count -= 1
 
+    def insert_column(self, at: int, header: Value = EMPTY) -> None:
+        """Insert an empty column at 0-based `at` (a person's Insert column): the cells, and
+        the ranges of rules, protections, dropdowns and merges at or right of it, move right,
+        as Google moves them with their columns."""
+        for line in self.rows:
+            if at < len(line):
+                line.insert(at, EMPTY)
+        if header != EMPTY:
+            self.set(0, at, header)
+        self.column_count += 1
+        self._shift_columns(at, +1)
+
+    def delete_column(self, at: int) -> None:
+        """Delete the column at 0-based `at`: what is right of it moves left."""
+        for line in self.rows:
+            if at < len(line):
+                del line[at]
+        self.column_count -= 1
+        self._shift_columns(at, -1)
+
+    def _shift_columns(self, at: int, by: int) -> None:
+        ranges: list[dict[str, Any]] = [
+            *(r for rule in self.conditional_formats for r in rule.get("ranges", [])),
+            *(p.get("range", {}) for p in self.protected_ranges),
+            *(v["range"] for v in self.validations),
+            *self.merges,
+        ]
+        for rng in ranges:
+            start = int(rng.get("startColumnIndex", 0))
+            if start > at or (start == at and by > 0):
+                rng["startColumnIndex"] = start + by
+            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
+                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
+
     # atomic batches -------------------------------------------------------------------------
 
     def save(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from gspread.urls import SPREADSHEET_URL
 
-from agent.cells import CellValue, key_text, key_text_list
+from agent.cells import CellValue, cell_text, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
 from agent.stores.google import typed
 from agent.stores.google.client import Params
@@ -87,6 +87,7 @@ class MovedRows:
     spreadsheet_id: str
     read: AccountsAsRead
     tries: int  # rounds of re-read and rewrite
+    header_now: list[str] | None = None  # the header as the key re-read saw it
 
     def put_right(
         self, plan: WritePlan, columns: list[str], written_cells: dict[int, ColumnCells]
@@ -100,7 +101,11 @@ class MovedRows:
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
         written_rows = set().union(*(rows for rows, _ in written_cells.values()))
-        if self.written_rows_hold_their_keys(letter, written_rows):
+        self.header_now = None
+        held = self.written_rows_hold_their_keys(letter, written_rows)
+        if self.columns_moved(columns, written_cells):
+            return self.restore_persons_cells(columns, written_cells)
+        if held:
             return 0
         as_read = without_blank_tail(seen)
         wanted: dict[str, dict[int, Any]] | None = None
@@ -108,6 +113,8 @@ class MovedRows:
         rewrites = 0
         for attempt in range(self.tries):
             [cells] = self.key_cells([key_range]) or [[]]
+            if attempt == 0 and self.columns_moved(columns, written_cells):
+                return self.restore_persons_cells(columns, written_cells)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -135,11 +142,53 @@ class MovedRows:
 
     def key_cells(self, ranges: list[str]) -> list[list[CellValue]]:
         """The key cells of these one-column ranges, read as the pass read the tab (with
-        their number formats, `typed.py`: a date key is the same date both times)."""
+        their number formats, `typed.py`: a date key is the same date both times); the
+        header row comes in the same call (`header_now`)."""
         url = SPREADSHEET_URL % self.spreadsheet_id
-        params: Params = {"ranges": ranges, "fields": typed.KEY_FIELDS}
+        asked = [*ranges, f"{quote(self.read.title)}!1:1"]
+        params: Params = {"ranges": asked, "fields": typed.KEY_FIELDS}
         answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
-        return typed.range_columns(answer, self.read.title)
+        found = typed.range_rows(answer, self.read.title)
+        if len(found) == len(asked):
+            header = found.pop()
+            self.header_now = [cell_text(v).strip() for v in (header[0] if header else [])]
+        return [typed.first_column(rows) for rows in found]
+
+    def columns_moved(self, columns: list[str], written: dict[int, ColumnCells]) -> bool:
+        """Whether a column was inserted, deleted or moved since the read, so that a column
+        the agent wrote by letter is not the one it meant (the header read with the keys)."""
+        header = self.header_now
+        if header is None:
+            return False
+        return any((header[c] if c < len(header) else "") != columns[c] for c in written)
+
+    def restore_persons_cells(self, columns: list[str], written: dict[int, ColumnCells]) -> int:
+        """Put back what the cells written into a column that is not the agent's held: the
+        column now at that letter, as the read saw it (blank for a column inserted since,
+        new columns are empty). The agent's cells land in its columns on the next pass."""
+        header, read = self.header_now or [], self.read
+        as_read = columns  # the read's header, then the agent's new columns (empty then)
+        back: dict[int, ColumnCells] = {}
+        for col, (rows, _) in written.items():
+            now = header[col] if col < len(header) else ""
+            if now == columns[col]:
+                continue
+            at = as_read.index(now) if now and now in as_read else None
+            values: list[CellValue] = [
+                (read.rows[r][at] if at is not None and at < len(read.rows[r]) else "")
+                if r < len(read.rows)
+                else ""
+                for r in rows
+            ]
+            back[col] = (rows, values)
+        log.warning(
+            "A column was inserted, deleted or moved during the pass: %d cells put back; "
+            "the agent's cells go to its columns on the next pass",
+            sum(len(rows) for rows, _ in back.values()),
+        )
+        if back:
+            self.send_values(column_ranges(read.title, back))
+        return 0
 
     def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:
         """Whether the rows just written still hold the keys the read saw there: one read of

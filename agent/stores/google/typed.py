@@ -129,19 +129,19 @@ def rows_by_title(answer: Json) -> dict[str, list[list[CellValue]]]:
     }
 
 
-def range_columns(answer: Json, title: str) -> list[list[CellValue]]:
-    """The first column's cells of each range read on tab `title` (in the order asked),
-    without the blank cells at its end: the key cells, read the way the tab was read."""
-    found: list[list[CellValue]] = []
+def range_rows(answer: Json, title: str) -> list[list[list[CellValue]]]:
+    """The rows of each range read on tab `title` (in the order asked)."""
+    found: list[list[list[CellValue]]] = []
     for sheet in answer.get("sheets", []):
-        if sheet.get("properties", {}).get("title") != title:
-            continue
-        for data in sheet.get("data", []):
-            cells = [
-                cell_value(row["values"][0]) if row.get("values") else ""
-                for row in data.get("rowData", [])
-            ]
-            while cells and cells[-1] == "":
-                cells.pop()
-            found.append(cells)
+        if sheet.get("properties", {}).get("title") == title:
+            found.extend(tab_rows({"data": [data]}) for data in sheet.get("data", []))
     return found
+
+
+def first_column(rows: list[list[CellValue]]) -> list[CellValue]:
+    """A range's first column, without the blank cells at its end: key cells read the way
+    the tab was read."""
+    cells: list[CellValue] = [row[0] if row else "" for row in rows]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
