@@ -3,6 +3,7 @@
     python bench/bench_sync.py                    # 1k, 10k and 100k rows
     python bench/bench_sync.py --sizes 1000 --repeat 5
     python bench/bench_sync.py --sizes 2000 --history-weeks 52   # a team a year in
+    python bench/bench_sync.py --sizes 1000 10000 --repeat 1 --network 250ms+20Mbit
 
 For each size, in one run, on the same emulated sheet (real gspread + google-auth over
 HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playbooks, as
@@ -65,6 +66,21 @@ from tests.sheets_emulator import SheetsEmulator  # noqa: E402
 from tests.test_history import HEADER  # noqa: E402  (the seed grid's columns)
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+# network models (issue 17): a per-call latency, and a bandwidth for the bodies both ways
+NETWORKS = {
+    "none": (0.0, 0.0),  # the emulator on loopback: local CPU only
+    "250ms": (0.25, 0.0),  # 250 ms per call, unlimited bandwidth
+    "250ms+20Mbit": (0.25, 20e6 / 8),  # 250 ms per call and 20 Mbit/s
+}
+network = NETWORKS["none"]
+
+
+def new_emulator() -> SheetsEmulator:
+    """An emulator with the chosen network model (token calls pay it too, but every token
+    is fetched before the timing starts)."""
+    made = SheetsEmulator()
+    made.latency_s, made.bandwidth_bytes_s = network
+    return made
 
 
 def rows(n: int, seed: int = 1) -> list[list[Any]]:
@@ -167,7 +183,7 @@ def measure_agent(
         store.read()  # the token, outside the measure
         return gspread_client(store, emulator).http_client
 
-    with SheetsEmulator() as emulator:
+    with new_emulator() as emulator:
         made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator, history=history)
         store = made.store
         store.read()  # the token, outside the measure
@@ -175,12 +191,12 @@ def measure_agent(
         first_writes = agent_pass("first", emulator, store, 0)
         formats = emulator.bodies("format")
         structure, looks = split_structure(formats)
-        with SheetsEmulator() as other:  # its floor, right after: same sheet, same cells
+        with new_emulator() as other:  # its floor, right after: same sheet, same cells
             client = fresh_client(other)
             for body in looks:  # the agent's rules and protections, outside the measure
                 client.batch_update(SPREADSHEET_ID, body)
             floor("first floor", other, client, first_tabs, first_writes, structure)
-        with SheetsEmulator() as other:  # the floor with the two calls the issue requires
+        with new_emulator() as other:  # the floor with the two calls the issue requires
             client = fresh_client(other)
             floor("first required", other, client, first_tabs, first_writes, formats, True)
         del first_writes, formats  # parsed bodies: not kept alive through the next passes
@@ -289,7 +305,18 @@ def main() -> None:
         help="weeks of history each sheet starts with (a team some time in: the first "
         "pass is then the week's first, appending to it)",
     )
+    parser.add_argument(
+        "--network",
+        choices=sorted(NETWORKS),
+        default="none",
+        help="a network model for every call, agent and floor alike: none (loopback), "
+        "250ms (per call), 250ms+20Mbit (per call, and 20 Mbit/s for the bodies); the "
+        "baselines run only without one (the naive script alone is 800 calls)",
+    )
     args = parser.parse_args()
+    global network
+    network = NETWORKS[args.network]
+    print(f"Network model: {args.network}")
     repeat = max(1, args.repeat)
     weeks = max(0, args.history_weeks)
     if weeks:
@@ -314,7 +341,7 @@ def main() -> None:
                 )
                 for name, flag in (("store + scoring", False), ("with playbooks", True))
             ]
-            baselines = None if weeks else measure_baselines(n, Path(tmp))
+            baselines = None if weeks or args.network != "none" else measure_baselines(n, Path(tmp))
             for kind, floor_label in (
                 ("first", "I/O floor: read, write" if weeks else "I/O floor: read, add tab, write"),
                 ("unchanged", "I/O floor: read the same tabs"),
@@ -339,7 +366,7 @@ def main() -> None:
                     for name, label in (("naive", "naive cell by cell*"),
                                         ("rewrite", "whole-range rewrite")):  # fmt: skip
                         line(n, f"  {label}", baselines[name], baselines[name][0] / first_floor)
-    if not weeks:
+    if not weeks and args.network == "none":
         print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
         print("  without playbooks (it writes no next actions either)")
 

@@ -62,6 +62,7 @@ from agent.stores.google.ranges import (
     cells_at_key_rows,
     column_ranges,
     history_ranges,
+    keyless_rows_cleared,
     quote,
     to_tab,
 )
@@ -333,6 +334,9 @@ class GoogleStore:
         by_column = cells_at_key_rows(
             plan, columns, read.keys, key_column=self.key_column, title=self.accounts_title
         )
+        if plan.formatting is not None:
+            owned = [header.index(c) for c in plan.formatting.agent_columns if c in header]
+            by_column = keyless_rows_cleared(by_column, read.rows, read.keys, owned)
         data += column_ranges(self.accounts_title, by_column)
         report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
