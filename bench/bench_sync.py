@@ -98,8 +98,9 @@ def rows(n: int, seed: int = 1) -> list[list[Any]]:
     ]
 
 
-def counters(emulator: SheetsEmulator) -> tuple[int, int]:
-    return emulator.api_calls(), sum(emulator.sizes())
+def counters(emulator: SheetsEmulator) -> tuple[int, int, int]:
+    """Calls, bytes sent to the API and bytes it answered."""
+    return emulator.api_calls(), sum(emulator.sizes()), emulator.answered_bytes
 
 
 def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
@@ -233,7 +234,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         name: (
             statistics.median(run[name][0] for run in runs),
-            *runs[0][name][1:],
+            *runs[0][name][1:4],
             [run[name][0] for run in runs],
         )
         for name in runs[0]
@@ -244,7 +245,7 @@ def paired_ratio(agent: tuple[Any, ...], floor: tuple[Any, ...]) -> float:
     """The median, over the runs, of each run's agent time over the same run's floor: a
     pass and its floor are measured seconds apart, so a machine slower for a while slows
     both and the ratio holds, where the ratio of two medians would mix moments."""
-    return statistics.median(a / f for a, f in zip(agent[3], floor[3], strict=True))
+    return statistics.median(a / f for a, f in zip(agent[4], floor[4], strict=True))
 
 
 def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
@@ -261,8 +262,8 @@ def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
             for c, value in enumerate((6, "En bonne santé", "Adoption 1/2", "Relancer"), 8):
                 ws.update_cell(r, c, value)
         seconds = (time.perf_counter() - started) * n / sample
-        calls, sent = counters(emulator)
-        out["naive"] = (seconds, calls * n // sample, sent * n // sample)
+        calls, sent, got = counters(emulator)
+        out["naive"] = (seconds, calls * n // sample, sent * n // sample, got * n // sample)
 
     with SheetsEmulator() as emulator:  # whole-range rewrite, gspread-dataframe style
         store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
@@ -321,13 +322,16 @@ def main() -> None:
     weeks = max(0, args.history_weeks)
     if weeks:
         print(f"Each sheet starts with {weeks} weeks of history (a row per account per week).")
-    print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+    print(
+        f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} {'MB got':>7} "
+        "| vs floor"
+    )
 
     def line(n: int, label: str, figures: tuple[Any, ...], ratio: float) -> None:
-        seconds, calls, sent = figures[:3]
+        seconds, calls, sent, got = figures[:4]
         print(
-            f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
-            f"{ratio:>6.2f}x",
+            f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} "
+            f"{got / 1e6:>7.2f} | {ratio:>6.2f}x",
             flush=True,
         )
 

@@ -181,6 +181,7 @@ class SheetsEmulator:
         self.latency_s = 0.0
         self.bandwidth_bytes_s = 0.0
         self.network_delay_s = 0.0  # the time those added, all calls together
+        self.answered_bytes = 0  # bytes of the API's answers (token answers too)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -287,6 +288,7 @@ class SheetsEmulator:
         with self.lock:
             self.calls.clear()
             self.requests.clear()
+            self.answered_bytes = 0
 
     def api_calls(self) -> int:
         """Calls to the Sheets API (token requests not counted)."""
@@ -1065,6 +1067,8 @@ class _Handler(BaseHTTPRequestHandler):
         except UnicodeEncodeError:  # a lone surrogate in a cell: UTF-8 cannot carry it, a
             # JSON escape can (\udc80), as a UTF-16 string serialised by Google's servers
             data = json.dumps(payload, separators=(",", ":")).encode()
+        with self.owner.lock:
+            self.owner.answered_bytes += len(data)
         self._network(len(data), latency=False)
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")

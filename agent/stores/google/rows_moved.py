@@ -21,6 +21,7 @@ from agent.cells import CellValue, cell_text, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
 from agent.stores.google import typed
 from agent.stores.google.client import Params
+from agent.stores.google.columns_moved import moved_after_the_write, now_at
 from agent.stores.google.ranges import (
     ColumnCells,
     Json,
@@ -88,9 +89,14 @@ class MovedRows:
     read: AccountsAsRead
     tries: int  # rounds of re-read and rewrite
     header_now: list[str] | None = None  # the header as the key re-read saw it
+    read_width: int | None = None  # columns of the header as read (the agent's new ones after)
 
     def put_right(
-        self, plan: WritePlan, columns: list[str], written_cells: dict[int, ColumnCells]
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        written_cells: dict[int, ColumnCells],
+        header_from: int | None = None,
     ) -> int:
         """Re-read the keys of the rows written (or the whole key column); when rows moved
         meanwhile, rewrite the agent cells by key. How many cells were rewritten."""
@@ -104,7 +110,7 @@ class MovedRows:
         self.header_now = None
         held = self.written_rows_hold_their_keys(letter, written_rows)
         if self.columns_moved(columns, written_cells):
-            return self.restore_persons_cells(columns, written_cells)
+            return self.restore_persons_cells(columns, written_cells, header_from)
         if held:
             return 0
         as_read = without_blank_tail(seen)
@@ -114,7 +120,7 @@ class MovedRows:
         for attempt in range(self.tries):
             [cells] = self.key_cells([key_range]) or [[]]
             if attempt == 0 and self.columns_moved(columns, written_cells):
-                return self.restore_persons_cells(columns, written_cells)
+                return self.restore_persons_cells(columns, written_cells, header_from)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -156,38 +162,68 @@ class MovedRows:
 
     def columns_moved(self, columns: list[str], written: dict[int, ColumnCells]) -> bool:
         """Whether a column was inserted, deleted or moved since the read, so that a column
-        the agent wrote by letter is not the one it meant (the header read with the keys)."""
+        the agent wrote by letter may not be the one it meant (the header read with the
+        keys: the read's part of it, and the letters written)."""
         header = self.header_now
         if header is None:
             return False
-        return any((header[c] if c < len(header) else "") != columns[c] for c in written)
+        width = self.read_width if self.read_width is not None else len(columns)
+        letters = [*range(width), *written]
+        return any((header[c] if c < len(header) else "") != columns[c] for c in letters)
 
-    def restore_persons_cells(self, columns: list[str], written: dict[int, ColumnCells]) -> int:
-        """Put back what the cells written into a column that is not the agent's held: the
-        column now at that letter, as the read saw it (blank for a column inserted since,
-        new columns are empty). The agent's cells land in its columns on the next pass."""
-        header, read = self.header_now or [], self.read
-        as_read = columns  # the read's header, then the agent's new columns (empty then)
-        back: dict[int, ColumnCells] = {}
-        for col, (rows, _) in written.items():
-            now = header[col] if col < len(header) else ""
-            if now == columns[col]:
-                continue
-            at = as_read.index(now) if now and now in as_read else None
-            values: list[CellValue] = [
-                (read.rows[r][at] if at is not None and at < len(read.rows[r]) else "")
-                if r < len(read.rows)
+    def restore_persons_cells(
+        self, columns: list[str], written: dict[int, ColumnCells], header_from: int | None
+    ) -> int:
+        """Undo the write: what the letters written held (the column now at each, as the
+        read saw it; blank for a column inserted since, or an agent column new this pass),
+        the agent's own columns as read wherever they are now, and the header cells the
+        agent wrote (`header_from` on). The agent's cells land in its columns on the next
+        pass."""
+        read = self.read
+        width = self.read_width if self.read_width is not None else len(columns)
+        header_now = self.header_now or []
+        if header_from is not None and moved_after_the_write(header_now, columns, header_from):
+            log.info("Columns moved after the write, its cells with them: nothing to put back")
+            return 0
+        trusted = header_from if header_from is not None else len(columns)
+        where = now_at(header_now, columns, trusted)
+
+        def as_read(at: int | None, rows: list[int]) -> list[CellValue]:
+            return [
+                read.rows[r][at]
+                if at is not None and at < width and r < len(read.rows) and at < len(read.rows[r])
                 else ""
                 for r in rows
             ]
-            back[col] = (rows, values)
+
+        # every letter written gets back what the column now there held; and the agent's
+        # columns, wherever they are now, their cells as read (the shift may have come
+        # after the write, the cells moving with their columns): each row stays whole
+        cells: dict[int, dict[int, CellValue]] = {}  # letter -> row -> value
+        for col, (rows, _) in written.items():
+            at = where[col] if col < len(where) else None
+            cells.setdefault(col, {}).update(zip(rows, as_read(at, rows), strict=True))
+            now = next((c for c, there in enumerate(where) if there == col), None)
+            if now is not None:
+                cells.setdefault(now, {}).update(zip(rows, as_read(col, rows), strict=True))
+        back: dict[int, ColumnCells] = {
+            letter: (sorted(by_row), [by_row[r] for r in sorted(by_row)])
+            for letter, by_row in cells.items()
+        }
+        data = column_ranges(read.title, back)
+        if header_from is not None:  # a read column's name the agent's header write hid
+            for c in range(header_from, len(columns)):
+                at = where[c]
+                if at is not None and at < width:
+                    a1 = f"{quote(read.title)}!{column_letter(c)}1"
+                    data.append({"range": a1, "values": [[columns[at]]]})
         log.warning(
             "A column was inserted, deleted or moved during the pass: %d cells put back; "
             "the agent's cells go to its columns on the next pass",
             sum(len(rows) for rows, _ in back.values()),
         )
-        if back:
-            self.send_values(column_ranges(read.title, back))
+        if data:
+            self.send_values(data)
         return 0
 
     def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:

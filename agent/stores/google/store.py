@@ -347,7 +347,10 @@ class GoogleStore:
                 moved = MovedRows(
                     self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
                 )
-                report.rewrites = moved.put_right(plan, columns, by_column)
+                moved.read_width = len(header)
+                report.rewrites = moved.put_right(
+                    plan, columns, by_column, len(header) if new_columns else None
+                )
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
         self.metadata = None
