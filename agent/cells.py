@@ -20,6 +20,11 @@ import pandas as pd
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
 
+class Uncomputed(str):
+    """A formula cell whose file holds no computed value (written by a program that does
+    not compute): its text is the formula. Never read as blank: "why" says what to do."""
+
+
 # --- one cell ------------------------------------------------------------------------
 
 

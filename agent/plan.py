@@ -202,6 +202,7 @@ class WriteReport:
     formatting_written: bool = False
     columns_added: int = 0
     rewrites: int = 0  # cells rewritten because rows moved during the pass
+    note: str = ""  # why nothing was written though something changed (a person has the file)
 
     @property
     def wrote_anything(self) -> bool:

@@ -1,0 +1,325 @@
+"""A worksheet's cells as XML text: read them, and write the few the agent changes.
+
+A worksheet part is kept as the bytes its program wrote. Reading finds each `<row>` and
+its `<c>` cells with regular expressions (no tree is built: a year of history is millions
+of cells); writing renders only the rows that change and splices them between the
+untouched bytes, so every other cell, formula, cached value and style stays as it was.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agent.cells import CellValue, Uncomputed
+
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_CELL_REF = re.compile(rb'\sr="([A-Z]+)\d*"')
+_CELL_TYPE = re.compile(rb'\st="(\w+)"')
+_CELL_STYLE = re.compile(rb'\ss="(\d+)"')
+_TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+_ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# characters XML 1.0 cannot hold, even escaped (a bell, a form feed, a lone surrogate...)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+MAX_TEXT = 32767  # characters in one cell, as Excel holds them
+_EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
+
+_COLUMNS: dict[bytes, int] = {}
+
+
+def column_index(letters: bytes) -> int:
+    """1 for A, 27 for AA (cached: a sheet has few columns)."""
+    found = _COLUMNS.get(letters)
+    if found is None:
+        found = 0
+        for ch in letters:
+            found = found * 26 + ch - 64
+        _COLUMNS[letters] = found
+    return found
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def unescape(raw: bytes) -> str:
+    """An XML text node's bytes as the text it holds."""
+    text = raw.decode()
+    if "&" in text:
+        text = html.unescape(text)
+    if "_x" in text:  # OOXML's own escape for characters XML cannot hold
+        text = _ESCAPED_CHAR.sub(lambda m: chr(int(m[1], 16)), text)
+    return text
+
+
+def string_items(xml: bytes) -> list[str]:
+    """The texts of a sharedStrings part (rich text runs joined, phonetic runs left out)."""
+    out = []
+    for item in re.finditer(rb"<si>(.*?)</si>|<si/>", xml, re.S):
+        body = item[1] or b""
+        if b"<rPh" in body:
+            body = _PHONETIC.sub(b"", body)
+        out.append("".join(unescape(t[1] or b"") for t in _TEXT.finditer(body)))
+    return out
+
+
+@dataclass
+class CellKinds:
+    """What the package's styles say of a cell's number: a date, a percentage, or neither."""
+
+    dates: frozenset[int] = frozenset()  # style indexes (the `s` of a cell)
+    percents: frozenset[int] = frozenset()
+    date1904: bool = False
+
+
+@dataclass
+class SheetCells:
+    """One worksheet read: its rows of values, and where each row's XML is."""
+
+    rows: dict[int, list[CellValue]] = field(default_factory=dict)  # 1-based row number
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # row -> (start, end)
+    uncomputed: int = 0  # formula cells without a cached value
+
+    def values(self, first: int, last: int | None = None) -> list[list[CellValue]]:
+        """Rows `first`..`last` (all that hold something, by default), gaps as empty rows."""
+        end = last if last is not None else max(self.rows, default=0)
+        return [self.rows.get(n, []) for n in range(first, end + 1)]
+
+    def last_filled(self) -> int:
+        """The last row number holding a value (0 when none)."""
+        filled = [n for n, row in self.rows.items() if any(v is not None for v in row)]
+        return max(filled, default=0)
+
+
+def read_cells(
+    xml: bytes, strings: Sequence[str], kinds: CellKinds, *, spans: bool = True
+) -> SheetCells:
+    """Every row's values, and (with `spans`) each row's span in `xml`."""
+    out = SheetCells()
+    start = xml.find(b"<sheetData")
+    if start < 0:
+        return out
+    row_number = 0
+    for row in _ROW.finditer(xml, start):
+        found = _ROW_NUMBER.search(row[1])
+        row_number = int(found[1]) if found else row_number + 1
+        if spans:
+            out.spans[row_number] = row.span()
+        body = row[2]
+        if body:
+            values = _row_values(body, strings, kinds, out)
+            if values:
+                out.rows[row_number] = values
+    return out
+
+
+def _row_values(
+    body: bytes, strings: Sequence[str], kinds: CellKinds, out: SheetCells
+) -> list[CellValue]:
+    values: list[CellValue] = []
+    column = 0
+    for cell in _CELL.finditer(body):
+        attrs, inner = cell[1], cell[2]
+        ref = _CELL_REF.search(attrs)
+        column = column_index(ref[1]) if ref else column + 1
+        if not inner:
+            continue
+        value = _cell_value(attrs, inner, strings, kinds)
+        if isinstance(value, Uncomputed):
+            out.uncomputed += 1
+        if value is None:
+            continue
+        if len(values) < column - 1:
+            values.extend([None] * (column - 1 - len(values)))
+        if len(values) == column - 1:
+            values.append(value)
+        else:
+            values[column - 1] = value
+    return values
+
+
+def _cell_value(attrs: bytes, inner: bytes, strings: Sequence[str], kinds: CellKinds) -> CellValue:
+    kind_match = _CELL_TYPE.search(attrs) if b" t=" in attrs else None
+    kind = kind_match[1] if kind_match else b"n"
+    if kind == b"inlineStr":
+        return "".join(unescape(t[1] or b"") for t in _TEXT.finditer(_PHONETIC.sub(b"", inner)))
+    at = inner.find(b"<v>")
+    if at < 0:
+        if inner.startswith(b"<f") or b"<f" in inner:
+            found = re.search(rb"<f\b[^>]*>(.*?)</f>", inner, re.S)
+            return Uncomputed("=" + (unescape(found[1]) if found else ""))
+        return None
+    raw = inner[at + 3 : inner.find(b"</v>", at)]
+    if kind == b"n":
+        return _number(raw, attrs, kinds)
+    if kind == b"s":
+        return strings[int(raw)]
+    if kind == b"b":
+        return raw.strip() == b"1"
+    if kind == b"d":
+        try:
+            return dt.datetime.fromisoformat(raw.decode())
+        except ValueError:
+            return raw.decode()
+    return unescape(raw)  # str (a formula's text), e (an error such as #N/A)
+
+
+def _number(raw: bytes, attrs: bytes, kinds: CellKinds) -> CellValue:
+    if not raw:
+        return None
+    number: int | float = (
+        int(raw) if raw.isdigit() or (raw[:1] == b"-" and raw[1:].isdigit()) else float(raw)
+    )
+    if b" s=" not in attrs or not (kinds.dates or kinds.percents):
+        return number
+    style = _CELL_STYLE.search(attrs)
+    index = int(style[1]) if style else 0
+    if index in kinds.dates:
+        try:
+            return _EPOCH[kinds.date1904] + dt.timedelta(days=float(number))
+        except OverflowError:
+            return number
+    if index in kinds.percents:  # as the person typed it: 80 %, not 0.8
+        return f"{float(number) * 100:.10g}%"
+    return number
+
+
+# --- writing cells -----------------------------------------------------------------------
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """A text as a cell can hold it: characters XML cannot carry removed, at most 32,767
+    characters; True when something was removed."""
+    cleaned = NOT_XML.sub("", text)
+    if len(cleaned) > MAX_TEXT:
+        cleaned = cleaned[:MAX_TEXT]
+    return cleaned, cleaned != text
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell_xml(ref: str, value: CellValue, style: bytes | None) -> bytes:
+    """One cell holding `value` (a text as an inline string: never read as a formula)."""
+    s = b' s="' + style + b'"' if style else b""
+    head = b'<c r="' + ref.encode() + b'"' + s
+    if value is None or value == "":
+        return head + b"/>" if style else b""
+    if isinstance(value, bool):
+        return head + b' t="b"><v>' + (b"1" if value else b"0") + b"</v></c>"
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return head + b"/>" if style else b""
+        return head + b"><v>" + repr(value).encode() + b"</v></c>"
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    text, _ = clean_text(str(value))
+    space = b' xml:space="preserve"' if text != text.strip() else b""
+    return head + b' t="inlineStr"><is><t' + space + b">" + escape(text).encode() + b"</t></is></c>"
+
+
+def row_xml(number: int, values: Sequence[CellValue]) -> bytes:
+    """A whole row the agent owns (the history tab's)."""
+    cells = b"".join(
+        cell_xml(f"{column_letters(i)}{number}", v, None) for i, v in enumerate(values, start=1)
+    )
+    return b'<row r="%d">' % number + cells + b"</row>"
+
+
+def row_spans(xml: bytes) -> dict[int, tuple[int, int]]:
+    """Where each row's XML is, by row number."""
+    out = {}
+    number = 0
+    for row in _ROW.finditer(xml, max(xml.find(b"<sheetData"), 0)):
+        found = _ROW_NUMBER.search(row[1])
+        number = int(found[1]) if found else number + 1
+        out[number] = row.span()
+    return out
+
+
+def edit_row(
+    xml: bytes, number: int, changes: dict[int, CellValue], new_style: bytes | None = None
+) -> bytes:
+    """A row's XML with the cells of `changes` (column -> value) set, every other cell kept
+    byte for byte; a cell made new gets `new_style`. A missing row (`xml` empty) is made."""
+    if not xml:
+        xml = b'<row r="%d"/>' % number
+    head_end = xml.find(b">")
+    head = xml[:head_end]
+    closed = head.endswith(b"/")
+    head = re.sub(rb'\sspans="[^"]*"', b"", head[:-1] if closed else head)  # a hint, now wrong
+    body = b"" if closed else xml[head_end + 1 : xml.rfind(b"</row>")]
+    cells: list[tuple[int, bytes]] = []
+    column = 0
+    for cell in _CELL.finditer(body):
+        ref = _CELL_REF.search(cell[1])
+        column = column_index(ref[1]) if ref else column + 1
+        cells.append((column, cell[0]))
+    by_column = dict(cells)
+    for col, value in changes.items():
+        old = by_column.get(col)
+        style_match = _CELL_STYLE.search(old[: old.find(b">")]) if old else None
+        style = style_match[1] if style_match else (None if old else new_style)
+        by_column[col] = cell_xml(f"{column_letters(col)}{number}", value, style)
+    rendered = b"".join(by_column[c] for c in sorted(by_column))
+    return head + b">" + rendered + b"</row>"
+
+
+def splice_rows(xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, bytes]) -> bytes:
+    """`xml` with the rows of `rows` (row number -> new XML) put in place: a row that
+    exists is replaced, a new one goes between its neighbours, in row order."""
+    if not rows:
+        return xml
+    end = _sheet_data_end(xml)
+    pieces: list[bytes] = []
+    at = 0
+    ordered = sorted(spans.items())
+    numbers = [n for n, _ in ordered]
+    for number in sorted(rows):
+        if number in spans:
+            start, stop = spans[number]
+        else:
+            i = bisect.bisect_left(numbers, number)
+            start = stop = ordered[i][1][0] if i < len(ordered) else end
+        pieces.append(xml[at:start])
+        pieces.append(rows[number])
+        at = stop
+    pieces.append(xml[at:])
+    return _open_sheet_data(b"".join(pieces))
+
+
+def _sheet_data_end(xml: bytes) -> int:
+    """Where rows can be added at the end of the sheet data."""
+    end = xml.find(b"</sheetData>")
+    if end >= 0:
+        return end
+    empty = re.search(rb"<sheetData\s*/>", xml)
+    if empty is None:
+        raise ValueError("no sheetData")
+    return empty.end()
+
+
+def _open_sheet_data(xml: bytes) -> bytes:
+    """`<sheetData/>` followed by rows made into `<sheetData>rows</sheetData>`."""
+    empty = re.search(rb"<sheetData\s*/>", xml)
+    if empty is None:
+        return xml
+    rest = xml[empty.end() :]
+    stop = 0
+    for row in _ROW.finditer(rest):
+        if row.start() != stop:
+            break
+        stop = row.end()
+    return xml[: empty.start()] + b"<sheetData>" + rest[:stop] + b"</sheetData>" + rest[stop:]
