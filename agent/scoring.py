@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from agent.cells import (
+    MAX_CELL_TEXT,
+    Uncomputed,
     cell_text,
     combined_codes,
     distinct_cells,
@@ -140,6 +142,8 @@ class _Column:
 def _points_of(
     criterion: Criterion, labels: dict[str, float], value: Any, today: dt.date
 ) -> tuple[float, int]:
+    if isinstance(value, Uncomputed):
+        return math.nan, UNKNOWN
     if is_blank(value):
         return math.nan, BLANK
     if criterion.points is not None:
@@ -160,6 +164,8 @@ def _points_of(
 
 def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang: str) -> str:
     words = WHY[lang]
+    if isinstance(value, Uncomputed):
+        return words["uncomputed"].format(column=criterion.column)
     if state == UNKNOWN:
         return words["unknown"].format(label=criterion.label, value=_quote(value))
     if state == BLANK or points >= criterion.max_points:
@@ -214,11 +220,13 @@ def score_accounts(
     key_codes, _ = pd.factorize(keys)
     counts = np.bincount(key_codes, minlength=1)[key_codes] if n else np.zeros(0, dtype=np.int64)
     duplicate = (counts > 1) & ~skipped
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    too_long = lengths > MAX_CELL_TEXT  # no sheet keeps such a key: never one history row
 
     columns = [_criterion_column(c, accounts, n, today, lang) for c in model.criteria]
     points, states = _points_and_states(columns, n)
     score, any_filled = _scores(points, model)
-    score[duplicate | skipped] = np.nan
+    score[duplicate | skipped | too_long] = np.nan
     shown = round_shown(score)
     status_code = np.where(np.isnan(shown), _NO_STATUS, model.status_codes(shown))
     status = np.array([*STATUSES, None], dtype=object)[status_code]
@@ -230,6 +238,8 @@ def score_accounts(
         for i in np.flatnonzero(duplicate):
             at = int(i)
             why[at] = WHY[lang]["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
+    for i in np.flatnonzero(too_long):
+        why[int(i)] = WHY[lang]["key_too_long"].format(n=int(lengths[i]))
     why[skipped] = ""
 
     result = pd.DataFrame(

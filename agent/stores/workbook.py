@@ -46,6 +46,7 @@ from agent.stores.xlsx_cells import (
     row_spans,
     row_xml,
     splice_rows,
+    widen_dimension,
 )
 from agent.stores.xlsx_format import apply_formatting
 from agent.stores.xlsx_package import Package, write_package
@@ -209,6 +210,8 @@ class _Edit:
                 for n, changes in self.row_edits.items()
             }
             xml = splice_rows(xml, accounts.cells.spans, rows)
+            if self.report.columns_added:
+                xml = widen_dimension(xml, max(columns.values()))
         if self.plan.formatting is not None:
             package = self.loaded.package
             styles_part = package.styles_part()

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agent.cells import CellValue, Uncomputed
+from agent.cells import MAX_CELL_TEXT, NOT_IN_A_CELL, CellValue, Uncomputed
 
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -26,9 +26,6 @@ _CELL_STYLE = re.compile(rb'\ss="(\d+)"')
 _TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
-# characters XML 1.0 cannot hold, even escaped (a bell, a form feed, a lone surrogate...)
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-MAX_TEXT = 32767  # characters in one cell, as Excel holds them
 _EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
 
 _COLUMNS: dict[bytes, int] = {}
@@ -201,9 +198,9 @@ def _number(raw: bytes, attrs: bytes, kinds: CellKinds) -> CellValue:
 def clean_text(text: str) -> tuple[str, bool]:
     """A text as a cell can hold it: characters XML cannot carry removed, at most 32,767
     characters; True when something was removed."""
-    cleaned = NOT_XML.sub("", text)
-    if len(cleaned) > MAX_TEXT:
-        cleaned = cleaned[:MAX_TEXT]
+    cleaned = NOT_IN_A_CELL.sub("", text)
+    if len(cleaned) > MAX_CELL_TEXT:
+        cleaned = cleaned[:MAX_CELL_TEXT]
     return cleaned, cleaned != text
 
 
@@ -275,6 +272,19 @@ def edit_row(
         by_column[col] = cell_xml(f"{column_letters(col)}{number}", value, style)
     rendered = b"".join(by_column[c] for c in sorted(by_column))
     return head + b">" + rendered + b"</row>"
+
+
+def widen_dimension(xml: bytes, last_column: int) -> bytes:
+    """The sheet's `<dimension>` reaching at least `last_column` (a hint readers use)."""
+    found = re.search(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', xml)
+    if found is None:
+        return xml
+    end_letters = found[3] or found[1]
+    end_row = found[4] or found[2]
+    if column_index(end_letters) >= last_column:
+        return xml
+    ref = f"{found[1].decode()}{found[2].decode()}:{column_letters(last_column)}{end_row.decode()}"
+    return xml[: found.start()] + b'<dimension ref="' + ref.encode() + b'"' + xml[found.end() :]
 
 
 def splice_rows(xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, bytes]) -> bytes:
