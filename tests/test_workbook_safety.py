@@ -310,3 +310,27 @@ def test_autofilters_hidden_rows_and_tables_do_not_stop_a_pass(tmp_path, kind):
     assert first.report.cells_written > 0
     assert one_pass(config).report.cells_written == 0
     assert load_workbook(path)["Comptes"].max_row == ws.max_row
+
+
+class _BusyWorkbook(WorkbookStore):
+    """A workbook someone saves again during every write of the agent's."""
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        loaded = super()._load()
+        stamp = os.stat(self.path).st_mtime_ns + 1_000_000_000
+        os.utime(self.path, ns=(stamp, stamp))  # their save: a new modification time
+        return loaded
+
+
+def test_a_file_saved_again_during_every_write_is_never_overwritten(tmp_path):
+    from agent.errors import TransientError
+
+    path = tmp_path / "comptes.xlsx"
+    small_workbook(path)
+    before = path.read_bytes()
+    store = _BusyWorkbook(path, worksheet="Comptes", key_column="Client")
+    store.read()
+    with pytest.raises(TransientError, match="saved by someone else during each of 3 writes"):
+        store.write(score_plan(5))
+    assert path.read_bytes() == before and store.saves == 0
+    assert not list(tmp_path.glob(LEFTOVER_PREFIX + "*"))
