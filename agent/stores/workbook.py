@@ -319,17 +319,14 @@ class _Edit:
 
 
 def _same(current: CellValue, wanted: CellValue) -> bool:
+    """Whether a cell already holds what the plan wants (6 == 6.0, a blank is None)."""
     if current is None or current == "":
         return wanted is None or wanted == ""
     if isinstance(current, bool) or isinstance(wanted, bool):
         return current is wanted
     if isinstance(current, int | float) and isinstance(wanted, int | float):
         return abs(current - wanted) < 1e-9
-    return (
-        type(current) is type(wanted)
-        and current == wanted
-        or (isinstance(current, str) and isinstance(wanted, str) and str(current) == str(wanted))
-    )
+    return current == wanted
 
 
 def _row_at(xml: bytes, cells: SheetCells, number: int) -> bytes:
@@ -341,14 +338,12 @@ def _style_of(xml: bytes, cells: SheetCells, row: int, column: int) -> bytes | N
     """The style index of a cell, to give the agent's new header cells the same look."""
     if not column:
         return None
-    found = re.search(
-        rb'<c\s[^>]*?r="' + f"{column_letters(column)}{row}".encode() + rb'"[^>]*?\ss="(\d+)"',
-        _row_at(xml, cells, row),
-    ) or re.search(
-        rb'<c\s[^>]*?s="(\d+)"[^>]*?r="' + f"{column_letters(column)}{row}".encode() + rb'"',
-        _row_at(xml, cells, row),
-    )
-    return found[1] if found else None
+    ref = f' r="{column_letters(column)}{row}"'.encode()
+    for cell in re.finditer(rb"<c\b([^>]*)>", _row_at(xml, cells, row)):
+        if ref in cell[1]:
+            style = re.search(rb'\ss="(\d+)"', cell[1])
+            return style[1] if style else None
+    return None
 
 
 def _merged_away(xml: bytes) -> set[tuple[int, int]]:

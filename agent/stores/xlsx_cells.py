@@ -150,7 +150,9 @@ def _cell_value(attrs: bytes, inner: bytes, strings: Sequence[str], kinds: CellK
     kind_match = _CELL_TYPE.search(attrs) if b" t=" in attrs else None
     kind = kind_match[1] if kind_match else b"n"
     if kind == b"inlineStr":
-        return "".join(unescape(t[1] or b"") for t in _TEXT.finditer(_PHONETIC.sub(b"", inner)))
+        if b"<rPh" in inner:
+            inner = _PHONETIC.sub(b"", inner)
+        return "".join(unescape(t[1] or b"") for t in _TEXT.finditer(inner))
     at = inner.find(b"<v>")
     if at < 0:
         if inner.startswith(b"<f") or b"<f" in inner:
