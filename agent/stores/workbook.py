@@ -159,9 +159,6 @@ class WorkbookStore:
     def write(self, plan: WritePlan) -> WriteReport:
         if plan.is_empty() and plan.formatting is None:
             return WriteReport()
-        note = lock_note(self.path)
-        if note is not None:
-            return WriteReport(note=note)
         for attempt in range(TRIES):
             loaded = self._seen
             try:
@@ -175,6 +172,10 @@ class WorkbookStore:
             if body is None:
                 self._seen = loaded
                 return report
+            note = lock_note(self.path)  # a person has it open: theirs to save, not ours
+            if note is not None:
+                self._seen = loaded
+                return WriteReport(note=note)
             if replace_file(self.path, body, loaded.identity):
                 self.saves += 1
                 return report
