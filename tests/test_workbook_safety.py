@@ -334,3 +334,30 @@ def test_a_file_saved_again_during_every_write_is_never_overwritten(tmp_path):
         store.write(score_plan(5))
     assert path.read_bytes() == before and store.saves == 0
     assert not list(tmp_path.glob(LEFTOVER_PREFIX + "*"))
+
+
+def test_typed_percentages_and_dates_score_as_the_same_values_typed_as_text(tmp_path):
+    import datetime as dt
+
+    from agent.config import load_config
+    from agent.sheet_templates import init
+
+    workbook, config_path = tmp_path / "comptes.xlsx", tmp_path / "config.toml"
+    init("enterprise", "fr", workbook, config_path)
+    config = load_config(config_path)
+    wb = load_workbook(workbook)
+    ws = wb["Comptes"]
+    header = [c.value for c in ws[1]]
+    adoption = header.index("Adoption des fonctionnalités (%)") + 1
+    renewal = header.index("Date de renouvellement") + 1
+    ws.cell(row=2, column=adoption, value="80 %")
+    ws.cell(row=2, column=renewal, value="2027-03-31")
+    for col in range(2, len(header) + 1):  # the same account, typed as a spreadsheet types
+        ws.cell(row=3, column=col, value=ws.cell(row=2, column=col).value)
+    ws.cell(row=3, column=adoption, value=0.8).number_format = "0%"
+    ws.cell(row=3, column=renewal, value=dt.date(2027, 3, 31)).number_format = "dd/mm/yyyy"
+    wb.save(workbook)
+    accounts = one_pass(config).accounts
+    text, typed = accounts.iloc[0], accounts.iloc[1]
+    assert typed["points.adoption"] == text["points.adoption"] == 2
+    assert typed["shown"] == text["shown"] and typed["why"] == text["why"]

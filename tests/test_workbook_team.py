@@ -74,10 +74,47 @@ def test_the_written_file_keeps_its_chart_image_table_and_comment_for_openpyxl(t
     assert wb["Historique"].max_row == 5
 
 
-def test_libreoffice_opens_the_written_file(tmp_path):
+def _soffice() -> str:
     soffice = shutil.which("soffice")
     if soffice is None:
         pytest.skip("soffice is not installed (apt-get install libreoffice-calc-nogui)")
+    return soffice
+
+
+def test_a_file_libreoffice_saved_after_the_agent_gets_no_rule_twice(tmp_path):
+    """A CSM opens the agent's file in LibreOffice and saves it: LibreOffice rewrites the
+    agent's rules and dropdowns its own way; the next pass still knows them."""
+    soffice = _soffice()
+    config = team_config(tmp_path)
+    one_pass(config)
+    path = config.sheet.workbook
+    assert path is not None
+    out = tmp_path / "saved"
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            str(path),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    shutil.copyfile(out / path.name, path)
+    again = one_pass(config)
+    assert not again.report.formatting_written
+    assert again.report.cells_written == 0 and again.report.history_rows_written == 0
+    sheet = parts(path)["xl/worksheets/sheet1.xml"]
+    assert sheet.count(b"<cfRule") == 4 and sheet.count(b"<dataValidation ") == 4
+
+
+def test_libreoffice_opens_the_written_file(tmp_path):
+    soffice = _soffice()
     config = team_config(tmp_path)
     for _ in range(3):
         one_pass(config)
