@@ -106,11 +106,13 @@ def test_a_file_libreoffice_saved_after_the_agent_gets_no_rule_twice(tmp_path):
         check=True,
     )
     shutil.copyfile(out / path.name, path)
-    again = one_pass(config)
+    for _ in range(2):
+        again = one_pass(config)
+        assert again.report.cells_written == 0 and again.report.history_rows_written == 0
+        sheet = parts(path)["xl/worksheets/sheet1.xml"]
+        assert sheet.count(b"<cfRule") == 4 and sheet.count(b"<dataValidation ") == 4
+        assert sheet.count(b"<pane ") == 1  # a headless save drops it: the agent's, put back
     assert not again.report.formatting_written
-    assert again.report.cells_written == 0 and again.report.history_rows_written == 0
-    sheet = parts(path)["xl/worksheets/sheet1.xml"]
-    assert sheet.count(b"<cfRule") == 4 and sheet.count(b"<dataValidation ") == 4
 
 
 def test_libreoffice_opens_the_written_file(tmp_path):

@@ -45,6 +45,7 @@ from agent.stores.xlsx_cells import (
     read_cells,
     row_spans,
     row_xml,
+    some_row_spans,
     splice_rows,
     widen_dimension,
 )
@@ -316,7 +317,11 @@ class _Edit:
             self.parts[tab.part] = replace_sheet_data(xml, every)
             return
         rows_out = {p + 2: row_xml(p + 2, merge.rows[p]) for p in merge.touched}
-        self.parts[tab.part] = splice_rows(xml, row_spans(xml), rows_out)
+        old = [n for n in rows_out if n - 2 < len(rows)]  # replaced; the others go at the end
+        spans = some_row_spans(xml, old) if old else {}
+        if len(spans) != len(old):  # rows without an address: find every row
+            spans = row_spans(xml)
+        self.parts[tab.part] = splice_rows(xml, spans, rows_out)
 
 
 def _same(current: CellValue, wanted: CellValue) -> bool:

@@ -107,18 +107,73 @@ def read_cells(
     start = xml.find(b"<sheetData")
     if start < 0:
         return out
+    if spans:
+        out.spans = row_spans(xml)
+    cells = _ADDRESSED_CELL.findall(xml, start)
+    if len(cells) == xml.count(b"<c ", start) + xml.count(b"<c>", start):
+        _read_addressed(cells, strings, kinds, out)  # every cell says where it is: the usual
+        return out
     row_number = 0
     for row in _ROW.finditer(xml, start):
         found = _ROW_NUMBER.search(row[1])
         row_number = int(found[1]) if found else row_number + 1
-        if spans:
-            out.spans[row_number] = row.span()
         body = row[2]
         if body:
             values = _row_values(body, strings, kinds, out)
             if values:
                 out.rows[row_number] = values
     return out
+
+
+# a cell whose address comes first, as Excel, LibreOffice and openpyxl write them
+_ADDRESSED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+def _read_addressed(
+    cells: list[tuple[bytes, bytes, bytes, bytes]],
+    strings: Sequence[str],
+    kinds: CellKinds,
+    out: SheetCells,
+) -> None:
+    """Values from the cells of `_ADDRESSED_CELL`: a text or a number in a few slices, any
+    other cell by `_cell_value`."""
+    rows = out.rows
+    columns = _COLUMNS
+    last_row = b""
+    values: list[CellValue] = []
+    plain_numbers = not (kinds.dates or kinds.percents)
+    for letters, row, attrs, inner in cells:
+        if not inner:
+            continue
+        if row != last_row:
+            last_row = row
+            values = rows.setdefault(int(row), [])
+        value: CellValue
+        if inner[:3] == b"<v>" and inner[-4:] == b"</v>" and (not attrs or plain_numbers):
+            raw = inner[3:-4]
+            if b" t=" in attrs:
+                value = _cell_value(attrs, inner, strings, kinds)
+            else:
+                value = int(raw) if raw.isdigit() else _number(raw, attrs, kinds)
+        elif attrs == b' t="inlineStr"' and inner[:7] == b"<is><t>" and inner[-9:] == b"</t></is>":
+            text = inner[7:-9]
+            value = text.decode() if b"&" not in text and b"_x" not in text else unescape(text)
+        else:
+            value = _cell_value(attrs, inner, strings, kinds)
+            if isinstance(value, Uncomputed):
+                out.uncomputed += 1
+            if value is None:
+                continue
+        column = columns.get(letters) or column_index(letters)
+        if len(values) == column - 1:
+            values.append(value)
+        elif len(values) < column - 1:
+            values.extend([None] * (column - 1 - len(values)))
+            values.append(value)
+        else:
+            values[column - 1] = value
+    for number in [n for n, v in rows.items() if not v]:
+        del rows[number]
 
 
 def _row_values(
@@ -245,6 +300,22 @@ def row_spans(xml: bytes) -> dict[int, tuple[int, int]]:
         found = _ROW_NUMBER.search(row[1])
         number = int(found[1]) if found else number + 1
         out[number] = row.span()
+    return out
+
+
+def some_row_spans(xml: bytes, numbers: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Where the rows `numbers` are (a few rows of a long sheet: found without reading the
+    others); rows not in the sheet are left out."""
+    if len(numbers) > 50:
+        return {n: span for n, span in row_spans(xml).items() if n in set(numbers)}
+    out = {}
+    for number in numbers:
+        start = xml.find(b'<row r="%d"' % number)
+        if start < 0:
+            continue
+        row = _ROW.match(xml, start)
+        if row is not None:
+            out[number] = row.span()
     return out
 
 

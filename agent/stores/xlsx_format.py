@@ -193,7 +193,7 @@ class Formatter:
     ) -> None:
         """Make the agent's rules on `sqref` exactly `wanted` (identity -> rule XML)."""
         target = sqref.encode()
-        blocks = [b for b in _CF_BLOCK.finditer(self.xml) if _sqref(b[0]) == target]
+        blocks = [b for b in _CF_BLOCK.finditer(self.xml) if _same_column(_sqref(b[0]), target)]
         present: set[object] = set()
         keep: list[bytes] = []
         dropped = False
@@ -244,7 +244,7 @@ class Formatter:
         target = sqref.encode()
         found: list[str | None] = []
         for block in _CF_BLOCK.finditer(self.xml):
-            if _sqref(block[0]) == target:
+            if _same_column(_sqref(block[0]), target):
                 for rule in _CF_RULE.finditer(block[0]):
                     element = _element(rule[0])
                     found.append(_status_identity(element) if element is not None else None)
@@ -264,7 +264,7 @@ class Formatter:
         formula = '"' + ",".join(allowed) + '"'
         block = _DV_BLOCK.search(self.xml)
         rules = [m[0] for m in _DV.finditer(block[0])] if block else []
-        existing = [(r, _element(r)) for r in rules if _sqref(r) == sqref]
+        existing = [(r, _element(r)) for r in rules if _same_column(_sqref(r), sqref)]
         if any(e is not None and _formula1(e) == formula for _, e in existing):
             return
         ours = [
@@ -315,6 +315,18 @@ class Formatter:
 def _formula1(element: ET.Element) -> str | None:
     found = [e.text for e in element if _local(e.tag) == "formula1"]
     return found[0] if found else None
+
+
+def _same_column(found: bytes | None, wanted: bytes) -> bool:
+    """Whether a range is the agent's column range `wanted` (X2:X1048576), to whatever row
+    it ends: LibreOffice saves a dropdown's range cut to the rows in use (X2:X1005)."""
+    if found is None:
+        return False
+    if found == wanted:
+        return True
+    head = wanted[: wanted.index(b":") + 1]
+    letters = head[: len(head.rstrip(b"0123456789:"))]
+    return bool(re.fullmatch(re.escape(head + letters) + rb"\d+", found))
 
 
 def _sqref(xml: bytes) -> bytes | None:

@@ -167,7 +167,9 @@ def _write_part(
     if like is not None:
         info.external_attr = like.external_attr
         info.create_system = like.create_system
-    zout.writestr(info, body)
+    # the fastest deflate: a year of history is tens of MB of XML, written on every pass
+    # that changes a history row; level 1 costs a few more bytes than the default
+    zout.writestr(info, body, compresslevel=1)
 
 
 def _copy_raw(zout: zipfile.ZipFile, out: BinaryIO, data: bytes, info: zipfile.ZipInfo) -> None:
