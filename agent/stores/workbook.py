@@ -42,15 +42,17 @@ from agent.stores.xlsx_cells import (
     column_index,
     column_letters,
     edit_row,
+    needs_opening,
     read_cells,
     row_spans,
     row_xml,
     some_row_spans,
+    splice_pieces,
     splice_rows,
     widen_dimension,
 )
 from agent.stores.xlsx_format import apply_formatting
-from agent.stores.xlsx_package import Package, write_package
+from agent.stores.xlsx_package import Body, Package, write_package
 
 TRIES = 3  # reads and redos when someone else saves during the write
 _MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -194,7 +196,7 @@ class _Edit:
         self.loaded = loaded
         self.plan = plan
         self.report = WriteReport()
-        self.parts: dict[str, bytes] = {}
+        self.parts: dict[str, Body] = {}
         self.row_edits: dict[int, dict[int, CellValue]] = {}
 
     def run(self) -> tuple[WriteReport, bytes | None]:
@@ -321,7 +323,10 @@ class _Edit:
         spans = some_row_spans(xml, old) if old else {}
         if len(spans) != len(old):  # rows without an address: find every row
             spans = row_spans(xml)
-        self.parts[tab.part] = splice_rows(xml, spans, rows_out)
+        if needs_opening(xml):
+            self.parts[tab.part] = splice_rows(xml, spans, rows_out)
+        else:
+            self.parts[tab.part] = splice_pieces(xml, spans, rows_out)
 
 
 def _same(current: CellValue, wanted: CellValue) -> bool:

@@ -109,9 +109,13 @@ def read_cells(
         return out
     if spans:
         out.spans = row_spans(xml)
-    cells = _ADDRESSED_CELL.findall(xml, start)
-    if len(cells) == xml.count(b"<c ", start) + xml.count(b"<c>", start):
-        _read_addressed(cells, strings, kinds, out)  # every cell says where it is: the usual
+    if not _UNADDRESSED_CELL.search(xml, start):  # every cell says where it is: the usual
+        texts: dict[bytes, str] = {}
+        while start >= 0:  # a slice of rows at a time: a year of history is millions of cells
+            end = xml.find(b"</row>", start + _SLICE)
+            cells = _ADDRESSED_CELL.findall(xml, start, end if end >= 0 else len(xml))
+            _read_addressed(cells, strings, kinds, texts, out)
+            start = end
         return out
     row_number = 0
     for row in _ROW.finditer(xml, start):
@@ -126,17 +130,23 @@ def read_cells(
 
 
 # a cell whose address comes first, as Excel, LibreOffice and openpyxl write them
+_UNADDRESSED_CELL = re.compile(rb"<c(?! r=)[\s>/]")
 _ADDRESSED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+_SLICE = 1 << 20  # bytes of rows read at once
 
 
 def _read_addressed(
     cells: list[tuple[bytes, bytes, bytes, bytes]],
     strings: Sequence[str],
     kinds: CellKinds,
+    texts: dict[bytes, str],
     out: SheetCells,
 ) -> None:
     """Values from the cells of `_ADDRESSED_CELL`: a text or a number in a few slices, any
-    other cell by `_cell_value`."""
+    other cell by `_cell_value`. `texts` holds each inline text once, however many cells
+    repeat it (a history tab repeats its weeks, dates, statuses and keys)."""
     rows = out.rows
     columns = _COLUMNS
     last_row = b""
@@ -156,8 +166,10 @@ def _read_addressed(
             else:
                 value = int(raw) if raw.isdigit() else _number(raw, attrs, kinds)
         elif attrs == b' t="inlineStr"' and inner[:7] == b"<is><t>" and inner[-9:] == b"</t></is>":
-            text = inner[7:-9]
-            value = text.decode() if b"&" not in text and b"_x" not in text else unescape(text)
+            raw = inner[7:-9]
+            value = texts.get(raw)
+            if value is None:
+                value = texts[raw] = unescape(raw)
         else:
             value = _cell_value(attrs, inner, strings, kinds)
             if isinstance(value, Uncomputed):
@@ -172,8 +184,6 @@ def _read_addressed(
             values.append(value)
         else:
             values[column - 1] = value
-    for number in [n for n, v in rows.items() if not v]:
-        del rows[number]
 
 
 def _row_values(
@@ -365,8 +375,21 @@ def splice_rows(xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, b
     exists is replaced, a new one goes between its neighbours, in row order."""
     if not rows:
         return xml
+    return _open_sheet_data(b"".join(splice_pieces(xml, spans, rows)))
+
+
+Piece = bytes | memoryview
+
+
+def splice_pieces(
+    xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, bytes]
+) -> list[Piece]:
+    """`splice_rows` as the pieces to write one after the other: the untouched stretches
+    are views of `xml`, not copies (a history tab is tens of MB). `xml` must have its
+    `<sheetData>` open (`needs_opening`)."""
     end = _sheet_data_end(xml)
-    pieces: list[bytes] = []
+    view = memoryview(xml)
+    pieces: list[Piece] = []
     at = 0
     ordered = sorted(spans.items())
     numbers = [n for n, _ in ordered]
@@ -376,11 +399,19 @@ def splice_rows(xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, b
         else:
             i = bisect.bisect_left(numbers, number)
             start = stop = ordered[i][1][0] if i < len(ordered) else end
-        pieces.append(xml[at:start])
+        pieces.append(view[at:start])
         pieces.append(rows[number])
         at = stop
-    pieces.append(xml[at:])
-    return _open_sheet_data(b"".join(pieces))
+    pieces.append(view[at:])
+    return pieces
+
+
+def needs_opening(xml: bytes) -> bool:
+    """Whether the sheet's data is an empty `<sheetData/>` (rows cannot go inside it)."""
+    return _EMPTY_SHEET_DATA.search(xml) is not None
+
+
+_EMPTY_SHEET_DATA = re.compile(rb"<sheetData\s*/>")
 
 
 def _sheet_data_end(xml: bytes) -> int:

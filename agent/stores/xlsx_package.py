@@ -144,7 +144,11 @@ class Package:
         return CellKinds(dates, percents, date1904)
 
 
-def write_package(source: Package, changed: dict[str, bytes], out: BinaryIO) -> None:
+# a part's new content: its bytes, or pieces written one after the other
+Body = bytes | list[bytes | memoryview]
+
+
+def write_package(source: Package, changed: dict[str, Body], out: BinaryIO) -> None:
     """Write `source` to `out` with the parts of `changed` replaced or added (added ones
     at the end); every other part copied as its stored bytes, in its place."""
     data = source.data
@@ -159,9 +163,7 @@ def write_package(source: Package, changed: dict[str, bytes], out: BinaryIO) -> 
                 _write_part(zout, name, body, like=None)
 
 
-def _write_part(
-    zout: zipfile.ZipFile, name: str, body: bytes, like: zipfile.ZipInfo | None
-) -> None:
+def _write_part(zout: zipfile.ZipFile, name: str, body: Body, like: zipfile.ZipInfo | None) -> None:
     info = zipfile.ZipInfo(name, like.date_time if like else (1980, 1, 1, 0, 0, 0))
     info.compress_type = like.compress_type if like else zipfile.ZIP_DEFLATED
     if like is not None:
@@ -169,7 +171,13 @@ def _write_part(
         info.create_system = like.create_system
     # the fastest deflate: a year of history is tens of MB of XML, written on every pass
     # that changes a history row; level 1 costs a few more bytes than the default
-    zout.writestr(info, body, compresslevel=1)
+    if isinstance(body, bytes):
+        zout.writestr(info, body, compresslevel=1)
+        return
+    info._compresslevel = 1  # type: ignore[attr-defined]  # what writestr sets
+    with zout.open(info, "w") as part:
+        for piece in body:
+            part.write(piece)
 
 
 def _copy_raw(zout: zipfile.ZipFile, out: BinaryIO, data: bytes, info: zipfile.ZipInfo) -> None:
