@@ -184,3 +184,48 @@ _BOOK = (
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
     '<sheets><sheet name="Comptes" sheetId="1" r:id="rId1"/></sheets></workbook>'
 )
+
+
+def test_a_sheet_read_as_a_stream_reads_as_the_whole_sheet(monkeypatch):
+    import agent.stores.xlsx_cells as cells
+
+    monkeypatch.setattr(cells, "_SLICE", 7)  # slices far smaller than a row
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>k%d</t></is></c>' % (n, n, n)
+        + b'<c r="B%d"><v>%d</v></c></row>' % (n, n)
+        for n in range(1, 30)
+    )
+    xml = sheet(rows, b"<pageMargins/>")
+    streamed = cells.read_cells_streamed(io.BytesIO(xml), [], CellKinds())
+    assert streamed.rows == read_cells(xml, [], CellKinds()).rows
+    assert streamed.rows[29] == ["k29", 29]
+
+
+def test_a_sheet_with_cells_without_address_is_not_read_as_a_stream():
+    import pytest
+
+    from agent.stores.xlsx_cells import NotAddressed, read_cells_streamed
+
+    xml = sheet(b'<row r="1"><c><v>1</v></c></row>')
+    with pytest.raises(NotAddressed):
+        read_cells_streamed(io.BytesIO(xml), [], CellKinds())
+
+
+def test_rows_streamed_are_replaced_in_place_and_appended_after_the_last(monkeypatch):
+    import pytest
+
+    import agent.stores.xlsx_cells as cells
+
+    monkeypatch.setattr(cells, "_SLICE", 5)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(1, 9))
+    xml = sheet(rows, b"<pageMargins/>")
+    out = b"".join(
+        cells.stream_rows(
+            io.BytesIO(xml), {3: b'<row r="3"/>'}, [b'<row r="9"/>', b'<row r="10"/>']
+        )
+    )
+    assert out == xml.replace(b'<row r="3"><c r="A3"><v>3</v></c></row>', b'<row r="3"/>').replace(
+        b"</sheetData>", b'<row r="9"/><row r="10"/></sheetData>'
+    )
+    with pytest.raises(cells.RowNotFound):
+        b"".join(cells.stream_rows(io.BytesIO(xml), {40: b'<row r="40"/>'}, []))

@@ -37,6 +37,8 @@ from agent.stores.workbook_file import (
 )
 from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
 from agent.stores.xlsx_cells import (
+    NotAddressed,
+    RowNotFound,
     SheetCells,
     clean_text,
     column_index,
@@ -44,11 +46,13 @@ from agent.stores.xlsx_cells import (
     edit_row,
     needs_opening,
     read_cells,
+    read_cells_streamed,
     row_spans,
     row_xml,
     some_row_spans,
     splice_pieces,
     splice_rows,
+    stream_rows,
     widen_dimension,
 )
 from agent.stores.xlsx_format import apply_formatting
@@ -80,6 +84,7 @@ class _Tab:
     part: str
     cells: SheetCells
     xml: bytes | None  # kept for the accounts tab; the history tab's is read when needed
+    streamed: bool = False  # read a slice at a time: can be written so too
 
 
 @dataclass
@@ -155,8 +160,14 @@ class WorkbookStore:
         history_title = tab_named(package.sheets, self.history_worksheet)
         if history_title is not None and history_title != title:
             part = package.sheets[history_title]
-            cells = read_cells(package.read(part), strings, kinds, spans=False)
-            history = _Tab(history_title, part, cells, None)
+            try:
+                with package.open(part) as stream:
+                    cells = read_cells_streamed(stream, strings, kinds)
+                streamed = True
+            except NotAddressed:
+                cells = read_cells(package.read(part), strings, kinds, spans=False)
+                streamed = False
+            history = _Tab(history_title, part, cells, None, streamed)
         return _Loaded(identity, package, accounts, history)
 
     def write(self, plan: WritePlan) -> WriteReport:
@@ -231,7 +242,12 @@ class _Edit:
         if not self.parts:
             return self.report, None
         out = io.BytesIO()
-        write_package(self.loaded.package, self.parts, out)
+        try:
+            write_package(self.loaded.package, self.parts, out)
+        except RowNotFound:  # a history row without its address: the tab handled whole
+            self._history(streaming=False)
+            out = io.BytesIO()
+            write_package(self.loaded.package, self.parts, out)
         return self.report, out.getvalue()
 
     # --- the accounts tab ------------------------------------------------------------
@@ -296,7 +312,7 @@ class _Edit:
 
     # --- the history tab -------------------------------------------------------------
 
-    def _history(self) -> None:
+    def _history(self, *, streaming: bool = True) -> None:
         plan = self.plan
         loaded = self.loaded
         tab = loaded.history
@@ -312,8 +328,18 @@ class _Edit:
             every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
             self.parts.update(add_sheet(loaded.package, title, history_sheet_xml(every)))
             return
+        unchanged_rows = merge.first_dropped is None and merge.header == header
+        if unchanged_rows and streaming and tab.streamed:
+            replaced = {
+                p + 2: row_xml(p + 2, merge.rows[p]) for p in merge.touched if p < len(rows)
+            }
+            appended = [
+                row_xml(p + 2, merge.rows[p]) for p in sorted(merge.touched) if p >= len(rows)
+            ]
+            self.parts[tab.part] = stream_rows(loaded.package.open(tab.part), replaced, appended)
+            return
         xml = loaded.package.read(tab.part)
-        if merge.first_dropped is not None or merge.header != header:
+        if not unchanged_rows:
             every = [row_xml(1, merge.header)]
             every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
             self.parts[tab.part] = replace_sheet_data(xml, every)

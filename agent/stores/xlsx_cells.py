@@ -12,8 +12,9 @@ import bisect
 import datetime as dt
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from agent.cells import MAX_CELL_TEXT, NOT_IN_A_CELL, CellValue, Uncomputed
 
@@ -135,6 +136,71 @@ _ADDRESSED_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>
 
 
 _SLICE = 1 << 20  # bytes of rows read at once
+
+
+class NotAddressed(Exception):
+    """Cells that do not say where they are (allowed, rare): the sheet is read whole."""
+
+
+def _row_slices(stream: IO[bytes]) -> Iterator[bytes]:
+    """A sheet's XML from `stream` in slices that end after a `</row>`, so that no row is
+    cut in two (the last slice holds what follows the rows)."""
+    buffer = b""
+    while True:
+        chunk = stream.read(_SLICE)
+        if not chunk:
+            if buffer:
+                yield buffer
+            return
+        buffer = buffer + chunk if buffer else chunk
+        cut = buffer.rfind(b"</row>")
+        if cut >= 0:
+            yield buffer[: cut + 6]
+            buffer = buffer[cut + 6 :]
+
+
+def read_cells_streamed(stream: IO[bytes], strings: Sequence[str], kinds: CellKinds) -> SheetCells:
+    """`read_cells` (without spans) from a stream, never holding the whole XML: a year of
+    history is about 125 MB of it. Raises NotAddressed for a sheet it cannot read so."""
+    out = SheetCells()
+    texts: dict[bytes, str] = {}
+    for piece in _row_slices(stream):
+        if _UNADDRESSED_CELL.search(piece):
+            raise NotAddressed
+        _read_addressed(_ADDRESSED_CELL.findall(piece), strings, kinds, texts, out)
+    return out
+
+
+class RowNotFound(Exception):
+    """A row to replace was not found by its address while the sheet streamed."""
+
+
+def stream_rows(
+    stream: IO[bytes], replaced: dict[int, bytes], appended: Sequence[bytes]
+) -> Iterator[bytes]:
+    """The sheet from `stream`, with the rows of `replaced` (number -> XML) put in place
+    and `appended` added after the last row, a slice at a time. Raises RowNotFound (before
+    the end of the sheet's data is written) when a row to replace is not there."""
+    todo = dict(replaced)
+    for piece in _row_slices(stream):
+        for number in [n for n in todo if b'<row r="%d"' % n in piece]:
+            at = piece.find(b'<row r="%d"' % number)
+            row = _ROW.match(piece, at)
+            assert row is not None
+            piece = piece[: row.start()] + todo.pop(number) + piece[row.end() :]
+        end = piece.find(b"</sheetData>")
+        if end < 0:
+            yield piece
+            continue
+        if todo:
+            raise RowNotFound(sorted(todo))
+        yield piece[:end]
+        yield from appended
+        yield piece[end:]
+        todo = {}
+        appended = ()
+    if todo or appended:
+        raise RowNotFound(sorted(todo))
 
 
 def _read_addressed(

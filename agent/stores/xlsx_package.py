@@ -13,8 +13,9 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from agent.stores.xlsx_cells import CellKinds, string_items
 
@@ -65,6 +66,10 @@ class Package:
 
     def read(self, part: str) -> bytes:
         return self.zf.read(part)
+
+    def open(self, part: str) -> IO[bytes]:
+        """A part's content as a stream (a part can be tens of MB once inflated)."""
+        return self.zf.open(part)
 
     def has(self, part: str) -> bool:
         return part in self.zf.NameToInfo
@@ -145,7 +150,7 @@ class Package:
 
 
 # a part's new content: its bytes, or pieces written one after the other
-Body = bytes | list[bytes | memoryview]
+Body = bytes | Iterable[bytes | memoryview]
 
 
 def write_package(source: Package, changed: dict[str, Body], out: BinaryIO) -> None:
