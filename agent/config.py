@@ -52,7 +52,7 @@ KEYS: dict[str, list[str]] = {
     "google": ["credentials", "endpoint", "timeout_s"],
     "model": ["scale", "missing", "thresholds", "criteria"],
     "model.thresholds": ["green", "orange"],
-    "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until"],
+    "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until", "unit"],
     "model.criteria.bands": ["min", "points"],
     "output": ["score", "status", "why", "next_action"],
     "playbooks": ["dir"],
@@ -294,6 +294,9 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
         raise ctx.fail(f"{where}.days_until", "true or false", days_until)
     if days_until and not has_bands:
         raise ctx.fail(f"{where}.days_until", "`bands` beside it (days are numbers)")
+    unit = _str(ctx, raw, where, "unit", default="")
+    if unit and not has_bands:
+        raise ctx.fail(f"{where}.unit", "`bands` beside it (a unit is for numbers)")
     return Criterion(
         id=cid,
         column=column,
@@ -302,6 +305,7 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
         points=points,
         bands=bands,
         days_until=days_until,
+        unit=unit or "",
     )
 
 

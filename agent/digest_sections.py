@@ -94,6 +94,8 @@ class Reader:
         days = (day - self.today).days
         if days < 0:
             return words["renewal_past"].format(date=self.date(day), days=-days)
+        if days == 0:
+            return words["renewal_today"].format(date=self.date(day))
         return words["renewal_in"].format(date=self.date(day), days=days)
 
 

@@ -41,6 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "new_account": "nouveau cette semaine",
         "unchanged": "inchangé sur la semaine",
         "renewal_in": "renouvellement le {date} (dans {days} j)",
+        "renewal_today": "renouvellement aujourd'hui ({date})",
         "renewal_past": "renouvellement dépassé depuis {days} j ({date})",
         "model_changed": "Le modèle de score a changé cette semaine "
         "(version {old} → {new}) : une partie des écarts vient du modèle, pas des clients.",
@@ -89,6 +90,7 @@ WORDS: dict[str, dict[str, str]] = {
         "new_account": "new this week",
         "unchanged": "unchanged over the week",
         "renewal_in": "renews on {date} (in {days} days)",
+        "renewal_today": "renews today ({date})",
         "renewal_past": "renewal {days} days overdue ({date})",
         "model_changed": "The scoring model changed this week "
         "(version {old} → {new}): part of the movement comes from the model, not customers.",

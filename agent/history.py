@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from agent.cells import cell_text, each_distinct, key_text_list, parse_number
-from agent.labels import STATUS_LABELS
-from agent.scoring import Model
+from agent.labels import STATUS_LABELS, number_text
+from agent.scoring import Criterion, Model
 from agent.stores.base import Tab
 
 HEADERS = {
@@ -201,3 +201,48 @@ def account_trends(
             past=(weeks[rows], scores[rows], statuses[rows]),
         )
     return trends
+
+
+_SINCE = {
+    "fr": "{label} {before}→{now} depuis S{week}",
+    "en": "{label} {before}→{now} since W{week}",
+}
+
+
+def changes_since_last_week(
+    history: pd.DataFrame, current: pd.DataFrame, model: Model, *, week: str, language: str
+) -> list[str]:
+    """Per row of `current`: each criterion whose points moved since last week's history
+    row ("Adoption 2→0 depuis S48"), or "" (no row last week, or nothing moved)."""
+    changes = [""] * len(current)
+    last_week = shift_week(week, -1)
+    if not len(history) or not len(current):
+        return changes
+    before = history[history["week"] == last_week].drop_duplicates("key", keep="last")
+    if not len(before):
+        return changes
+    rows = before.set_index("key").reindex(current["key"].to_numpy(dtype=object))
+    moved_any = np.zeros(len(current), dtype=bool)
+    moved: list[tuple[Criterion, np.ndarray, np.ndarray, np.ndarray]] = []
+    for criterion in model.criteria:
+        column = f"points.{criterion.id}"
+        if column not in rows or column not in current:
+            continue
+        then = rows[column].to_numpy(dtype=float)
+        now = current[column].to_numpy(dtype=float)
+        differs = ~np.isnan(then) & ~np.isnan(now) & (then != now)
+        moved.append((criterion, differs, then, now))
+        moved_any |= differs
+    template, number = _SINCE.get(language, _SINCE["en"]), last_week.split("-W")[1]
+    for i in np.flatnonzero(moved_any).tolist():  # a few accounts move in a week
+        changes[i] = " · ".join(
+            template.format(
+                label=c.label,
+                before=number_text(then[i], language),
+                now=number_text(now[i], language),
+                week=number.lstrip("0") or "0",
+            )
+            for c, differs, then, now in moved
+            if differs[i]
+        )
+    return changes

@@ -24,7 +24,14 @@ from agent.accounts import accounts_frame, check_columns
 from agent.cells import each_distinct, key_text
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
-from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
+from agent.history import (
+    account_trends,
+    changes_since_last_week,
+    history_frame,
+    history_header,
+    iso_week,
+    shift_week,
+)
 from agent.plan import WritePlan, WriteReport, plan_writes
 from agent.scoring import score_accounts
 from agent.stores.base import Snapshot, Store
@@ -114,6 +121,10 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
     scored["segment"] = column_text(config.sheet.segment_column)
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
+    changes = changes_since_last_week(history, scored, model, week=week, language=config.language)
+    if any(changes):  # "why" ends with what moved since last week's row
+        why = scored["why"].tolist()
+        scored["why"] = [f"{w} · {c}" if c else w for w, c in zip(why, changes, strict=True)]
     scored["next_action"] = ""
     return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 

@@ -311,7 +311,7 @@ def test_playbooks_check_command_shows_matches_on_the_sample(tmp_path, capsys):
     init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
     assert main(["playbooks", "check", "-c", str(tmp_path / "c.toml")]) == 0
     out = capsys.readouterr().out
-    assert "6 playbooks ok" in out and "a-risque.md (priority 100" in out
+    assert "7 playbooks ok" in out and "a-risque.md (priority 100" in out
 
 
 def test_a_broken_playbook_folder_stops_sync_with_file_and_line(tmp_path):
