@@ -234,12 +234,14 @@ def score_accounts(
     counts = np.bincount(key_codes, minlength=1)[key_codes] if n else np.zeros(0, dtype=np.int64)
     duplicate = (counts > 1) & ~skipped
     lengths = np.fromiter(map(len, keys), dtype=np.int64, count=n)
-    too_long = lengths > MAX_CELL_TEXT  # no sheet keeps such a key: never one history row
+    # keys that cannot name an account: longer than a cell holds (never one history row),
+    # or a formula the file holds no value of
+    bad_key = (lengths > MAX_CELL_TEXT) | _uncomputed(accounts, key_column, n)
 
     columns = [_criterion_column(c, accounts, n, today, lang) for c in model.criteria]
     points, states = _points_and_states(columns, n)
     score, any_filled = _scores(points, model)
-    score[duplicate | skipped | too_long] = np.nan
+    score[duplicate | skipped | bad_key] = np.nan
     shown = round_shown(score)
     status_code = np.where(np.isnan(shown), _NO_STATUS, model.status_codes(shown))
     status = np.array([*STATUSES, None], dtype=object)[status_code]
@@ -251,8 +253,12 @@ def score_accounts(
         for i in np.flatnonzero(duplicate):
             at = int(i)
             why[at] = WHY[lang]["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
-    for i in np.flatnonzero(too_long):
-        why[int(i)] = WHY[lang]["key_too_long"].format(n=int(lengths[i]))
+    for i in np.flatnonzero(bad_key):
+        at = int(i)
+        if lengths[at] > MAX_CELL_TEXT:
+            why[at] = WHY[lang]["key_too_long"].format(n=int(lengths[at]))
+        else:
+            why[at] = WHY[lang]["uncomputed"].format(column=key_column)
     why[skipped] = ""
 
     result = pd.DataFrame(
@@ -275,6 +281,13 @@ def score_accounts(
 
 
 _NO_STATUS = len(STATUSES)  # the status code of a row with no score
+
+
+def _uncomputed(accounts: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    """Where a column holds a formula without a computed value (`Uncomputed`)."""
+    if column not in accounts:
+        return np.zeros(n, dtype=bool)
+    return np.fromiter((isinstance(v, Uncomputed) for v in accounts[column]), bool, count=n)
 
 
 def _criterion_column(

@@ -361,3 +361,25 @@ def test_typed_percentages_and_dates_score_as_the_same_values_typed_as_text(tmp_
     text, typed = accounts.iloc[0], accounts.iloc[1]
     assert typed["points.adoption"] == text["points.adoption"] == 2
     assert typed["shown"] == text["shown"] and typed["why"] == text["why"]
+
+
+def test_a_key_made_by_a_formula_without_a_value_is_named_in_why_not_scored(tmp_path):
+    config = team_config(tmp_path, workbook_from=None)
+    path = config.sheet.workbook
+    assert path is not None
+    wb = load_workbook(path)
+    wb["Comptes"]["A2"] = '=CONCATENATE("Atelier ","Dupont")'
+    wb.save(path)
+    for _ in range(2):
+        result = one_pass(config)
+    row = result.accounts.iloc[0]
+    assert not isinstance(row["status"], str)
+    assert row["why"].startswith("la colonne « Client » contient une formule sans valeur calculée")
+    history = load_workbook(path, read_only=True)["Historique"]
+    keys = [r[2] for r in history.iter_rows(min_row=2, values_only=True)]
+    assert len(keys) == len(result.accounts) - 1 and not any(k.startswith("=") for k in keys)
+    ws = load_workbook(path)["Comptes"]
+    header = [c.value for c in ws[1]]
+    assert (
+        "formule sans valeur calculée" in ws.cell(row=2, column=header.index("Pourquoi") + 1).value
+    )
