@@ -383,3 +383,21 @@ def test_a_key_made_by_a_formula_without_a_value_is_named_in_why_not_scored(tmp_
     assert (
         "formule sans valeur calculée" in ws.cell(row=2, column=header.index("Pourquoi") + 1).value
     )
+
+
+def test_the_digest_says_the_workbook_is_open_when_the_pass_could_not_write(tmp_path):
+    import dataclasses
+
+    from agent.delivery import deliver
+
+    config = team_config(tmp_path, workbook_from=None)
+    path = config.sheet.workbook
+    assert path is not None
+    (path.parent / f".~lock.{path.name}#").write_text(",Camille,poste-12,06.12.2026 09:14,x;")
+    result = one_pass(config)
+    assert result.report.note.startswith("comptes.xlsx is open in LibreOffice (by Camille")
+    config = dataclasses.replace(config, state_dir=tmp_path / "state")
+    outcome = deliver(config, result, now=NOW, location=str(path), last_synced=NOW, dry_run=True)
+    assert outcome.digest is not None
+    assert "scores will be written when it is closed" in outcome.digest.sections["stale_note"]
+    assert "comptes.xlsx is open in LibreOffice" in outcome.digest.text
