@@ -229,3 +229,20 @@ def test_rows_streamed_are_replaced_in_place_and_appended_after_the_last(monkeyp
     )
     with pytest.raises(cells.RowNotFound):
         b"".join(cells.stream_rows(io.BytesIO(xml), {40: b'<row r="40"/>'}, []))
+
+
+def test_new_columns_get_a_width_and_a_persons_widths_stay():
+    from agent.stores.xlsx_cells import set_widths
+
+    xml = HEAD + b'<sheetFormatPr/><cols><col min="1" max="2" width="30" customWidth="1"/>'
+    xml += b'<col min="9" max="9" width="5"/></cols><sheetData/></worksheet>'
+    out = set_widths(xml, {2: 12, 4: 20, 5: 14})
+    cols = out[out.index(b"<cols>") : out.index(b"</cols>")]
+    assert cols == (
+        b'<cols><col min="1" max="2" width="30" customWidth="1"/>'
+        b'<col min="4" max="4" width="20" customWidth="1"/>'
+        b'<col min="5" max="5" width="14" customWidth="1"/><col min="9" max="9" width="5"/>'
+    )
+    bare = set_widths(HEAD + b"<sheetData/></worksheet>", {3: 16, 1: 12})
+    assert b'<cols><col min="1" max="1" width="12" customWidth="1"/>' in bare
+    assert bare.index(b'min="1"') < bare.index(b'min="3"') < bare.index(b"<sheetData")

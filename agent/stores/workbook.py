@@ -49,6 +49,7 @@ from agent.stores.xlsx_cells import (
     read_cells_streamed,
     row_spans,
     row_xml,
+    set_widths,
     some_row_spans,
     splice_pieces,
     splice_rows,
@@ -209,6 +210,7 @@ class _Edit:
         self.report = WriteReport()
         self.parts: dict[str, Body] = {}
         self.row_edits: dict[int, dict[int, CellValue]] = {}
+        self.new_widths: dict[int, float] = {}  # column -> width, for the columns added
 
     def run(self) -> tuple[WriteReport, bytes | None]:
         accounts = self.loaded.accounts
@@ -227,6 +229,7 @@ class _Edit:
             xml = splice_rows(xml, accounts.cells.spans, rows)
             if self.report.columns_added:
                 xml = widen_dimension(xml, max(columns.values()))
+                xml = set_widths(xml, self.new_widths)
         if self.plan.formatting is not None:
             package = self.loaded.package
             styles_part = package.styles_part()
@@ -276,6 +279,7 @@ class _Edit:
             last += 1
             columns[name] = last
             self.row_edits.setdefault(1, {})[last] = name
+            self.new_widths[last] = max(12, min(60, len(name) + 4))
             self.report.columns_added += 1
         return columns
 

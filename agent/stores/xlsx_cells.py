@@ -436,6 +436,39 @@ def widen_dimension(xml: bytes, last_column: int) -> bytes:
     return xml[: found.start()] + b'<dimension ref="' + ref.encode() + b'"' + xml[found.end() :]
 
 
+def set_widths(xml: bytes, widths: dict[int, float]) -> bytes:
+    """The sheet with a width for each column of `widths` that has none of its own (the
+    agent's new columns: wide enough for their header)."""
+    cols = re.search(rb"<cols>(.*?)</cols>", xml, re.S)
+    taken: list[tuple[int, int, int]] = []  # (min, max, position in xml)
+    if cols is not None:
+        for col in re.finditer(rb"<col\b[^>]*?/>", cols[1]):
+            low = re.search(rb'\smin="(\d+)"', col[0])
+            high = re.search(rb'\smax="(\d+)"', col[0])
+            if low and high:
+                taken.append((int(low[1]), int(high[1]), cols.start(1) + col.start()))
+    new = {c: w for c, w in sorted(widths.items()) if not any(lo <= c <= hi for lo, hi, _ in taken)}
+    if not new:
+        return xml
+    for column, width in sorted(new.items(), reverse=True):  # from the end: positions hold
+        element = b'<col min="%d" max="%d" width="%s" customWidth="1"/>' % (
+            column,
+            column,
+            f"{width:g}".encode(),
+        )
+        if cols is None:
+            at = xml.find(b"<sheetData")
+            xml = xml[:at] + b"<cols>" + element + b"</cols>" + xml[at:]
+            cols = re.search(rb"<cols>(.*?)</cols>", xml, re.S)
+            assert cols is not None
+            taken = [(column, column, cols.start(1))]
+            continue
+        after = [pos for lo, _, pos in taken if lo > column]
+        at = min(after) if after else cols.end(1)
+        xml = xml[:at] + element + xml[at:]
+    return xml
+
+
 def splice_rows(xml: bytes, spans: dict[int, tuple[int, int]], rows: dict[int, bytes]) -> bytes:
     """`xml` with the rows of `rows` (row number -> new XML) put in place: a row that
     exists is replaced, a new one goes between its neighbours, in row order."""
