@@ -49,7 +49,9 @@ class NextActions(Protocol):
         """The context names the playbooks read: a pass builds only those (None: all)."""
         ...
 
-    def choose(self, contexts: ContextColumns) -> Any: ...
+    def choose(self, contexts: ContextColumns, stopping: Any = None) -> Any:
+        """One action per account; PlaybooksStopped when `stopping` (an Event) is set."""
+        ...
 
 
 class ContextColumns:
