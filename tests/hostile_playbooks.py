@@ -86,10 +86,11 @@ def hostile_folder(folder: Path, language: str = "fr") -> dict[str, str]:
 
 def sheet_rows(n: int, seed: int = 1) -> list[list[Any]]:
     rng = random.Random(seed)
+    owners = ["Camille", "Hugo", "Léa"]
     return [
-        [f"Compte {i:06d}", rng.choice(["Camille", "Hugo", "Léa"]), "PME", *rng.choice([TOP, MID, LOW])]
+        [f"Compte {i:06d}", rng.choice(owners), "PME", *rng.choice([TOP, MID, LOW])]
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def one_pass(config: Config, folder: Path, n: int) -> PassResult:
