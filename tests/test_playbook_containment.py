@@ -11,7 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -19,14 +22,7 @@ from openpyxl import load_workbook
 from agent.config import load_config
 from agent.from_config import open_store
 from agent.playbooks import lint_playbooks, load_playbooks
-from agent.playbooks.contain import (
-    BODY,
-    WORKER_MEMORY,
-    Blame,
-    PlaybooksStopped,
-    Watch,
-    run_in_worker,
-)
+from agent.playbooks.contain import WORKER_MEMORY, PlaybooksStopped, TemplateFailed, Worker
 from agent.sheet_templates import init
 from agent.stores.memory import MemoryStore
 from agent.sync import pass_contexts, run_pass
@@ -151,44 +147,67 @@ def test_a_hostile_pass_stays_under_500_mb_of_memory():
 # --- the worker ---------------------------------------------------------------------------
 
 
-def stall(watch: Watch) -> None:
-    watch.enter(3, BODY, 7)
-    time.sleep(120)
+class FakeTemplates:
+    """Templates that do, in the worker, what a runaway would."""
+
+    def __init__(self, body: Callable[[], Any]) -> None:
+        self.run = body
+
+    def when(self, index: int, account: int) -> bool:
+        return account % 2 == 0
+
+    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
+        return self.run(), True
+
+    def close(self) -> None:
+        pass
 
 
-def test_a_render_that_stalls_is_stopped_by_the_watchdog_and_blamed():
-    outcome = run_in_worker(stall)
-    assert outcome == Blame(3, "body", 7, "ran longer than 2s and was stopped")
+@contextmanager
+def worker(body: Callable[[], Any], stopping: threading.Event | None = None) -> Iterator[Worker]:
+    running = Worker(FakeTemplates(body), stopping)
+    try:
+        yield running
+    finally:
+        running.close()
 
 
-def test_a_worker_that_dies_names_the_playbook_it_was_running():
-    def die(watch: Watch) -> None:
-        watch.enter(1, BODY, 2)
-        os.kill(os.getpid(), signal.SIGKILL)
+def test_a_template_that_stalls_is_stopped_by_the_watchdog_and_the_next_gets_a_new_worker():
+    with worker(lambda: time.sleep(120)) as stalling:
+        assert stalling.when(0, 2) is True
+        first = stalling.pid
+        with pytest.raises(TemplateFailed, match="ran longer than 2s and was stopped"):
+            stalling.body(0, 1, None)
+        assert not Path(f"/proc/{first}").exists() or not stalling.pid
+        assert stalling.when(0, 3) is False
+        assert stalling.pid != first
 
-    outcome = run_in_worker(die)
-    assert isinstance(outcome, Blame) and (outcome.index, outcome.account) == (1, 2)
-    assert outcome.what == "was killed by SIGKILL"
+
+def test_a_worker_that_dies_fails_the_template_it_was_running():
+    dying = worker(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    expected = pytest.raises(TemplateFailed, match="its worker process was killed by SIGKILL")
+    with dying as templates, expected:
+        templates.body(0, 1, None)
 
 
 def test_the_worker_cannot_allocate_past_its_memory_budget():
-    def allocate(watch: Watch) -> int:
-        try:
-            return len(bytearray(2 * WORKER_MEMORY))
-        except MemoryError:
-            return -1
-
-    assert run_in_worker(allocate) == -1
-    assert run_in_worker(lambda watch: len(bytearray(WORKER_MEMORY // 4))) == WORKER_MEMORY // 4
+    with worker(lambda: str(len(bytearray(2 * WORKER_MEMORY)))) as greedy:
+        with pytest.raises(TemplateFailed, match="more memory than a playbook may use") as failed:
+            greedy.body(0, 1, None)
+        assert failed.value.runaway
+    with worker(lambda: str(len(bytearray(WORKER_MEMORY // 4)))) as modest:
+        assert modest.body(0, 1, None) == (str(WORKER_MEMORY // 4), True)
 
 
-def test_stopping_ends_a_running_render():
+def test_stopping_ends_a_running_template():
     stopping = threading.Event()
     timer = threading.Timer(0.3, stopping.set)
     timer.start()
     try:
-        with pytest.raises(PlaybooksStopped):
-            run_in_worker(stall, stopping)
+        with worker(lambda: time.sleep(120), stopping) as stalling:
+            with pytest.raises(PlaybooksStopped):
+                stalling.body(0, 1, None)
+            assert not stalling.pid
     finally:
         timer.cancel()
 
@@ -200,19 +219,28 @@ def test_a_playbook_only_the_watchdog_stops_leaves_its_account_to_the_next(tmp_p
     write_playbook(folder, "next.md", "true", "Suivant pour {{ key }}", priority=10)
     choice = load_playbooks(folder).choose([{"key": k} for k in "ABC"])
     assert choice.actions == ["Suivant pour A", "Suivant pour B", "Suivant pour C"]
-    assert choice.failures == ["slow.md: body: ran longer than 2s and was stopped (account 'B')"]
+    assert choice.failures == ["slow.md: body: ran longer than 2s and was stopped"]
+    assert choice.failed_on == {"slow.md": "B"}
 
 
 # --- `run` ----------------------------------------------------------------------------------
 
 
-def workers_of(pid: int) -> set[int]:
+def busy_workers(pid: int) -> set[int]:
+    """The children of process `pid` running (not waiting for a template to run)."""
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
+            children = [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError):
             continue
+        for child in children:
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state == "R":
+                found.add(child)
     return found
 
 
@@ -233,10 +261,12 @@ def test_run_stops_on_sigterm_while_a_playbook_is_rendering(tmp_path):
     hostile_folder(folder)
     write_playbook(folder, "everyone-slow.md", "true", SLOW_COMPARE, priority=2000)
     text = config.read_text(encoding="utf-8")
+    text = text.replace("sync_every_minutes = 10", "sync_every_minutes = 0.05")
     lines = [f'dir = "{folder}"' if line.startswith("dir = ") and "playbooks" in line
              else line for line in text.splitlines()]  # fmt: skip
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert f'dir = "{folder}"' in config.read_text(encoding="utf-8")
+    assert "sync_every_minutes = 0.05" in config.read_text(encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "run", "-c", str(config)],
         cwd=tmp_path,
@@ -248,16 +278,16 @@ def test_run_stops_on_sigterm_while_a_playbook_is_rendering(tmp_path):
     try:
         seen: list[int] = []
 
-        def rendering() -> bool:  # the same worker alive across two looks, 0.5 s apart
-            now = workers_of(proc.pid)
+        def rendering() -> bool:  # the same worker running at two looks, 0.2 s apart
+            now = busy_workers(proc.pid)
             if now & set(seen):
                 return True
             seen[:] = list(now)
-            time.sleep(0.5)
+            time.sleep(0.2)
             return False
 
-        assert wait_for(rendering, 60), "no playbook worker seen"
-        worker = next(iter(workers_of(proc.pid) & set(seen)))
+        assert wait_for(rendering, 60), "no playbook seen rendering"
+        worker = next(iter(busy_workers(proc.pid) & set(seen)), seen[0])
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -267,3 +297,21 @@ def test_run_stops_on_sigterm_while_a_playbook_is_rendering(tmp_path):
     stderr = proc.stderr.read() if proc.stderr else ""
     assert "pass stopped before writing" in stderr and "agent stopped" in stderr
     assert wait_for(lambda: not Path(f"/proc/{worker}").exists(), 10)
+
+
+def test_a_pass_asked_to_stop_while_a_playbook_renders_ends_unwritten(seed_config, tmp_path):
+    folder = tmp_path / "fr"
+    folder.mkdir()
+    write_playbook(folder, "slow.md", "true", SLOW_COMPARE)
+    store = MemoryStore(HEADER, sheet_rows(20), key_column="Client", history_worksheet="Historique")
+    stopping = threading.Event()
+    timer = threading.Timer(0.3, stopping.set)
+    timer.start()
+    try:
+        with pytest.raises(PlaybooksStopped):
+            run_pass(
+                store, seed_config, now=NOW, next_actions=load_playbooks(folder), stopping=stopping
+            )
+    finally:
+        timer.cancel()
+    assert store.history is None  # nothing written

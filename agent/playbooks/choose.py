@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from agent.cells import is_squeezed
 from agent.contexts import ContextColumns
-from agent.errors import PlaybookError
-from agent.playbooks.contain import BODY, WHEN, Blame, Stopping, Watch, can_fork, run_in_worker
+from agent.playbooks.contain import PlaybooksStopped, Stopping, Templates, Worker, can_fork
 from agent.playbooks.sandbox import (
     TEMPLATE_FAILURES,
     PlaybookEnvironment,
-    RunawayTemplate,
     failure_reason,
+    is_runaway,
 )
 
 if TYPE_CHECKING:  # a type only: files.py makes a PlaybookSet of its playbooks
@@ -158,22 +157,33 @@ class PlaybookSet:
         (the agent shutting down), PlaybooksStopped.
         """
         table = contexts if isinstance(contexts, ContextColumns) else ContextColumns.of(contexts)
-        left_out: dict[int, str] = {}
-        if not self.in_worker:
-            return _Choosing(self, table, left_out, Watch()).choose()
-        for _ in range(len(self.playbooks) + 1):  # each round leaves one more playbook out
+        templates: Templates = _InProcess(self, table)
+        if self.in_worker:
+            templates = Worker(templates, stopping)
+        try:
+            return _Choosing(self, table, templates).choose()
+        finally:
+            templates.close()
 
-            def work(watch: Watch) -> Choice:
-                return _Choosing(self, table, left_out, watch).choose()
 
-            outcome = run_in_worker(work, stopping)
-            if isinstance(outcome, Choice):
-                return outcome
-            if not isinstance(outcome, Blame) or outcome.index in left_out:
-                raise PlaybookError(f"the playbooks could not run: {outcome}")
-            key = table.column("key")[outcome.account] if table.size else None
-            left_out[outcome.index] = f"{outcome.part}: {outcome.what} (account {key!r})"
-        raise PlaybookError("the playbooks could not run: every one of them was stopped")
+class _InProcess:
+    """A pass's templates, run in this process (in the worker, or where there is none)."""
+
+    def __init__(self, playbook_set: PlaybookSet, table: ContextColumns) -> None:
+        self.set = playbook_set
+        self.table = table
+
+    def when(self, index: int, account: int) -> bool:
+        return self.set.evaluate(self.set.playbooks[index], self.table.context(account))
+
+    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
+        context = self.table.context(account)
+        if key is not None:
+            context = {**context, "key": key}
+        return self.set.body_text(self.set.playbooks[index], context)
+
+    def close(self) -> None:
+        pass
 
 
 class _Choosing:
@@ -189,17 +199,16 @@ class _Choosing:
         self,
         playbook_set: PlaybookSet,
         table: ContextColumns,
-        left_out: dict[int, str],
-        watch: Watch,
+        templates: Templates,
     ) -> None:
         self.set = playbook_set
         self.playbooks = playbook_set.playbooks
         self.table = table
-        self.watch = watch
+        self.templates = templates
         self.files = [p.file for p in self.playbooks]
-        self.failed: dict[str, str] = {self.files[i]: why for i, why in left_out.items()}
+        self.failed: dict[str, str] = {}
         self.failed_on: dict[str, Any] = {}
-        self.left_out: set[int] = set(left_out)
+        self.left_out: set[int] = set()
         self.verdicts: dict[tuple[int, Any], bool | None] = {}
         self.winners: dict[Any, int | None] = {}
         # per (playbook, values its body reads): the text, the key slots it holds, and
@@ -264,28 +273,25 @@ class _Choosing:
         if file not in self.failed:
             self.failed[file] = f"{part}: {failure_reason(exc)}"
             self.failed_on[file] = self.keys[i]
-        if part == "when" or isinstance(exc, RunawayTemplate | MemoryError | RecursionError):
+        if part == "when" or is_runaway(exc):
             self.left_out.add(index)
             self.winners.clear()  # from now on, every account skips this playbook
 
     def winner_for(self, i: int, after: int = -1) -> int | None:
         """The first playbook (after `after`) whose condition holds for account `i`."""
-        context = None
         for index in range(after + 1, len(self.playbooks)):
             if index in self.left_out:
                 continue
             key = (index, tuple([c[i] for c in self.when_columns[index]]))
             verdict = self.verdicts.get(key, _UNDECIDED)
             if verdict is _UNDECIDED:
-                context = context or self.table.context(i)
-                self.watch.enter(index, WHEN, i)
                 try:
-                    verdict = self.set.evaluate(self.playbooks[index], context)
+                    verdict = self.templates.when(index, i)
+                except PlaybooksStopped:
+                    raise
                 except TEMPLATE_FAILURES as exc:
                     self.fail(index, i, "when", exc)
                     verdict = None
-                finally:
-                    self.watch.leave()
                 self.verdicts[key] = verdict
             if verdict:
                 return index
@@ -297,20 +303,19 @@ class _Choosing:
         rendered."""
         if index in self.left_out:
             return None
-        self.watch.enter(index, BODY, i)
         try:
             return self.made_action(index, i)
+        except PlaybooksStopped:
+            raise
         except TEMPLATE_FAILURES as exc:
             self.fail(index, i, "body", exc)
             return None
-        finally:
-            self.watch.leave()
 
     def made_action(self, index: int, i: int) -> str | None:
         playbook = self.playbooks[index]
         key = self.keys[i]
         if self.body_columns[index] is None or (playbook.key_slots and not isinstance(key, str)):
-            return self.set.render(playbook, self.table.context(i))
+            return one_line(self.templates.body(index, i, None)[0])
         values = self.body_values.get(index)
         if values is None:
             names = self.body_columns[index]
@@ -322,7 +327,7 @@ class _Choosing:
         if made is None:
             made = self.render_once(index, i, values[i])
         text = self.with_key(made, key, playbook.key_slots)
-        return self.set.render(playbook, self.table.context(i)) if text is None else text
+        return one_line(self.templates.body(index, i, None)[0]) if text is None else text
 
     def render_once(self, index: int, i: int, values: Any) -> tuple[str, int | None, str]:
         """Render playbook `index` for account `i`, kept for the accounts with the same
@@ -330,11 +335,8 @@ class _Choosing:
         playbook = self.playbooks[index]
         key = self.keys[i]
         slotted = playbook.key_slots and isinstance(key, str)
-        context = self.table.context(i)
         try:
-            text, whole = self.set.body_text(
-                playbook, {**context, "key": self.slot} if slotted else context
-            )
+            text, whole = self.templates.body(index, i, self.slot if slotted else None)
         except TEMPLATE_FAILURES:
             self.failed_texts.add((index, values))
             raise

@@ -1,14 +1,16 @@
-"""The second wall around playbooks: a pass's templates run in a worker process that the
-system limits in memory and a watchdog stops.
+"""The second wall around playbooks: templates run in a worker process that the system
+limits in memory and a watchdog stops.
 
 The sandbox (`sandbox.py`) refuses every runaway it can foresee, fast and with a reason.
-This module holds whatever it cannot: the worker is a fork of the pass (it reads the
-accounts without copying them) whose address space may grow by `WORKER_MEMORY` at most
-(RLIMIT_AS: past it, an allocation fails with MemoryError, caught like any template
-failure), and the parent watches, through shared memory, which playbook it is running on
-which account. One render stalled past `WATCHDOG_SECONDS`, or a worker that dies, names
-that playbook: the worker is killed and the choice made again without it (at most once
-per playbook). Asked to stop (SIGTERM under `run`), the parent kills the worker at once.
+This module holds whatever it cannot. A pass works out which templates to run (and keeps
+every result for the accounts with the same values) in its own process; each condition
+or body it does run, it asks of a worker: a fork of the pass made at its first template,
+so it reads the accounts without their being copied or sent. The worker's address space
+may grow by `WORKER_MEMORY` at most (RLIMIT_AS: past it an allocation fails with
+MemoryError, a failure of the template like any other). A template that has not answered
+after `WATCHDOG_SECONDS`, or a worker that dies, fails that playbook: the worker is killed
+and the next template gets a new one. Asked to stop (SIGTERM under `run`), the pass kills
+the worker at once.
 
 Where there is no `fork` (not Linux, macOS or BSD), templates run in the pass's own
 process, behind the sandbox only.
@@ -17,22 +19,19 @@ process, behind the sandbox only.
 from __future__ import annotations
 
 import contextlib
-import mmap
+import gc
 import os
 import pickle
 import select
 import signal
 import struct
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 WORKER_MEMORY = 256 * 1024 * 1024  # what the worker may allocate beyond the pass's own
-WATCHDOG_SECONDS = 2.0  # one condition or body running longer is stopped from outside
+WATCHDOG_SECONDS = 2.0  # a condition or body running longer is stopped from outside
 POLL_SECONDS = 0.05
-WHEN, BODY = 1, 2  # what part of a playbook the worker is running
-PARTS = {WHEN: "when", BODY: "body"}
+_LENGTH = struct.Struct("!I")
 
 
 class Stopping(Protocol):
@@ -43,50 +42,26 @@ class PlaybooksStopped(Exception):
     """The agent was asked to stop while playbooks were running: the pass ends unwritten."""
 
 
-@dataclass
-class Blame:
-    """The playbook a worker was running when it had to be stopped, or died."""
+class TemplateFailed(Exception):
+    """A template's failure as the worker reported it, or as the watchdog saw it."""
 
-    index: int
-    part: str
-    account: int
-    what: str
+    def __init__(self, reason: str, runaway: bool) -> None:
+        super().__init__(reason)
+        self.runaway = runaway
 
 
-class Watch:
-    """What the worker is running (playbook, part, account), readable by the parent:
-    a few bytes of shared memory, written without a system call."""
+class Templates(Protocol):
+    """What runs a pass's templates: a condition or a body for one account."""
 
-    LAYOUT = struct.Struct("qqqq")  # sequence, playbook index + 1 (0: none), part, account
+    def when(self, index: int, account: int) -> bool: ...
 
-    def __init__(self) -> None:
-        self.memory = mmap.mmap(-1, self.LAYOUT.size)
-        self.sequence = 0
+    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]: ...
 
-    def enter(self, index: int, part: int, account: int) -> None:
-        self.sequence += 1
-        self.LAYOUT.pack_into(self.memory, 0, self.sequence, index + 1, part, account)
-
-    def leave(self) -> None:
-        self.LAYOUT.pack_into(self.memory, 0, self.sequence, 0, 0, 0)
-
-    def read(self) -> tuple[int, int, int, int]:
-        sequence, index, part, account = self.LAYOUT.unpack_from(self.memory, 0)
-        return sequence, index, part, account
-
-    def blame(self, what: str) -> Blame | None:
-        _, index, part, account = self.read()
-        return Blame(index - 1, PARTS.get(part, "body"), account, what) if index else None
-
-    def close(self) -> None:
-        self.memory.close()
+    def close(self) -> None: ...
 
 
-@dataclass
-class _Crashed:
-    """What a worker sends back when its own code (not a template) failed."""
-
-    message: str
+def can_fork() -> bool:
+    return hasattr(os, "fork")
 
 
 def _memory_in_use() -> int | None:
@@ -114,81 +89,133 @@ def _limit_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _worker(work: Callable[[Watch], Any], watch: Watch, out: int) -> None:
-    """The forked worker: run, send the result, exit without running the parent's exit
-    handlers or flushing its buffers."""
-    try:
-        try:
-            _limit_memory(WORKER_MEMORY)
-            data = pickle.dumps(work(watch), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            data = pickle.dumps(_Crashed(f"{type(exc).__name__}: {exc}"))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view) :]
-        os._exit(0)
-    finally:
-        os._exit(1)
+def _send(fd: int, message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
-def can_fork() -> bool:
-    return hasattr(os, "fork")
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts, missing = [], size
+    while missing:
+        chunk = os.read(fd, missing)
+        if not chunk:
+            return None
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
 
 
-def run_in_worker(
-    work: Callable[[Watch], Any], stopping: Stopping | None = None
-) -> Any | Blame | _Crashed:
-    """`work` run in a forked worker: its result, or the playbook to blame when it had to
-    be stopped or died. Raises PlaybooksStopped when `stopping` is set meanwhile."""
-    watch = Watch()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the worker; what it does is seen through its result
-        os.close(read_end)
-        _worker(work, watch, write_end)
-    os.close(write_end)
-    chunks: list[bytes] = []
-    done = False
-    try:
-        blame = _follow(read_end, chunks, watch, stopping)
-        if blame is None:
-            done = True
-    finally:
-        os.close(read_end)
-        if not done:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        watch_state = watch.blame(_death(status)) if done else None
-        watch.close()
-    if blame is not None:
-        return blame
-    try:
-        return pickle.loads(b"".join(chunks))
-    except Exception:  # noqa: BLE001 - cut short: the worker died while sending or before
-        return watch_state or _Crashed(f"the playbooks' worker process {_death(status)}")
+def _receive(fd: int) -> Any:
+    """The next message on `fd`; EOFError when the other end closed."""
+    head = _read_exactly(fd, _LENGTH.size)
+    payload = None if head is None else _read_exactly(fd, _LENGTH.unpack(head)[0])
+    if payload is None:
+        raise EOFError
+    return pickle.loads(payload)
 
 
-def _follow(
-    read_end: int, chunks: list[bytes], watch: Watch, stopping: Stopping | None
-) -> Blame | None:
-    """Read the worker's result until it closes its end; a Blame when one render stalls."""
-    seen, since = watch.read(), time.monotonic()
+def _serve(templates: Templates, requests: int, answers: int) -> None:
+    """The worker's loop: a request, its answer, until the pass closes its end."""
+    from agent.playbooks.sandbox import failure_reason, is_runaway
+
+    gc.freeze()  # the collector never walks (so never copies) what the pass made
+    _limit_memory(WORKER_MEMORY)
     while True:
-        ready, _, _ = select.select([read_end], [], [], POLL_SECONDS)
-        if ready:
-            chunk = os.read(read_end, 1 << 20)
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            continue
-        if stopping is not None and stopping.is_set():
-            raise PlaybooksStopped("stopped while playbooks were running")
-        state = watch.read()
-        if state != seen:
-            seen, since = state, time.monotonic()
-        elif state[1] and time.monotonic() - since > WATCHDOG_SECONDS:
-            return watch.blame(f"ran longer than {WATCHDOG_SECONDS:g}s and was stopped")
+        try:
+            part, index, account, key = _receive(requests)
+        except EOFError:
+            return
+        try:
+            if part == "when":
+                answer: Any = ("ok", templates.when(index, account))
+            else:
+                answer = ("ok", templates.body(index, account, key))
+        except Exception as exc:  # noqa: BLE001 - every failure is the template's
+            answer = ("failed", failure_reason(exc), is_runaway(exc))
+        _send(answers, answer)
+
+
+class Worker:
+    """Templates run in a forked worker, each under the watchdog; `stopping` set meanwhile
+    kills the worker and raises PlaybooksStopped."""
+
+    def __init__(self, templates: Templates, stopping: Stopping | None = None) -> None:
+        self.templates = templates
+        self.stopping = stopping
+        self.pid = 0
+        self.requests = self.answers = -1
+
+    def when(self, index: int, account: int) -> bool:
+        answer: bool = self._ask(("when", index, account, None))
+        return answer
+
+    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
+        answer: tuple[str, bool] = self._ask(("body", index, account, key))
+        return answer
+
+    def _start(self) -> None:
+        request_read, self.requests = os.pipe()
+        self.answers, answer_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the worker; seen through its answers
+            try:
+                os.close(self.requests)
+                os.close(self.answers)
+                _serve(self.templates, request_read, answer_write)
+            finally:
+                os._exit(0)
+        self.pid = pid
+        os.close(request_read)
+        os.close(answer_write)
+
+    def _ask(self, request: tuple[Any, ...]) -> Any:
+        if not self.pid:
+            self._start()
+        try:
+            _send(self.requests, request)
+        except OSError:
+            self._end()
+            raise TemplateFailed("its worker process could not be reached", True) from None
+        answer = self._answer()
+        if answer[0] == "failed":
+            raise TemplateFailed(answer[1], answer[2])
+        return answer[1]
+
+    def _answer(self) -> Any:
+        """The worker's answer, waited for under the watchdog and the stop request."""
+        deadline = time.monotonic() + WATCHDOG_SECONDS
+        while True:
+            ready, _, _ = select.select([self.answers], [], [], POLL_SECONDS)
+            if ready:
+                try:
+                    return _receive(self.answers)
+                except EOFError:
+                    death = self._end()
+                    raise TemplateFailed(f"its worker process {death}", True) from None
+            if self.stopping is not None and self.stopping.is_set():
+                self._end()
+                raise PlaybooksStopped("stopped while playbooks were running")
+            if time.monotonic() > deadline:
+                self._end()
+                raise TemplateFailed(f"ran longer than {WATCHDOG_SECONDS:g}s and was stopped", True)
+
+    def close(self) -> None:
+        self._end()
+
+    def _end(self) -> str:
+        """Kill the worker (if any) and say how it ended."""
+        if not self.pid:
+            return "was not running"
+        for fd in (self.requests, self.answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return _death(status)
 
 
 def _death(status: int) -> str:

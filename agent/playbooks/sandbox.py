@@ -31,6 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent.labels import number_text
+from agent.playbooks.contain import TemplateFailed
 
 MAX_BUILT = 10_000  # the longest string or list a template may build by repetition
 MAX_TEXT = 100_000  # the longest text a template may build by any other means
@@ -340,7 +341,17 @@ def make_environment(language: str = "fr") -> PlaybookEnvironment:
     return env
 
 
+def is_runaway(exc: BaseException) -> bool:
+    """Whether a failure is the template's own excess (too long, too big, too deep): such
+    a playbook is left out for the rest of the pass, not tried again on other accounts."""
+    if isinstance(exc, TemplateFailed):
+        return exc.runaway
+    return isinstance(exc, RunawayTemplate | MemoryError | RecursionError)
+
+
 def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, TemplateFailed):
+        return str(exc)
     if isinstance(exc, SecurityError):
         return f"refused by the sandbox ({exc})"
     if isinstance(exc, RecursionError):
