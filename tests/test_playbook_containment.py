@@ -153,19 +153,17 @@ class FakeTemplates:
     def __init__(self, body: Callable[[], Any]) -> None:
         self.run = body
 
-    def when(self, index: int, account: int) -> bool:
-        return account % 2 == 0
+    def when(self, index: int, context: dict[str, Any]) -> bool:
+        return context["n"] % 2 == 0
 
-    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
+    def body(self, index: int, context: dict[str, Any]) -> tuple[str, bool]:
         return self.run(), True
-
-    def close(self) -> None:
-        pass
 
 
 @contextmanager
 def worker(body: Callable[[], Any], stopping: threading.Event | None = None) -> Iterator[Worker]:
-    running = Worker(FakeTemplates(body), stopping)
+    templates = FakeTemplates(body)
+    running = Worker(templates, stopping)
     try:
         yield running
     finally:
@@ -174,12 +172,12 @@ def worker(body: Callable[[], Any], stopping: threading.Event | None = None) -> 
 
 def test_a_template_that_stalls_is_stopped_by_the_watchdog_and_the_next_gets_a_new_worker():
     with worker(lambda: time.sleep(120)) as stalling:
-        assert stalling.when(0, 2) is True
+        assert stalling.when(0, {"n": 2}) is True
         first = stalling.pid
         with pytest.raises(TemplateFailed, match="ran longer than 2s and was stopped"):
-            stalling.body(0, 1, None)
+            stalling.body(0, {})
         assert not Path(f"/proc/{first}").exists() or not stalling.pid
-        assert stalling.when(0, 3) is False
+        assert stalling.when(0, {"n": 3}) is False
         assert stalling.pid != first
 
 
@@ -187,16 +185,16 @@ def test_a_worker_that_dies_fails_the_template_it_was_running():
     dying = worker(lambda: os.kill(os.getpid(), signal.SIGKILL))
     expected = pytest.raises(TemplateFailed, match="its worker process was killed by SIGKILL")
     with dying as templates, expected:
-        templates.body(0, 1, None)
+        templates.body(0, {})
 
 
 def test_the_worker_cannot_allocate_past_its_memory_budget():
     with worker(lambda: str(len(bytearray(2 * WORKER_MEMORY)))) as greedy:
         with pytest.raises(TemplateFailed, match="more memory than a playbook may use") as failed:
-            greedy.body(0, 1, None)
+            greedy.body(0, {})
         assert failed.value.runaway
     with worker(lambda: str(len(bytearray(WORKER_MEMORY // 4)))) as modest:
-        assert modest.body(0, 1, None) == (str(WORKER_MEMORY // 4), True)
+        assert modest.body(0, {}) == (str(WORKER_MEMORY // 4), True)
 
 
 def test_stopping_ends_a_running_template():
@@ -206,7 +204,7 @@ def test_stopping_ends_a_running_template():
     try:
         with worker(lambda: time.sleep(120), stopping) as stalling:
             with pytest.raises(PlaybooksStopped):
-                stalling.body(0, 1, None)
+                stalling.body(0, {})
             assert not stalling.pid
     finally:
         timer.cancel()

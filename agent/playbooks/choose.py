@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,8 @@ class PlaybookSet:
         # templates run in a worker process (`contain.py`); off, in this one (tests that
         # count renders)
         self.in_worker = can_fork()
+        self.in_process = _InProcess(self)
+        self._worker: Worker | None = None
 
     def _run(self, func: Any, **kwargs: Any) -> Any:
         self.env.start_render()
@@ -157,33 +160,35 @@ class PlaybookSet:
         (the agent shutting down), PlaybooksStopped.
         """
         table = contexts if isinstance(contexts, ContextColumns) else ContextColumns.of(contexts)
-        templates: Templates = _InProcess(self, table)
-        if self.in_worker:
-            templates = Worker(templates, stopping)
+        if not self.in_worker:
+            return _Choosing(self, table, self.in_process).choose()
+        worker = self.worker()
+        worker.stopping = stopping
         try:
-            return _Choosing(self, table, templates).choose()
+            return _Choosing(self, table, worker).choose()
         finally:
-            templates.close()
+            worker.stopping = None
+
+    def worker(self) -> Worker:
+        """The worker this set's templates run in, forked now if there is none yet."""
+        if self._worker is None:
+            self._worker = Worker(self.in_process)
+            weakref.finalize(self, self._worker.close)
+        self._worker.start()
+        return self._worker
 
 
 class _InProcess:
-    """A pass's templates, run in this process (in the worker, or where there is none)."""
+    """A set's templates, run in this process (in the worker, or where there is none)."""
 
-    def __init__(self, playbook_set: PlaybookSet, table: ContextColumns) -> None:
+    def __init__(self, playbook_set: PlaybookSet) -> None:
         self.set = playbook_set
-        self.table = table
 
-    def when(self, index: int, account: int) -> bool:
-        return self.set.evaluate(self.set.playbooks[index], self.table.context(account))
+    def when(self, index: int, context: dict[str, Any]) -> bool:
+        return self.set.evaluate(self.set.playbooks[index], context)
 
-    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
-        context = self.table.context(account)
-        if key is not None:
-            context = {**context, "key": key}
+    def body(self, index: int, context: dict[str, Any]) -> tuple[str, bool]:
         return self.set.body_text(self.set.playbooks[index], context)
-
-    def close(self) -> None:
-        pass
 
 
 class _Choosing:
@@ -286,7 +291,7 @@ class _Choosing:
             verdict = self.verdicts.get(key, _UNDECIDED)
             if verdict is _UNDECIDED:
                 try:
-                    verdict = self.templates.when(index, i)
+                    verdict = self.templates.when(index, self.table.context(i))
                 except PlaybooksStopped:
                     raise
                 except TEMPLATE_FAILURES as exc:
@@ -315,7 +320,7 @@ class _Choosing:
         playbook = self.playbooks[index]
         key = self.keys[i]
         if self.body_columns[index] is None or (playbook.key_slots and not isinstance(key, str)):
-            return one_line(self.templates.body(index, i, None)[0])
+            return one_line(self.templates.body(index, self.table.context(i))[0])
         values = self.body_values.get(index)
         if values is None:
             names = self.body_columns[index]
@@ -327,7 +332,9 @@ class _Choosing:
         if made is None:
             made = self.render_once(index, i, values[i])
         text = self.with_key(made, key, playbook.key_slots)
-        return one_line(self.templates.body(index, i, None)[0]) if text is None else text
+        if text is None:
+            return one_line(self.templates.body(index, self.table.context(i))[0])
+        return text
 
     def render_once(self, index: int, i: int, values: Any) -> tuple[str, int | None, str]:
         """Render playbook `index` for account `i`, kept for the accounts with the same
@@ -336,7 +343,10 @@ class _Choosing:
         key = self.keys[i]
         slotted = playbook.key_slots and isinstance(key, str)
         try:
-            text, whole = self.templates.body(index, i, self.slot if slotted else None)
+            context = self.table.context(i)
+            if slotted:
+                context = {**context, "key": self.slot}
+            text, whole = self.templates.body(index, context)
         except TEMPLATE_FAILURES:
             self.failed_texts.add((index, values))
             raise

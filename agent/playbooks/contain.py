@@ -4,8 +4,10 @@ limits in memory and a watchdog stops.
 The sandbox (`sandbox.py`) refuses every runaway it can foresee, fast and with a reason.
 This module holds whatever it cannot. A pass works out which templates to run (and keeps
 every result for the accounts with the same values) in its own process; each condition
-or body it does run, it asks of a worker: a fork of the pass made at its first template,
-so it reads the accounts without their being copied or sent. The worker's address space
+or body it does run, it asks of a worker, sending the account's context. The worker is a
+fork made when the playbooks are loaded, before the sheet is read: small, and sharing no
+page the pass then writes (a fork made later makes the pass pay to copy every page of the
+sheet it touches while the worker lives). The worker's address space
 may grow by `WORKER_MEMORY` at most (RLIMIT_AS: past it an allocation fails with
 MemoryError, a failure of the template like any other). A template that has not answered
 after `WATCHDOG_SECONDS`, or a worker that dies, fails that playbook: the worker is killed
@@ -26,6 +28,7 @@ import select
 import signal
 import struct
 import time
+import weakref
 from typing import Any, Protocol
 
 WORKER_MEMORY = 256 * 1024 * 1024  # what the worker may allocate beyond the pass's own
@@ -51,13 +54,11 @@ class TemplateFailed(Exception):
 
 
 class Templates(Protocol):
-    """What runs a pass's templates: a condition or a body for one account."""
+    """What runs a pass's templates: playbook `index`'s condition or body on a context."""
 
-    def when(self, index: int, account: int) -> bool: ...
+    def when(self, index: int, context: dict[str, Any]) -> bool: ...
 
-    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]: ...
-
-    def close(self) -> None: ...
+    def body(self, index: int, context: dict[str, Any]) -> tuple[str, bool]: ...
 
 
 def can_fork() -> bool:
@@ -124,14 +125,14 @@ def _serve(templates: Templates, requests: int, answers: int) -> None:
     _limit_memory(WORKER_MEMORY)
     while True:
         try:
-            part, index, account, key = _receive(requests)
+            part, index, context = _receive(requests)
         except EOFError:
             return
         try:
             if part == "when":
-                answer: Any = ("ok", templates.when(index, account))
+                answer: Any = ("ok", templates.when(index, context))
             else:
-                answer = ("ok", templates.body(index, account, key))
+                answer = ("ok", templates.body(index, context))
         except Exception as exc:  # noqa: BLE001 - every failure is the template's
             answer = ("failed", failure_reason(exc), is_runaway(exc))
         _send(answers, answer)
@@ -142,20 +143,27 @@ class Worker:
     kills the worker and raises PlaybooksStopped."""
 
     def __init__(self, templates: Templates, stopping: Stopping | None = None) -> None:
-        self.templates = templates
+        # weakly: the worker's owner (its playbooks) may end it when it is collected
+        self.templates = weakref.ref(templates)
         self.stopping = stopping
         self.pid = 0
         self.requests = self.answers = -1
 
-    def when(self, index: int, account: int) -> bool:
-        answer: bool = self._ask(("when", index, account, None))
+    def when(self, index: int, context: dict[str, Any]) -> bool:
+        answer: bool = self._ask(("when", index, context))
         return answer
 
-    def body(self, index: int, account: int, key: str | None) -> tuple[str, bool]:
-        answer: tuple[str, bool] = self._ask(("body", index, account, key))
+    def body(self, index: int, context: dict[str, Any]) -> tuple[str, bool]:
+        answer: tuple[str, bool] = self._ask(("body", index, context))
         return answer
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Fork the worker now (at the first template otherwise)."""
+        if self.pid:
+            return
+        templates = self.templates()
+        if templates is None:
+            raise TemplateFailed("the playbooks are gone", True)
         request_read, self.requests = os.pipe()
         self.answers, answer_write = os.pipe()
         pid = os.fork()
@@ -163,7 +171,7 @@ class Worker:
             try:
                 os.close(self.requests)
                 os.close(self.answers)
-                _serve(self.templates, request_read, answer_write)
+                _serve(templates, request_read, answer_write)
             finally:
                 os._exit(0)
         self.pid = pid
@@ -172,7 +180,7 @@ class Worker:
 
     def _ask(self, request: tuple[Any, ...]) -> Any:
         if not self.pid:
-            self._start()
+            self.start()
         try:
             _send(self.requests, request)
         except OSError:
