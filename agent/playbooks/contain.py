@@ -121,6 +121,8 @@ def _serve(templates: Templates, requests: int, answers: int) -> None:
     """The worker's loop: a request, its answer, until the pass closes its end."""
     from agent.playbooks.sandbox import failure_reason, is_runaway
 
+    for stop in (signal.SIGTERM, signal.SIGINT):  # not the agent's handlers: a stop ends it
+        signal.signal(stop, signal.SIG_DFL)
     gc.freeze()  # the collector never walks (so never copies) what the pass made
     _limit_memory(WORKER_MEMORY)
     while True:
