@@ -181,17 +181,30 @@ class Worker:
         os.close(answer_write)
 
     def _ask(self, request: tuple[Any, ...]) -> Any:
-        if not self.pid:
-            self.start()
-        try:
-            _send(self.requests, request)
-        except OSError:
-            self._end()
-            raise TemplateFailed("its worker process could not be reached", True) from None
+        for _ in range(2):  # a worker that died waiting (killed from outside): a new one
+            if not self.pid:
+                try:
+                    self.start()
+                except OSError:  # no process to be had: this template behind the sandbox only
+                    return self._in_this_process(request)
+            try:
+                _send(self.requests, request)
+                break
+            except OSError:
+                self._end()
+        else:
+            raise TemplateFailed("its worker process could not be started", True)
         answer = self._answer()
         if answer[0] == "failed":
             raise TemplateFailed(answer[1], answer[2])
         return answer[1]
+
+    def _in_this_process(self, request: tuple[Any, ...]) -> Any:
+        templates = self.templates()
+        if templates is None:
+            raise TemplateFailed("the playbooks are gone", True)
+        part, index, context = request
+        return templates.when(index, context) if part == "when" else templates.body(index, context)
 
     def _answer(self) -> Any:
         """The worker's answer, waited for under the watchdog and the stop request."""
