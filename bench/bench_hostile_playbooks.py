@@ -4,8 +4,9 @@
     python bench/bench_hostile_playbooks.py --accounts 10000 --json
 
 The shipped playbooks plus every hostile one of `tests/hostile_playbooks.py` (nested
-loops, recursion, each text-size bomb, a structure whose text is gigabytes, a comparison
-that runs for hours in one C call, a body with control characters), each taking one
+loops, recursion, each text-size bomb, copies of a list until gigabytes, a structure
+whose text is gigabytes, a comparison that runs for hours in one C call, a body with
+control characters), each taking one
 account. Printed: the pass's seconds, the peak resident memory of this process and of
 its playbook workers (`getrusage`, so run it in a process of its own, as here), the
 playbooks named, and whether every other account kept the action the shipped playbooks

@@ -43,8 +43,10 @@ HOSTILE = {
         "{% set ns = namespace(s='x') %}{% for i in range(64) %}"
         "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}"
     ),
-    # what no check before the fact sees: a structure whose text is gigabytes, and a
-    # comparison that runs for hours inside one C call (the worker's limits stop them)
+    # what no check before the fact sees: copies of a list until gigabytes, a structure
+    # whose text is gigabytes, and a comparison that runs for hours inside one C call (the
+    # worker's limits stop them)
+    "copies.md": "{{ ([range(100000)|list] * 10000)|map('list')|list|length }}",
     "nested-text.md": (
         "{% set ns = namespace(d=[0]) %}{% for i in range(40) %}"
         "{% set ns.d = [ns.d, ns.d] %}{% endfor %}{{ ns.d }}"

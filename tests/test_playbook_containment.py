@@ -78,7 +78,8 @@ def test_each_refusal_says_what_the_playbook_did(seed_config, tmp_path):
         assert "than 100,000" in failures[file], file
     assert "repetition builds more than 10000" in failures["repeat.md"]
     assert "`~` would build" in failures["doubling.md"]
-    # no check before the fact sees these two: the worker's limits stop them
+    # no check before the fact sees these: the worker's limits stop them
+    assert failures["copies.md"] == "body: needed more memory than a playbook may use"
     assert failures["endless-compare.md"].startswith("body: ran longer than 2s and was stopped")
     assert failures["nested-text.md"].startswith("body: ")
 

@@ -33,7 +33,7 @@ def _failure_line(failure: str, failed_on: dict[str, Any]) -> str:
         return f"{file}: `when` must give true or false: {reason.removeprefix('when: TypeError: ')}"
     if reason.startswith("when: ") and file in failed_on:
         return f"{file}: `when` fails on account {failed_on[file]!r}: {reason[6:]}"
-    return failure
+    return f"{failure} (account {failed_on[file]!r})" if file in failed_on else failure
 
 
 @dataclass
