@@ -314,3 +314,13 @@ def test_a_pass_asked_to_stop_while_a_playbook_renders_ends_unwritten(seed_confi
     finally:
         timer.cancel()
     assert store.history is None  # nothing written
+
+
+def test_an_account_whose_values_cannot_be_sent_to_the_worker_is_rendered_all_the_same(tmp_path):
+    folder = tmp_path / "fr"
+    folder.mkdir()
+    write_playbook(folder, "plan.md", "row.Plan == 'Pro'", "Pro : {{ key }}")
+    unsendable = threading.Lock()  # no sheet value is one; whatever comes, no blank
+    contexts = [{"key": "A", "row": {"Plan": "Pro", "x": unsendable}}, {"key": "B", "row": {"Plan": "Base"}}]
+    choice = load_playbooks(folder).choose(contexts)
+    assert choice.actions == ["Pro : A", ""] and not choice.failures

@@ -90,9 +90,17 @@ def _limit_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _send(fd: int, message: Any) -> None:
+def _packed(message: Any) -> bytes:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def _send(fd: int, message: Any) -> None:
+    _write(fd, _packed(message))
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
@@ -181,6 +189,10 @@ class Worker:
         os.close(answer_write)
 
     def _ask(self, request: tuple[Any, ...]) -> Any:
+        try:
+            data = _packed(request)
+        except Exception:  # noqa: BLE001 - a sheet value pickle cannot send: run it here
+            return self._in_this_process(request)
         for _ in range(2):  # a worker that died waiting (killed from outside): a new one
             if not self.pid:
                 try:
@@ -188,7 +200,7 @@ class Worker:
                 except OSError:  # no process to be had: this template behind the sandbox only
                     return self._in_this_process(request)
             try:
-                _send(self.requests, request)
+                _write(self.requests, data)
                 break
             except OSError:
                 self._end()
@@ -209,9 +221,10 @@ class Worker:
     def _answer(self) -> Any:
         """The worker's answer, waited for under the watchdog and the stop request."""
         deadline = time.monotonic() + WATCHDOG_SECONDS
+        answers = select.poll()  # not select(): a descriptor past 1024 is fine
+        answers.register(self.answers, select.POLLIN)
         while True:
-            ready, _, _ = select.select([self.answers], [], [], POLL_SECONDS)
-            if ready:
+            if answers.poll(POLL_SECONDS * 1000):
                 try:
                     return _receive(self.answers)
                 except EOFError:
