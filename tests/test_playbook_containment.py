@@ -321,6 +321,9 @@ def test_an_account_whose_values_cannot_be_sent_to_the_worker_is_rendered_all_th
     folder.mkdir()
     write_playbook(folder, "plan.md", "row.Plan == 'Pro'", "Pro : {{ key }}")
     unsendable = threading.Lock()  # no sheet value is one; whatever comes, no blank
-    contexts = [{"key": "A", "row": {"Plan": "Pro", "x": unsendable}}, {"key": "B", "row": {"Plan": "Base"}}]
+    contexts = [
+        {"key": "A", "row": {"Plan": "Pro", "x": unsendable}},
+        {"key": "B", "row": {"Plan": "Base"}},
+    ]
     choice = load_playbooks(folder).choose(contexts)
     assert choice.actions == ["Pro : A", ""] and not choice.failures
