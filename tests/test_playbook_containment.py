@@ -142,7 +142,8 @@ def test_a_hostile_pass_stays_under_500_mb_of_memory():
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.splitlines()[-1])
     assert figures["every_hostile_named_once"] and figures["other_accounts_kept"]
-    assert figures["peak_mb"] < 500 and figures["worker_peak_mb"] < 500, figures
+    # the two processes' peaks added up (the pages they share counted twice)
+    assert figures["peak_mb"] + figures["worker_peak_mb"] < 500, figures
 
 
 # --- the worker ---------------------------------------------------------------------------

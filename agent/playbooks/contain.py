@@ -31,7 +31,7 @@ import time
 import weakref
 from typing import Any, Protocol
 
-WORKER_MEMORY = 256 * 1024 * 1024  # what the worker may allocate beyond the pass's own
+WORKER_MEMORY = 128 * 1024 * 1024  # what the worker may allocate beyond what it was forked with
 WATCHDOG_SECONDS = 2.0  # a condition or body running longer is stopped from outside
 POLL_SECONDS = 0.05
 _LENGTH = struct.Struct("!I")
