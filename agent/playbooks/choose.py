@@ -3,6 +3,7 @@ body rendered, each condition and body run once per distinct set of the values i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 import weakref
@@ -176,7 +177,8 @@ class PlaybookSet:
         if self._worker is None:
             self._worker = Worker(self.in_process)
             weakref.finalize(self, self._worker.close)
-        self._worker.start()
+        with contextlib.suppress(OSError):  # no process now: tried again at the first template
+            self._worker.start()
         return self._worker
 
 
