@@ -9,6 +9,7 @@ works from any current directory.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError
 from agent.scoring import Band, Criterion, Model
+from agent.weekdays import DAYS, short_day
 
 LANGUAGES = ("fr", "en")
 
@@ -45,6 +47,10 @@ KEYS: dict[str, list[str]] = {
         "segment_column",
         "renewal_column",
         "value_column",
+        "churned_column",
+        "override_column",
+        "override_reason_column",
+        "override_until_column",
         "history_worksheet",
         "history_keep_weeks",
         "columns",
@@ -52,7 +58,7 @@ KEYS: dict[str, list[str]] = {
     "google": ["credentials", "endpoint", "timeout_s"],
     "model": ["scale", "missing", "thresholds", "criteria"],
     "model.thresholds": ["green", "orange"],
-    "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until"],
+    "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until", "unit"],
     "model.criteria.bands": ["min", "points"],
     "output": ["score", "status", "why", "next_action"],
     "playbooks": ["dir"],
@@ -70,7 +76,10 @@ KEYS: dict[str, list[str]] = {
     "schedule": ["sync_every_minutes"],
     "state": ["dir"],
 }
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Far above any real value, far below what breaks a computation: a bigger number is a typo.
+MAX_NUMBER = 1e6
+MAX_WEEKS = 1040  # history kept: twenty years
+MAX_TIMEOUT_S = 600  # a network call: ten minutes
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,10 @@ class SheetConfig:
     segment_column: str | None = None
     renewal_column: str | None = None
     value_column: str | None = None  # ARR/MRR: the digest's value at risk
+    churned_column: str | None = None  # the date an account left: `calibrate`'s outcomes
+    override_column: str | None = None  # the CSM's judgement: a status word (overrides.py)
+    override_reason_column: str | None = None
+    override_until_column: str | None = None
     history_keep_weeks: int = 104
 
 
@@ -234,6 +247,7 @@ def _number(
     default: float | None,
     minimum: float | None = None,
     strictly_positive: bool = False,
+    maximum: float = MAX_NUMBER,
 ) -> float | None:
     full = f"{path}.{key}" if path else key
     if key not in table:
@@ -241,10 +255,14 @@ def _number(
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.fail(full, "a number", value)
+    if not math.isfinite(value):  # nan and inf pass every comparison below
+        raise ctx.fail(full, "a finite number (not nan or inf)", value)
     if strictly_positive and value <= 0:
         raise ctx.fail(full, "a number greater than 0", value)
     if minimum is not None and value < minimum:
         raise ctx.fail(full, f"a number of at least {minimum:g}", value)
+    if abs(value) > maximum:
+        raise ctx.fail(full, f"a number no greater than {maximum:g}", value)
     return float(value)
 
 
@@ -269,7 +287,8 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
             raise ctx.fail(f"{where}.points", 'a table of labels, e.g. { "Actif" = 2 }', table)
         points = {}
         for label_text, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= MAX_NUMBER:  # also refuses nan and inf
                 raise ctx.fail(f'{where}.points."{label_text}"', "a number of points >= 0", value)
             points[label_text] = float(value)
     else:
@@ -294,6 +313,9 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
         raise ctx.fail(f"{where}.days_until", "true or false", days_until)
     if days_until and not has_bands:
         raise ctx.fail(f"{where}.days_until", "`bands` beside it (days are numbers)")
+    unit = _str(ctx, raw, where, "unit", default="")
+    if unit and not has_bands:
+        raise ctx.fail(f"{where}.unit", "`bands` beside it (a unit is for numbers)")
     return Criterion(
         id=cid,
         column=column,
@@ -302,6 +324,7 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
         points=points,
         bands=bands,
         days_until=days_until,
+        unit=unit or "",
     )
 
 
@@ -357,7 +380,7 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
             "the id from the sheet's address (docs.google.com/spreadsheets/d/<id>/)"
             ' when backend = "google"',
         )
-    keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1)
+    keep = _number(ctx, raw, "sheet", "history_keep_weeks", 104, minimum=1, maximum=MAX_WEEKS)
     assert keep is not None
     english = language == "en"
     worksheet = _str(ctx, raw, "sheet", "worksheet", "Accounts" if english else "Comptes") or ""
@@ -381,6 +404,8 @@ def _parse_sheet(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> S
         segment_column=_str(ctx, raw, "sheet", "segment_column"),
         renewal_column=_str(ctx, raw, "sheet", "renewal_column"),
         value_column=_str(ctx, raw, "sheet", "value_column"),
+        churned_column=_str(ctx, raw, "sheet", "churned_column"),
+        **{k: _str(ctx, raw, "sheet", k) for k in KEYS["sheet"] if k.startswith("override")},
         history_worksheet=history_worksheet,
         history_keep_weeks=int(keep),
     )
@@ -392,7 +417,9 @@ def _parse_google(ctx: ConfigContext, raw: Mapping[str, Any]) -> GoogleConfig:
     endpoint = _str(ctx, raw, "google", "endpoint")
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise ctx.fail("google.endpoint", "a base URL starting with http:// or https://", endpoint)
-    timeout = _number(ctx, raw, "google", "timeout_s", 30.0, strictly_positive=True)
+    timeout = _number(
+        ctx, raw, "google", "timeout_s", 30.0, strictly_positive=True, maximum=MAX_TIMEOUT_S
+    )
     return GoogleConfig(
         credentials=ctx.resolve(credentials) if credentials else None,
         endpoint=endpoint,
@@ -424,6 +451,12 @@ def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
         raise ctx.fail("digest.to", 'a list of email addresses, e.g. ["lead@example.com"]', to)
     if any(("\n" in a or "\r" in a or "," in a) for a in to):
         raise ctx.fail("digest.to", "one plain address per item", to)
+    day_written = raw.get("day")
+    if isinstance(day_written, str) and day_written not in DAYS and short_day(day_written):
+        hint = f'did you mean "{short_day(day_written)}"?'
+        raise ctx.fail(
+            "digest.day", f'a short English day name ("mon".."sun"); {hint}', day_written
+        )
     day = _str(ctx, raw, "digest", "day", "mon", choices=DAYS) or "mon"
     time = _str(ctx, raw, "digest", "time", "08:00") or "08:00"
     parts = time.split(":")
@@ -455,7 +488,7 @@ def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:
 def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
     _check_keys(ctx, "smtp", raw, KEYS["smtp"])
     host = _str(ctx, raw, "smtp", "host", required=True)
-    port = _number(ctx, raw, "smtp", "port", 587, minimum=1)
+    port = _number(ctx, raw, "smtp", "port", 587, minimum=1, maximum=65535)
     security = _str(ctx, raw, "smtp", "security", "starttls", choices=("starttls", "ssl", "none"))
     username = _str(ctx, raw, "smtp", "username")
     password_env = _str(ctx, raw, "smtp", "password_env")
@@ -468,7 +501,9 @@ def _parse_smtp(ctx: ConfigContext, raw: Mapping[str, Any]) -> SmtpConfig:
     if "password" in raw:
         raise ctx.fail("smtp.password", "no password here: set `password_env` instead")
     sender = _str(ctx, raw, "smtp", "sender", "Health agent <health-agent@localhost>")
-    timeout = _number(ctx, raw, "smtp", "timeout_s", 30.0, strictly_positive=True)
+    timeout = _number(
+        ctx, raw, "smtp", "timeout_s", 30.0, strictly_positive=True, maximum=MAX_TIMEOUT_S
+    )
     ca_file = _str(ctx, raw, "smtp", "ca_file")
     assert host and port and security and sender and timeout
     return SmtpConfig(
@@ -500,7 +535,15 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     smtp = _parse_smtp(ctx, smtp_raw) if smtp_raw else None
     schedule = _table(ctx, data, "schedule")
     _check_keys(ctx, "schedule", schedule, KEYS["schedule"])
-    every = _number(ctx, schedule, "schedule", "sync_every_minutes", 10, strictly_positive=True)
+    every = _number(
+        ctx,
+        schedule,
+        "schedule",
+        "sync_every_minutes",
+        10,
+        strictly_positive=True,
+        maximum=7 * 24 * 60,
+    )
     state = _table(ctx, data, "state")
     _check_keys(ctx, "state", state, KEYS["state"])
     state_dir = _str(ctx, state, "state", "dir", ".health-agent") or ".health-agent"

@@ -35,6 +35,9 @@ CONTEXT_NAMES = frozenset(
         "weeks_at_max",
         "weeks",
         "days_to_renewal",
+        "override",
+        "override_reason",
+        "churned",
     }
 )
 # the names made from the criteria's points and cells (built together, once per profile)
@@ -162,6 +165,10 @@ def account_contexts(
             if renewal and renewal in raw
             else [None] * n
         )
+    for name in ("override", "override_reason", "churned"):  # None without their column
+        if read(name):
+            found_values = accounts[name].tolist() if name in accounts else [None] * n
+            columns[name] = [None if v is None or v != v or v == "" else v for v in found_values]
     return ContextColumns(columns, n, value_ids=value_ids)
 
 

@@ -29,6 +29,7 @@ from agent.digest_words import WORDS
 from agent.errors import ConfigError
 from agent.history import account_trends, shift_week, week_start
 from agent.labels import STATUS_LABELS, STATUSES
+from agent.overrides import override_weeks
 
 TEMPLATES = Path(__file__).resolve().parent / "digest_templates"
 CHART_CID = "status-chart"
@@ -80,7 +81,10 @@ def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironm
 
 
 def _account_lists(
-    records: list[dict[str, Any]], trends: dict[str, Any], facts: DigestFacts
+    records: list[dict[str, Any]],
+    trends: dict[str, Any],
+    facts: DigestFacts,
+    override_ages: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The lists of accounts, each as rows the templates show, capped."""
     words, labels = WORDS[facts.language], STATUS_LABELS[facts.language]
@@ -111,6 +115,7 @@ def _account_lists(
         "declining": rows(moved["declining"]),
         "improved": rows(moved["improved"]),
         "ambassadors": rows(sections.ambassadors(records, trends)),
+        "csm_calls": sections.csm_calls(records, reader, words, labels, override_ages or {}),
         "renewals": [{"days": days, **rows(found)} for days, found in windows.items()],
     }
 
@@ -184,12 +189,22 @@ def build_sections(
     records = sections.scored_records(accounts)
     trends = account_trends(history, accounts, week=facts.pass_week, scale=facts.scale)
     counts, series = _counts_and_chart(records, history, facts)
+    holding = {r["key"]: r["override"] for r in records if isinstance(r.get("override"), str)}
+    ages = override_weeks(history, holding, facts.pass_week)
     found = {
         "counts": counts,
-        **_account_lists(records, trends, facts),
+        **_account_lists(records, trends, facts, ages),
         "value_at_risk": _values(records, facts),
         "owners": sections.owners(records),
         **_notes(history, facts),
+        "score_check": sections.score_check(
+            accounts,
+            history,
+            facts.today,
+            WORDS[facts.language],
+            STATUS_LABELS[facts.language],
+            facts.language,
+        ),
         "series": [{"week": w, **c} for w, c in series],
         "compared_with": facts.week_ago.source if facts.week_ago else "",
     }

@@ -94,6 +94,8 @@ class Reader:
         days = (day - self.today).days
         if days < 0:
             return words["renewal_past"].format(date=self.date(day), days=-days)
+        if days == 0:
+            return words["renewal_today"].format(date=self.date(day))
         return words["renewal_in"].format(date=self.date(day), days=days)
 
 
@@ -267,3 +269,82 @@ def owners(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["red_accounts"] = names[:OWNER_NAMES_CAP]
         row["red_more"] = max(0, len(names) - OWNER_NAMES_CAP)
     return rows
+
+
+def score_check(
+    accounts: pd.DataFrame,
+    history: pd.DataFrame,
+    today: dt.date,
+    words: dict[str, str],
+    labels: dict[str, str],
+    language: str,
+) -> str:
+    """Once a month (the digest sent in a month's first seven days), whether the score
+    foretold the churns of the last 12 months: its AUC and the churn rate per status, or
+    how many churns are still missing. Blank without churn dates (`sheet.churned_column`)."""
+    if today.day > 7 or "churned" not in accounts:
+        return ""
+    from agent.calibrate import MIN_CHURNS, calibrate
+
+    keys = accounts["key"].tolist()
+    days = accounts["churned"].tolist()
+    churned = {k: d for k, d in zip(keys, days, strict=True) if isinstance(d, dt.date)}
+    since = today - dt.timedelta(days=365)
+    found = calibrate(history, churned, None, as_of=today, since=since, bootstrap=0)
+    if not found.enough or found.auc is None:
+        return words["score_check_too_few"].format(churned=found.churned, min=MIN_CHURNS)
+    rates = " · ".join(
+        f"{labels.get(b.name, b.name)} {number_text(round(100 * b.rate, 1), language)}"
+        + ("\u00a0%" if language == "fr" else "%")
+        for b in found.bands
+    )
+    auc = f"{found.auc:.2f}"
+    return words["score_check"].format(
+        auc=auc.replace(".", ",") if language == "fr" else auc, rates=rates
+    )
+
+
+def csm_calls(
+    records: list[dict[str, Any]],
+    reader: Reader,
+    words: dict[str, str],
+    labels: dict[str, str],
+    ages: dict[str, int],
+) -> dict[str, Any] | None:
+    """The CSMs' overrides that set another status than the score's, and those that
+    expired: one line each, worst status first. None when the sheet has no override column."""
+    if not records or "override_state" not in records[0]:
+        return None
+    found = []
+    for r in records:
+        state, computed = r.get("override_state"), r.get("computed_status") or ""
+        code = r.get("override") if state == "active" else None
+        until = r.get("override_until")
+        if code and code != computed:
+            parts = [
+                words["csm_call"].format(
+                    status=labels[code],
+                    computed=labels.get(computed, ""),
+                    score=reader.score(r["shown"]),
+                )
+            ]
+            weeks = ages.get(r["key"], 1)
+            parts.append(
+                words["csm_call_weeks"].format(weeks=weeks) if weeks > 1 else words["csm_call_new"]
+            )
+            if isinstance(until, dt.date):
+                parts.append(words["csm_call_until"].format(date=reader.date(until)))
+            if r.get("override_reason"):
+                parts.append(_cut(r["override_reason"]))
+            found.append((STATUSES.index(code), r["key"], r.get("owner") or "", " · ".join(parts)))
+        elif state == "expired" and isinstance(until, dt.date):
+            old = r.get("override_code") or ""
+            text = words["csm_call_expired"].format(
+                status=labels.get(old, ""),
+                date=reader.date(until),
+                computed=labels.get(computed, ""),
+            )
+            found.append((-1, r["key"], r.get("owner") or "", text))
+    found.sort(key=lambda f: (-f[0], f[1]))
+    rows = [{"key": k, "owner": o, "text": t} for _, k, o, t in found]
+    return {**capped(rows), "rows": rows[:LIST_CAP]}

@@ -41,6 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "new_account": "nouveau cette semaine",
         "unchanged": "inchangé sur la semaine",
         "renewal_in": "renouvellement le {date} (dans {days} j)",
+        "renewal_today": "renouvellement aujourd'hui ({date})",
         "renewal_past": "renouvellement dépassé depuis {days} j ({date})",
         "model_changed": "Le modèle de score a changé cette semaine "
         "(version {old} → {new}) : une partie des écarts vient du modèle, pas des clients.",
@@ -50,6 +51,16 @@ WORDS: dict[str, dict[str, str]] = {
         "compared_history": "Comparé à l'historique du tableau (fin de chaque semaine).",
         "footer": "Envoyé par l'agent de santé client, une fois par semaine.",
         "not_measured": "—",
+        "score_check": "Le score est-il juste ? AUC {auc} sur les 12 derniers mois (départs "
+        "dans les 90 jours ; 0,5 = le hasard, 1 = parfait) · taux de départ : {rates}.",
+        "score_check_too_few": "Le score est-il juste ? Pas encore de réponse : "
+        "pas assez de départs ({churned} sur {min}).",
+        "csm_calls": "Avis CSM différents du score",
+        "csm_call": "{status} selon le CSM, {computed} selon le score ({score})",
+        "csm_call_until": "jusqu'au {date}",
+        "csm_call_weeks": "depuis {weeks} semaines",
+        "csm_call_new": "depuis cette semaine",
+        "csm_call_expired": "avis {status} expiré le {date} : de nouveau {computed}",
     },
     "en": {
         "subject": "Customer health W{week}: {green} green · {orange} orange · {red} red",
@@ -89,6 +100,7 @@ WORDS: dict[str, dict[str, str]] = {
         "new_account": "new this week",
         "unchanged": "unchanged over the week",
         "renewal_in": "renews on {date} (in {days} days)",
+        "renewal_today": "renews today ({date})",
         "renewal_past": "renewal {days} days overdue ({date})",
         "model_changed": "The scoring model changed this week "
         "(version {old} → {new}): part of the movement comes from the model, not customers.",
@@ -98,5 +110,15 @@ WORDS: dict[str, dict[str, str]] = {
         "compared_history": "Compared with the sheet's history (the end of each week).",
         "footer": "Sent by the customer health agent, once a week.",
         "not_measured": "—",
+        "score_check": "Is the score right? AUC {auc} over the last 12 months (churn within "
+        "90 days; 0.5 is chance, 1 is perfect) · churn rate: {rates}.",
+        "score_check_too_few": "Is the score right? No answer yet: "
+        "not enough churns yet ({churned} of {min}).",
+        "csm_calls": "CSM calls that differ from the score",
+        "csm_call": "{status} says the CSM, {computed} says the score ({score})",
+        "csm_call_until": "until {date}",
+        "csm_call_weeks": "for {weeks} weeks",
+        "csm_call_new": "since this week",
+        "csm_call_expired": "{status} call expired on {date}: back to {computed}",
     },
 }

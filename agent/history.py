@@ -15,14 +15,17 @@ import numpy as np
 import pandas as pd
 
 from agent.cells import cell_text, each_distinct, key_text_list, parse_number
-from agent.labels import STATUS_LABELS
-from agent.scoring import Model
+from agent.labels import STATUS_LABELS, number_text
+from agent.scoring import Criterion, Model
 from agent.stores.base import Tab
 
 HEADERS = {
     "fr": ("Semaine", "Date", "Score", "Statut", "Modèle"),
     "en": ("Week", "Date", "Score", "Status", "Model"),
 }
+# the CSM's override, kept apart from the computed status: a column after the model's, so
+# the rows written before it read as they always did
+OVERRIDE_HEADERS = {"fr": "Avis CSM", "en": "CSM call"}
 _STATUS_BY_LABEL = {
     label.casefold(): code for labels in STATUS_LABELS.values() for code, label in labels.items()
 }
@@ -45,10 +48,16 @@ def shift_week(week: str, weeks: int) -> str:
     return iso_week(week_start(week) + dt.timedelta(weeks=weeks))
 
 
-def history_header(model: Model, key_column: str, language: str) -> list[str]:
-    """The history tab's header: week, date, key, score, status, points per criterion, model."""
+def history_header(
+    model: Model, key_column: str, language: str, override: bool = False
+) -> list[str]:
+    """The history tab's header: week, date, key, score, status, points per criterion, model
+    (and, with `override`, the CSM's override after it)."""
     week, date, score, status, version = HEADERS.get(language, HEADERS["en"])
-    return [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+    header = [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+    if override:
+        header.append(OVERRIDE_HEADERS.get(language, OVERRIDE_HEADERS["en"]))
+    return header
 
 
 def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
@@ -81,6 +90,9 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         return [r[at] if at < len(r) else None for r in rows]
 
     last = len(header) - 1
+    has_override = last >= 6 and header[last] in OVERRIDE_HEADERS.values()
+    if has_override:  # the model's column is the one before
+        last -= 1
     data: dict[str, Any] = {
         "week": each_distinct(cells(0), _text),
         "date": each_distinct(cells(1), _text),
@@ -92,7 +104,9 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     for i in ids:
         points = cells(header.index(i)) if i in header else [None] * len(rows)
         data[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
-    frame = pd.DataFrame(data)  # in the order of `columns`
+    if has_override:  # a status code, None where no override held
+        data["override"] = each_distinct(cells(last + 1), _status, blank=None)
+    frame = pd.DataFrame(data)  # in the order of `columns`, then the override if kept
     usable = (frame["week"] != "") & (frame["key"] != "")
     if not usable.all():  # rows without a week or a key: left out
         frame = frame[usable].reset_index(drop=True)
@@ -201,3 +215,48 @@ def account_trends(
             past=(weeks[rows], scores[rows], statuses[rows]),
         )
     return trends
+
+
+_SINCE = {
+    "fr": "{label} {before}→{now} depuis S{week}",
+    "en": "{label} {before}→{now} since W{week}",
+}
+
+
+def changes_since_last_week(
+    history: pd.DataFrame, current: pd.DataFrame, model: Model, *, week: str, language: str
+) -> list[str]:
+    """Per row of `current`: each criterion whose points moved since last week's history
+    row ("Adoption 2→0 depuis S48"), or "" (no row last week, or nothing moved)."""
+    changes = [""] * len(current)
+    last_week = shift_week(week, -1)
+    if not len(history) or not len(current):
+        return changes
+    before = history[history["week"] == last_week].drop_duplicates("key", keep="last")
+    if not len(before):
+        return changes
+    rows = before.set_index("key").reindex(current["key"].to_numpy(dtype=object))
+    moved_any = np.zeros(len(current), dtype=bool)
+    moved: list[tuple[Criterion, np.ndarray, np.ndarray, np.ndarray]] = []
+    for criterion in model.criteria:
+        column = f"points.{criterion.id}"
+        if column not in rows or column not in current:
+            continue
+        then = rows[column].to_numpy(dtype=float)
+        now = current[column].to_numpy(dtype=float)
+        differs = ~np.isnan(then) & ~np.isnan(now) & (then != now)
+        moved.append((criterion, differs, then, now))
+        moved_any |= differs
+    template, number = _SINCE.get(language, _SINCE["en"]), last_week.split("-W")[1]
+    for i in np.flatnonzero(moved_any).tolist():  # a few accounts move in a week
+        changes[i] = " · ".join(
+            template.format(
+                label=c.label,
+                before=number_text(then[i], language),
+                now=number_text(now[i], language),
+                week=number.lstrip("0") or "0",
+            )
+            for c, differs, then, now in moved
+            if differs[i]
+        )
+    return changes

@@ -26,9 +26,8 @@ def fill_rgb(status: str) -> tuple[float, float, float]:
 WHY: dict[str, dict[str, str]] = {
     "fr": {
         "all_max": "Tous les critères au maximum",
-        "unknown": "{label} : « {value} » non reconnu",
-        "blank_one": "1 critère vide",
-        "blank_many": "{n} critères vides",
+        "unknown": "{column} : « {value} » non reconnu",
+        "blank": "à remplir : {columns}",
         "nothing": "Aucun critère renseigné : pas de score",
         "no_score": "pas de score",
         "duplicate": "Clé « {key} » en double ({n} lignes) : pas de score, gardez une seule ligne",
@@ -37,9 +36,8 @@ WHY: dict[str, dict[str, str]] = {
     },
     "en": {
         "all_max": "Every criterion at its best",
-        "unknown": '{label}: "{value}" not recognised',
-        "blank_one": "1 blank criterion",
-        "blank_many": "{n} blank criteria",
+        "unknown": '{column}: "{value}" not recognised',
+        "blank": "to fill in: {columns}",
         "nothing": "No criterion filled in: no score",
         "no_score": "no score",
         "duplicate": 'Key "{key}" appears on {n} rows: no score, keep a single row',

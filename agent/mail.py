@@ -13,7 +13,8 @@ import ipaddress
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -75,6 +76,32 @@ def send_smtp(
     env: Mapping[str, str] = os.environ,
 ) -> None:
     """Send through the configured server, TLS verified; MailError says what to fix."""
+    if not to:
+        raise MailError("`digest.to` is empty: name the digest's recipients there.")
+    with smtp_session(smtp, env) as client:
+        client.send_message(message, to_addrs=list(to))
+
+
+def probe_smtp(smtp: SmtpConfig, env: Mapping[str, str] = os.environ) -> str:
+    """Connect, secure, check the certificate and log in as the digest would, then leave
+    without sending: what `check` says of the server. MailError says what to fix."""
+    with smtp_session(smtp, env, failed="The SMTP server could not be checked") as client:
+        client.noop()
+    tls = {"starttls": "STARTTLS", "ssl": "SSL"}.get(smtp.security)
+    steps = ["reachable"]
+    steps += [f"{tls} with a trusted certificate"] if tls else ["no TLS (loopback)"]
+    steps += [f"login accepted for {smtp.username}"] if smtp.username else []
+    return f"smtp: {smtp.host}:{smtp.port} ok: {', '.join(steps)} (nothing sent)"
+
+
+@contextmanager
+def smtp_session(
+    smtp: SmtpConfig,
+    env: Mapping[str, str] = os.environ,
+    failed: str = "The digest could not be sent",
+) -> Iterator[smtplib.SMTP]:
+    """A connection to the configured server, secured and logged in; every failure while
+    it is open (the caller's too) becomes a MailError that says what to fix."""
     if smtp.security == "none" and not is_loopback(smtp.host):
         raise MailError(
             f'`smtp.security = "none"` sends the password and the digest in clear text; it '
@@ -90,7 +117,13 @@ def send_smtp(
                 f"The SMTP password is read from the environment variable "
                 f"{smtp.password_env}, which is not set."
             )
-    context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    try:
+        context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailError(
+            f"`smtp.ca_file` {smtp.ca_file} cannot be used as a CA certificate "
+            f"({getattr(exc, 'strerror', None) or exc}): give the path of a PEM file."
+        ) from None
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -103,7 +136,7 @@ def send_smtp(
                 client.starttls(context=context)
             if smtp.username and password:
                 login(client, smtp.username, password)
-            client.send_message(message, to_addrs=list(to))
+            yield client
     except ssl.SSLCertVerificationError as exc:
         raise MailError(
             f"The SMTP server {smtp.host} presented a certificate this machine "
@@ -117,12 +150,11 @@ def send_smtp(
         ) from None
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise MailError(
-            f"The digest could not be sent through {smtp.host}:{smtp.port} "
-            f"({type(exc).__name__}: {exc})."
+            f"{failed} through {smtp.host}:{smtp.port} ({type(exc).__name__}: {exc})."
         ) from None
     except (UnicodeError, ValueError) as exc:  # never quote it: it may hold the password
         raise MailError(
-            f"The digest could not be sent through {smtp.host}:{smtp.port} "
+            f"{failed} through {smtp.host}:{smtp.port} "
             f"({type(exc).__name__} while talking to the server)."
         ) from None
 

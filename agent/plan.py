@@ -287,14 +287,15 @@ def formatting_for(config: Config) -> Formatting:
     labels = STATUS_LABELS[config.language]
     out = config.output
     model = config.model
+    dropdowns = [(c.column, tuple(c.labels_by_points())) for c in model.criteria if c.points]
+    if config.sheet.override_column:  # the CSM's judgement: one of the status labels
+        dropdowns.append((config.sheet.override_column, tuple(labels.values())))
     return Formatting(
         status_column=out.status,
         status_labels=StatusColours(labels["green"], labels["orange"], labels["red"]),
         score_column=out.score,
         agent_columns=out.all(),
-        dropdowns=tuple(
-            (c.column, tuple(c.labels_by_points())) for c in config.model.criteria if c.points
-        ),
+        dropdowns=tuple(dropdowns),
         score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
     )
 
@@ -394,6 +395,7 @@ def plan_writes(
 
     # history: this week's row per scored account, replaced only when it differs
     with_score = keyed & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
+    with_score &= ~churned_by(accounts, today)  # what the score said before they left stays
     scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
     plan.history_rows = _history_rows(scored, history, config.model, week, today)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
@@ -401,6 +403,15 @@ def plan_writes(
     if len(history) and (history["week"] < oldest_week).any():
         plan.history_oldest_week = oldest_week
     return plan
+
+
+def churned_by(accounts: pd.DataFrame, today: dt.date) -> np.ndarray:
+    """Where an account left on or before `today` (its `churned` day, when the pass read
+    one): the history keeps its last rows as they were, never rewritten."""
+    if "churned" not in accounts:
+        return np.zeros(len(accounts), dtype=bool)
+    days = accounts["churned"].tolist()
+    return np.array([isinstance(d, dt.date) and d <= today for d in days], dtype=bool)
 
 
 def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:
@@ -452,12 +463,28 @@ def _changed_cells(
     return changes
 
 
+def _code(value: Any) -> str | None:
+    """An override's status code as a frame holds it (None, or NaN where no row was)."""
+    return value if isinstance(value, str) else None
+
+
 def _history_rows(
     scored: pd.DataFrame, history: pd.DataFrame, model: Model, week: str, today: dt.date
 ) -> HistoryRows:
     """This week's history row of each scored account whose row differs from the tab's."""
     version = model.version()
     ids = [c.id for c in model.criteria]
+    overrides: list[Any] | None = None
+    if "computed_status" in scored:  # an override sets the sheet's status, not the history's
+        overrides = [  # the override's label, kept in a column of its own
+            label if _code(code) else None
+            for code, label in zip(
+                scored["override"].tolist(), scored["status_label"].tolist(), strict=True
+            )
+        ]
+        scored = scored.assign(
+            status=scored["computed_status"], status_label=scored["computed_status_label"]
+        )
     this_week = history[history["week"] == week].drop_duplicates("key", keep="last")
     if len(this_week):
         old = this_week.set_index("key").reindex(scored["key"])
@@ -473,6 +500,12 @@ def _history_rows(
                 np.isnan(before) & np.isnan(after)
             )
             differs |= ~same
+        if overrides is not None:
+            was = old["override"].tolist() if "override" in old else [None] * len(scored)
+            now = scored["override"].tolist()
+            differs |= np.array(
+                [_code(a) != _code(b) for a, b in zip(was, now, strict=True)], dtype=bool
+            )
         changed = scored if differs.all() else scored[differs]
     else:  # the week's first pass: a row for every scored account
         changed = scored
@@ -484,4 +517,8 @@ def _history_rows(
         *(score_cells(changed[f"points.{cid}"]) for cid in ids),
     ]
     count = len(changed)
-    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count])
+    extra: list[list[Any]] = []
+    if overrides is not None:  # the override's label, after the model's column
+        at = scored.index.get_indexer(changed.index)
+        extra.append([overrides[i] for i in at.tolist()])
+    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count, *extra])

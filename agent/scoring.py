@@ -53,6 +53,7 @@ class Criterion:
     points: dict[str, float] | None = None
     bands: tuple[Band, ...] | None = None
     days_until: bool = False
+    unit: str = ""  # shown after a number in "why": "Adoption 0/2 (20 %)"
 
     @property
     def max_points(self) -> float:
@@ -161,14 +162,26 @@ def _points_of(
 def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang: str) -> str:
     words = WHY[lang]
     if state == UNKNOWN:
-        return words["unknown"].format(label=criterion.label, value=_quote(value))
+        return words["unknown"].format(column=criterion.column, value=_quote(value))
     if state == BLANK or points >= criterion.max_points:
         return ""
     best = number_text(criterion.max_points, lang)
     shown = f"{criterion.label} {number_text(points, lang)}/{best}"
     if points == 0:
-        shown += f" ({_quote(value).lower() if criterion.points is not None else _quote(value)})"
+        shown += f" ({_value_shown(criterion, value, lang)})"
     return shown
+
+
+def _value_shown(criterion: Criterion, value: Any, lang: str) -> str:
+    """A cell's value as "why" shows it: a label in lower case, a number with its unit."""
+    if criterion.points is not None:
+        return _quote(value).lower()
+    number = None if criterion.days_until else parse_number(value)
+    if number is None or not criterion.unit:
+        return _quote(value)
+    # "20 %" in French, "20%" in English; any other unit after a space
+    space = "" if criterion.unit == "%" and lang == "en" else "\u00a0"
+    return f"{number_text(number, lang)}{space}{criterion.unit}"
 
 
 def _score_column(criterion: Criterion, column: pd.Series, today: dt.date, lang: str) -> _Column:
@@ -309,7 +322,6 @@ def _why(
     """Each row's combination of cell values (its profile) and its "why", built once per
     distinct combination."""
     n = len(states)
-    blank_count = (states == BLANK).sum(axis=1)
     combo = combined_codes(
         [c.codes for c in columns] + [np.where(any_filled, 1, 0)],
         [len(c.parts) for c in columns] + [2],
@@ -330,11 +342,13 @@ def _why(
             for c, col in zip(model.criteria, columns, strict=True)
             if not col.exists
         ]
-        blanks = int(blank_count[row]) - len(missing_columns)
-        if blanks == 1:
-            parts.append(words["blank_one"])
-        elif blanks > 1:
-            parts.append(words["blank_many"].format(n=blanks))
+        blanks = [
+            c.column
+            for c, col, state in zip(model.criteria, columns, states[row], strict=True)
+            if col.exists and state == BLANK
+        ]
+        if blanks:  # each by its column, so the CSM knows which cell to fill
+            parts.append(words["blank"].format(columns=", ".join(blanks)))
         parts.extend(missing_columns)
         texts.append(words["separator"].join(parts) if parts else words["all_max"])
     why = np.asarray(texts, dtype=object)[combo] if n else np.array([], dtype=object)

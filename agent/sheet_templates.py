@@ -6,6 +6,7 @@ tables of a config, the input `columns` in sheet order, and a dozen `[[accounts]
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from agent.scoring import Model
 from agent.stores.workbook import apply_formatting
 
 TEMPLATES = ("foundations", "startup", "enterprise")
+PLAYBOOKS_FOLDER = "playbooks"  # beside the config `init` writes
 AGENT_HEADER_FILL = "DDEBF7"  # the agent's columns look different: nobody types there
 
 
@@ -114,7 +116,9 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
+def config_text(
+    template: Template, workbook: Path, config_dir: Path, state_dir: str = ".health-agent"
+) -> str:
     """The config file `init` writes: the template's model, pointing at the new workbook."""
     sheet = dict(template.raw["sheet"])
     sheet.pop("columns", None)
@@ -140,40 +144,73 @@ def config_text(template: Template, workbook: Path, config_dir: Path) -> str:
         lines += ["", "[[model.criteria]]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in criterion.items()]
     lines += ["", "[output]", *(f"{k} = {_toml_value(v)}" for k, v in template.output.items())]
-    playbooks = bundled("playbooks") / lang
     lines += [
         "",
         "[playbooks]",
-        f"dir = {_toml_value(str(playbooks))}",
+        "# Your copy of the playbooks: edit them, upgrades of the agent never touch them.",
+        f'dir = "{PLAYBOOKS_FOLDER}"',
         "",
         "[digest]",
-        'to = ["lead@example.com"]',
+        '# Who gets the Monday digest, e.g. ["lead@your-company.com"], and an [smtp] table to',
+        "# email it (see config.example.toml); until then it is written to `outbox`.",
+        "to = []",
         'day = "mon"',
         'time = "08:00"',
         'timezone = "Europe/Paris"',
-        'outbox = ".health-agent/outbox"',
+        f"outbox = {_toml_value(state_dir + '/outbox')}",
         "",
         "[schedule]",
         "sync_every_minutes = 10",
         "",
         "[state]",
-        'dir = ".health-agent"',
+        f"dir = {_toml_value(state_dir)}",
         "",
     ]
     return "\n".join(lines)
 
 
 def init(
-    name: str, language: str, workbook: Path, config_path: Path, *, force: bool = False
+    name: str,
+    language: str,
+    workbook: Path,
+    config_path: Path,
+    *,
+    force: bool = False,
+    state_dir: str = ".health-agent",
 ) -> Config:
-    """Create the workbook and the config for a template; refuse to overwrite without force."""
+    """Create the workbook, the config and a copy of the playbooks beside the config (the
+    admin's own files: nothing in the package or the repository); refuse to overwrite a
+    workbook or a config without force, and never overwrite a playbook. `state_dir`:
+    the state folder, relative to the config's folder unless absolute."""
     template = load_template(name, language)
     for path in (workbook, config_path):
         if path.exists() and not force:
             raise ConfigError(f"{path} already exists; pass --force to replace it.")
-    text = config_text(template, workbook, config_path.parent)
+    playbooks = config_path.parent / PLAYBOOKS_FOLDER
+    shipped = bundled("playbooks")
+    if playbooks.resolve() == shipped.resolve() or shipped.resolve() in playbooks.resolve().parents:
+        raise ConfigError(
+            f"{config_path.parent} is the agent's own folder: its playbooks would be the "
+            "shipped ones, changed by the next upgrade. Pass --dir with a folder of your own."
+        )
+    text = config_text(template, workbook, config_path.parent, state_dir)
     config = parse_config(tomllib.loads(text), config_path)
     build_workbook(template, workbook, config)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(text, encoding="utf-8")
+    copy_playbooks(shipped / language, playbooks)
     return config
+
+
+def copy_playbooks(source: Path, target: Path) -> list[Path]:
+    """Copy the shipped playbooks of a language into the admin's folder, unless it already
+    holds playbooks: those are the admin's set (edited, some deleted on purpose) and stay
+    as they are. Returns the files copied."""
+    target.mkdir(parents=True, exist_ok=True)
+    if any(target.glob("*.md")):
+        return []
+    copied = []
+    for path in sorted(source.glob("*.md")):
+        shutil.copyfile(path, target / path.name)
+        copied.append(target / path.name)
+    return copied

@@ -21,10 +21,18 @@ from typing import Any
 import pandas as pd
 
 from agent.accounts import accounts_frame, check_columns
-from agent.cells import each_distinct, key_text
+from agent.cells import each_distinct, key_text, parse_date
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
-from agent.history import account_trends, history_frame, history_header, iso_week, shift_week
+from agent.history import (
+    account_trends,
+    changes_since_last_week,
+    history_frame,
+    history_header,
+    iso_week,
+    shift_week,
+)
+from agent.overrides import apply_overrides, read_overrides
 from agent.plan import WritePlan, WriteReport, plan_writes
 from agent.scoring import score_accounts
 from agent.stores.base import Snapshot, Store
@@ -111,8 +119,19 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
 
     scored["owner"] = column_text(config.sheet.owner_column)
     scored["segment"] = column_text(config.sheet.segment_column)
+    churned = config.sheet.churned_column
+    if churned:  # the day each account left: its history is frozen from then
+        days = raw[churned].tolist() if churned in raw else [None] * len(raw)
+        scored["churned"] = each_distinct(days, parse_date, blank=None)
+    if config.sheet.override_column:  # the CSM's judgement sets the status it names
+        overrides = read_overrides(raw, config.sheet, today)
+        apply_overrides(scored, overrides, model.scale, config.language)
     history = history_frame(snapshot.history, model)
     trends = account_trends(history, scored, week=week, scale=model.scale)
+    changes = changes_since_last_week(history, scored, model, week=week, language=config.language)
+    if any(changes):  # "why" ends with what moved since last week's row
+        why = scored["why"].tolist()
+        scored["why"] = [f"{w} · {c}" if c else w for w, c in zip(why, changes, strict=True)]
     scored["next_action"] = ""
     return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 
@@ -191,7 +210,12 @@ def _one_pass(
         today=sheet.today,
         raw=sheet.raw,
         history=sheet.history,
-        history_header=history_header(config.model, config.sheet.key_column, config.language),
+        history_header=history_header(
+            config.model,
+            config.sheet.key_column,
+            config.language,
+            override=bool(config.sheet.override_column),
+        ),
         oldest_week=shift_week(sheet.week, -config.sheet.history_keep_weeks),
     )
     report = WriteReport() if dry_run else store.write(plan)

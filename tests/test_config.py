@@ -31,7 +31,7 @@ def test_the_example_config_loads_and_is_the_seed_grid():
     ]
     assert config.model.scale == 8
     assert (config.model.green, config.model.orange) == (6, 3)
-    assert config.sheet.workbook == ROOT / "examples" / "comptes.xlsx"
+    assert config.sheet.workbook == ROOT / ".health-agent" / "comptes.xlsx"  # a copy: see README
 
 
 MALFORMED = [
@@ -146,5 +146,5 @@ def test_a_password_in_the_file_is_refused(tmp_path):
 
 def test_relative_paths_are_taken_from_the_config_folder(tmp_path):
     config = load_config(write(tmp_path, EXAMPLE))
-    assert config.sheet.workbook == tmp_path / "examples" / "comptes.xlsx"
+    assert config.sheet.workbook == tmp_path / ".health-agent" / "comptes.xlsx"
     assert config.state_dir == tmp_path / ".health-agent"

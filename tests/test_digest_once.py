@@ -28,6 +28,8 @@ def slow_server(tmp_path):
 def sample_with_smtp(tmp_path: Path, port: int) -> Path:
     config_path = tmp_path / "config.toml"
     init("startup", "fr", tmp_path / "comptes.xlsx", config_path)
+    text = config_path.read_text(encoding="utf-8")  # init names no recipient: one here
+    config_path.write_text(text.replace("to = []", 'to = ["lead@example.com"]'), "utf-8")
     with config_path.open("a", encoding="utf-8") as out:
         out.write(
             f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'

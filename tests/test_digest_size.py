@@ -107,9 +107,16 @@ def test_to_call_first_is_ordered_by_renewal_then_value(big_config):
     digest = big_digest(big_config)
     rows = digest.sections["call_first"]["rows"]
     renewals = [r["renewal"] for r in rows]
-    assert all(r.startswith("renouvellement le ") for r in renewals)
-    days = [int(r.split("(dans ")[1].split(" ")[0]) for r in renewals]
+
+    def days_left(text: str) -> int:
+        if text.startswith("renouvellement aujourd'hui ("):
+            return 0
+        assert text.startswith("renouvellement le "), text
+        return int(text.split("(dans ")[1].split(" ")[0])
+
+    days = [days_left(r) for r in renewals]
     assert days == sorted(days)
+    assert days[0] == 0 and "(dans 0 j)" not in digest.html  # "today", not "in 0 days"
     assert digest.sections["value_at_risk"]["red"]  # the ARR of the red accounts, summed
 
 

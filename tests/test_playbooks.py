@@ -298,7 +298,7 @@ def test_check_reports_syntax_errors_with_file_and_line_and_unknown_names(tmp_pa
     assert "when.md:4:" in text
     assert "toml.md: front matter is not valid TOML" in text
     assert "fence.md:1:" in text
-    assert "ok.md (priority 50" in text and "1 accounts: Acme" in text
+    assert "ok.md (priority 50" in text and "1 account: Acme" in text
 
 
 def test_check_flags_a_when_that_is_not_true_or_false(tmp_path):
@@ -315,7 +315,7 @@ def test_playbooks_check_command_shows_matches_on_the_sample(tmp_path, capsys):
     init("startup", "fr", tmp_path / "s.xlsx", tmp_path / "c.toml")
     assert main(["playbooks", "check", "-c", str(tmp_path / "c.toml")]) == 0
     out = capsys.readouterr().out
-    assert "6 playbooks ok" in out and "a-risque.md (priority 100" in out
+    assert "7 playbooks ok" in out and "a-risque.md (priority 100" in out
 
 
 def test_a_broken_playbook_folder_stops_sync_with_file_and_line(tmp_path):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from agent.cells import cell_text, distinct_cells, each_distinct, key_text_list, parse_number
 from agent.config import ConfigContext, parse_model
+from agent.errors import ConfigError
 from agent.scoring import Model, score_accounts
 
 SEED_COLUMNS = [
@@ -203,14 +204,14 @@ def test_renormalize_drops_a_blank_criterion_and_zero_counts_it_as_nought():
     zero = model_from(WEIGHTED.format(scale=10, missing="zero", green=7, orange=4))
     assert score(rows, renorm, columns=["Client", "A", "B"])["shown"].iloc[0] == 10
     assert score(rows, zero, columns=["Client", "A", "B"])["shown"].iloc[0] == 7.5
-    assert "1 critère vide" in score(rows, renorm, columns=["Client", "A", "B"])["why"].iloc[0]
+    assert score(rows, renorm, columns=["Client", "A", "B"])["why"].iloc[0] == "à remplir : B"
 
 
 def test_unknown_label_counts_as_missing_and_is_named_in_why(seed):
     result = score([["x", "Super actif", *TOP[1:]]], seed)
     assert result["points.usage"].isna().iloc[0]
     assert result["shown"].iloc[0] == 8
-    assert result["why"].iloc[0] == "Utilisation : « Super actif » non reconnu"
+    assert result["why"].iloc[0] == "Utilisation hebdomadaire : « Super actif » non reconnu"
 
 
 def test_status_is_decided_on_the_shown_rounded_score():
@@ -424,3 +425,40 @@ def test_every_kind_of_space_but_the_plain_one_is_unprintable() -> None:
 def test_key_texts_are_trimmed_with_inner_spaces_collapsed(values: list[object]) -> None:
     expected = [" ".join((v if isinstance(v, str) else cell_text(v)).split()) for v in values]
     assert key_text_list(values) == expected
+
+
+def test_why_names_each_blank_criterion_by_its_column(seed):
+    rows = [["two blank", TOP[0], None, "  ", MID[3]], ["one blank", TOP[0], TOP[1], TOP[2], ""]]
+    fr = score(rows, seed)["why"].tolist()
+    assert fr[0] == "Adoption 1/2 · à remplir : Réactivité aux relances, Feedback client"
+    assert fr[1] == "à remplir : Adoption des nouveautés"
+    en = score(rows, seed, language="en")["why"].tolist()
+    assert en[1] == "to fill in: Adoption des nouveautés"
+
+
+def test_why_names_an_unrecognised_value_by_its_column(seed):
+    why = score([["x", "Super actif", *TOP[1:]]], seed)["why"].iloc[0]
+    assert why == "Utilisation hebdomadaire : « Super actif » non reconnu"
+
+
+@pytest.mark.parametrize(
+    ("language", "cell", "shown"),
+    [("fr", "20", "Adoption 0/2 (20\u00a0%)"), ("en", "20 %", "Adoption 0/2 (20%)")],
+)
+def test_a_number_in_why_carries_its_unit(language, cell, shown):
+    model = model_from(
+        NPS.replace(
+            'id = "adoption"\ncolumn = "Adoption"\n',
+            'id = "adoption"\ncolumn = "Adoption"\nlabel = "Adoption"\nunit = "%"\n',
+        )
+    )
+    why = score([["x", "9", cell]], model, columns=["Client", "NPS", "Adoption"], language=language)
+    assert why["why"].iloc[0] == shown
+
+
+def test_a_unit_on_a_labels_criterion_is_refused_at_load():
+    text = NPS.replace('column = "NPS"\n', 'column = "NPS"\nunit = "%"\n').replace(
+        "bands = [ { min = 9", 'points = { "Oui" = 2 }\n#', 1
+    )
+    with pytest.raises(ConfigError, match=r"model\.criteria\[0\]\.unit"):
+        model_from(text)

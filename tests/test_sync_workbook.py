@@ -160,7 +160,7 @@ def test_sync_json_prints_rows_and_summary(sample, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["summary"]["rows"] == 12
     first = payload["rows"][0]
-    assert set(first) == {"key", "score", "status", "why", "next_action", "points"}
+    assert set(first) == {"key", "score", "status", "why", "next_action", "points", "override"}
     assert set(first["points"]) == {"usage", "responsiveness", "feedback", "adoption"}
 
 

@@ -86,7 +86,7 @@ def lint_playbooks(
         for failure in choice.failures:
             report.lines.append(f"ERROR {_failure_line(failure, choice.failed_on)}")
             report.has_errors = True
-        report.lines.append(f"{len(contexts)} accounts on the sheet:")
+        report.lines.append(f"{_accounts(len(contexts))} on the sheet:")
         for playbook in playbooks.playbooks:
             won = [
                 c["key"]
@@ -97,13 +97,17 @@ def lint_playbooks(
             more = f", … (+{len(won) - sample_size})" if len(won) > sample_size else ""
             report.lines.append(
                 f"  {playbook.file} (priority {playbook.priority}, "
-                f'"{playbook.name}"): {len(won)} accounts' + (f": {shown}{more}" if won else "")
+                f'"{playbook.name}"): {_accounts(len(won))}' + (f": {shown}{more}" if won else "")
             )
         none = sum(1 for w in choice.matched_by if w is None)
-        report.lines.append(f"  no playbook: {none} accounts (next action left blank)")
+        report.lines.append(f"  no playbook: {_accounts(none)} (next action left blank)")
     else:
         for playbook in playbooks.playbooks:
             report.lines.append(f"  {playbook.file} (priority {playbook.priority}): ok")
     if not report.has_errors:
         report.lines.insert(0, f"{len(good)} playbooks ok in {directory}")
     return report
+
+
+def _accounts(n: int) -> str:
+    return "1 account" if n == 1 else f"{n} accounts"

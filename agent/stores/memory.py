@@ -1,4 +1,4 @@
-"""A sheet held in memory: for tests, and for `digest`, which scores a copy of the sheet."""
+"""A sheet held in memory: the store tests and benchmarks use when no file is needed."""
 
 from __future__ import annotations
 

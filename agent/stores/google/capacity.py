@@ -7,6 +7,8 @@ over the metadata Google gives (`sheets[].properties.gridProperties`).
 
 from __future__ import annotations
 
+import sys
+
 from agent.plan import HistoryRows, WritePlan
 from agent.stores.google.ranges import Json
 
@@ -22,11 +24,11 @@ def history_cells(accounts: int, keep_weeks: int, width: int) -> int:
 
 def weeks_that_fit(room: int, accounts: int, width: int) -> int:
     """The largest `history_keep_weeks` whose history tab fits in `room` cells; -1 when not
-    even this week's rows do."""
+    even this week's rows do (any number fits a sheet with no accounts: `sys.maxsize`)."""
     rows = room // max(width, 1) - 1 - HISTORY_SPARE_ROWS
     if rows < accounts:
         return -1
-    return rows // max(accounts, 1) - 1
+    return rows // accounts - 1 if accounts else sys.maxsize
 
 
 def grid_cells(metadata: Json, history_title: str | None) -> tuple[int, int, int]:
