@@ -20,6 +20,22 @@ import pandas as pd
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
 
+class Uncomputed(str):
+    """A formula cell whose file holds no computed value (written by a program that does
+    not compute): its text is the formula. Never read as blank: "why" says what to do."""
+
+
+MAX_CELL_TEXT = 32767  # characters in one cell, as Excel keeps them
+# characters a cell cannot hold (XML 1.0 cannot carry them): a bell, a form feed...
+NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def cell_safe_text(text: str) -> tuple[str, bool]:
+    """A text as a cell can hold it: characters it cannot carry removed; True when some were."""
+    cleaned = NOT_IN_A_CELL.sub("", text)
+    return cleaned, len(cleaned) != len(text)
+
+
 # --- one cell ------------------------------------------------------------------------
 
 
@@ -49,10 +65,14 @@ def normalize_label(text: str) -> str:
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}([.,]\d{3})+([.,]\d+)?$")  # 1,234.5 or 1.234,5
+_CURRENCY = "€$£"
 
 
 def parse_number(value: Any) -> float | None:
-    """A number from a cell: 3.5, "3,5", "80 %", "80%", "1 234"; None when it is not one."""
+    """A number from a cell: 3.5, "3,5", "80 %", "80%", "1 234", "1 234 €", "$1,234.50";
+    None when it is not one. A percent reads as the number before the % sign, a currency as
+    its plain number: as the stores hand out cells typed that way (a number with a format)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -62,21 +82,43 @@ def parse_number(value: Any) -> float | None:
     text = value.strip().replace("\u00a0", " ").replace("\u202f", " ")
     if text.endswith("%"):
         text = text[:-1]
+    elif text[:1] in _CURRENCY:
+        # a sign before the number is the English way: its commas group thousands ($1,234)
+        text = text[1:].replace(",", "") if text[:1] in "$£" else text[1:]
+    elif text[-1:] in _CURRENCY:
+        text = text[:-1]
     text = text.replace(" ", "")
+    if "," in text and "." in text and _GROUPED.match(text):
+        # both marks: the last is the decimal one, the other groups thousands
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        text = text.replace("." if decimal == "," else ",", "")
     if not _NUMBER.match(text):
         return None
     return float(text.replace(",", "."))
 
 
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
 def parse_date(value: Any) -> dt.date | None:
-    """A date from a cell: a date object or an ISO text such as 2027-03-31."""
+    """A date from a cell: a date object, an ISO text such as 2027-03-31, or a text written
+    day first as in French sheets, 31/03/2027 (or 31.03.2027). A date typed into a sheet
+    is handed out by the stores as a date object, whatever the sheet's locale; a month-first
+    text (3/31/2027) is not read: 3/4/2027 would be ambiguous."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and 8 <= len(value.strip()) <= 32:
+        text = value.strip()
+        if match := _DAY_FIRST.match(text):
+            day, month, year = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
         try:
-            return dt.date.fromisoformat(value.strip()[:10])
+            return dt.date.fromisoformat(text[:10])
         except ValueError:
             return None
     return None
@@ -118,6 +160,16 @@ def is_squeezed(text: str) -> bool:
     gives it: no space at either end, no two in a row, and no other kind of space (every
     other one is unprintable; a text holding another unprintable character says False)."""
     return text == text.strip() and "  " not in text and text.isprintable()
+
+
+MAX_CELL_CHARS = 50_000  # Google refuses a longer text in a cell (its 400 on the write)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair, alone: not text
+
+
+def key_is_storable(key: str) -> bool:
+    """Whether a key can go into another cell as it is (the history tab's): at most
+    50,000 characters, and no lone surrogate, which UTF-8 cannot carry."""
+    return len(key) <= MAX_CELL_CHARS and (key.isascii() or _SURROGATE.search(key) is None)
 
 
 def key_texts(column: pd.Series) -> np.ndarray:

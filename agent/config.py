@@ -290,6 +290,14 @@ def _parse_criterion(ctx: ConfigContext, raw: Any, index: int) -> Criterion:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if not number or not 0 <= value <= MAX_NUMBER:  # also refuses nan and inf
                 raise ctx.fail(f'{where}.points."{label_text}"', "a number of points >= 0", value)
+            if label_text.strip()[:1] in ("=", "+", "-", "@"):
+                # the labels become a dropdown, and Google Sheets refuses a formula there
+                raise ctx.fail(
+                    f'{where}.points."{label_text}"',
+                    "a label that does not start with =, +, - or @ (a spreadsheet takes it "
+                    "for a formula and Google Sheets refuses it in the column's dropdown: "
+                    "write it without that first sign)",
+                )
             points[label_text] = float(value)
     else:
         items = raw["bands"]

@@ -16,9 +16,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple, overload
 import numpy as np
 import pandas as pd
 
-from agent.cells import CellValue, each_distinct, key_text, key_text_list
+from agent.cells import (
+    CellValue,
+    cell_safe_text,
+    each_distinct,
+    key_is_storable,
+    key_text,
+    key_text_list,
+)
 from agent.config import Config
-from agent.labels import STATUS_LABELS
+from agent.labels import STATUS_LABELS, WHY
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -202,6 +209,7 @@ class WriteReport:
     formatting_written: bool = False
     columns_added: int = 0
     rewrites: int = 0  # cells rewritten because rows moved during the pass
+    note: str = ""  # why nothing was written though something changed (a person has the file)
 
     @property
     def wrote_anything(self) -> bool:
@@ -388,6 +396,7 @@ def plan_writes(
     keys = accounts["key"].to_numpy(dtype=object)
     shown = accounts["shown"].to_numpy(dtype=float)
     wanted = _wanted_cells(accounts, config)
+    storable = _flag_unstorable_keys(keys, keyed, wanted[out.why], config.language)
     plan.cells = CellWrites(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
     plan.desired = DesiredCells(
         keys[keyed].tolist(), {column: values[keyed].tolist() for column, values in wanted.items()}
@@ -396,6 +405,7 @@ def plan_writes(
     # history: this week's row per scored account, replaced only when it differs
     with_score = keyed & ~accounts["duplicate"].to_numpy(dtype=bool) & ~np.isnan(shown)
     with_score &= ~churned_by(accounts, today)  # what the score said before they left stays
+    with_score &= storable
     scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
     plan.history_rows = _history_rows(scored, history, config.model, week, today)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
@@ -414,17 +424,56 @@ def churned_by(accounts: pd.DataFrame, today: dt.date) -> np.ndarray:
     return np.array([isinstance(d, dt.date) and d <= today for d in days], dtype=bool)
 
 
+UNSTORABLE_KEY = {
+    "fr": "Clé trop longue (plus de 50 000 caractères) ou avec un caractère invalide : "
+    "pas d'historique pour ce compte",
+    "en": "Key too long (over 50,000 characters) or holding an invalid character: "
+    "no history for this account",
+}
+
+
+def _flag_unstorable_keys(
+    keys: np.ndarray, keyed: np.ndarray, why: np.ndarray, language: str
+) -> np.ndarray:
+    """Which rows' keys can go into the history tab; the others get a word in their "why"
+    (in place), so one cell never stops the history of every account."""
+    storable = np.array([key_is_storable(k) if k else True for k in keys.tolist()], dtype=bool)
+    if storable.all():
+        return storable
+    note = UNSTORABLE_KEY.get(language, UNSTORABLE_KEY["en"])
+    for i in np.flatnonzero(~storable & keyed):
+        why[i] = f"{note} · {why[i]}" if why[i] else note
+    return storable
+
+
 def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarray]:
     """Every account's agent cells as the pass wants them, column by column."""
     out = config.output
     scores = np.empty(len(accounts), dtype=object)
     scores[:] = score_cells(accounts["shown"].to_numpy(dtype=float))
+    why = texts_or_none(accounts["why"])
+    next_actions = texts_or_none(accounts["next_action"])
+    _clean_next_actions(next_actions, why, config.language)
     return {
         out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
-        out.why: texts_or_none(accounts["why"]),
-        out.next_action: texts_or_none(accounts["next_action"]),
+        out.why: why,
+        out.next_action: next_actions,
     }
+
+
+def _clean_next_actions(actions: np.ndarray, why: np.ndarray, language: str) -> None:
+    """Remove from the next actions what no cell can hold (a playbook's bell or form
+    feed), and say so in the row's "why"; in place."""
+    words = WHY.get(language, WHY["en"])
+    for i, text in enumerate(actions.tolist()):
+        if text is None or text.isprintable():
+            continue
+        cleaned, changed = cell_safe_text(text)
+        if changed:
+            actions[i] = cleaned or None
+            note = words["text_cleaned"]
+            why[i] = words["separator"].join([why[i], note]) if why[i] else note
 
 
 def _changed_cells(

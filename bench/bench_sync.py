@@ -3,6 +3,7 @@
     python bench/bench_sync.py                    # 1k, 10k and 100k rows
     python bench/bench_sync.py --sizes 1000 --repeat 5
     python bench/bench_sync.py --sizes 2000 --history-weeks 52   # a team a year in
+    python bench/bench_sync.py --sizes 1000 10000 --repeat 1 --network 250ms+20Mbit
 
 For each size, in one run, on the same emulated sheet (real gspread + google-auth over
 HTTP on 127.0.0.1), three real agent passes (`run_pass` with the shipped playbooks, as
@@ -65,6 +66,21 @@ from tests.sheets_emulator import SheetsEmulator  # noqa: E402
 from tests.test_history import HEADER  # noqa: E402  (the seed grid's columns)
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+# network models (issue 17): a per-call latency, and a bandwidth for the bodies both ways
+NETWORKS = {
+    "none": (0.0, 0.0),  # the emulator on loopback: local CPU only
+    "250ms": (0.25, 0.0),  # 250 ms per call, unlimited bandwidth
+    "250ms+20Mbit": (0.25, 20e6 / 8),  # 250 ms per call and 20 Mbit/s
+}
+network = NETWORKS["none"]
+
+
+def new_emulator() -> SheetsEmulator:
+    """An emulator with the chosen network model (token calls pay it too, but every token
+    is fetched before the timing starts)."""
+    made = SheetsEmulator()
+    made.latency_s, made.bandwidth_bytes_s = network
+    return made
 
 
 def rows(n: int, seed: int = 1) -> list[list[Any]]:
@@ -82,8 +98,9 @@ def rows(n: int, seed: int = 1) -> list[list[Any]]:
     ]
 
 
-def counters(emulator: SheetsEmulator) -> tuple[int, int]:
-    return emulator.api_calls(), sum(emulator.sizes())
+def counters(emulator: SheetsEmulator) -> tuple[int, int, int]:
+    """Calls, bytes sent to the API and bytes it answered."""
+    return emulator.api_calls(), sum(emulator.sizes()), emulator.answered_bytes
 
 
 def gspread_client(store: Any, emulator: SheetsEmulator) -> gspread.Client:
@@ -167,7 +184,7 @@ def measure_agent(
         store.read()  # the token, outside the measure
         return gspread_client(store, emulator).http_client
 
-    with SheetsEmulator() as emulator:
+    with new_emulator() as emulator:
         made = start_emulated_google(folder, HEADER, rows(n), emulator=emulator, history=history)
         store = made.store
         store.read()  # the token, outside the measure
@@ -175,12 +192,12 @@ def measure_agent(
         first_writes = agent_pass("first", emulator, store, 0)
         formats = emulator.bodies("format")
         structure, looks = split_structure(formats)
-        with SheetsEmulator() as other:  # its floor, right after: same sheet, same cells
+        with new_emulator() as other:  # its floor, right after: same sheet, same cells
             client = fresh_client(other)
             for body in looks:  # the agent's rules and protections, outside the measure
                 client.batch_update(SPREADSHEET_ID, body)
             floor("first floor", other, client, first_tabs, first_writes, structure)
-        with SheetsEmulator() as other:  # the floor with the two calls the issue requires
+        with new_emulator() as other:  # the floor with the two calls the issue requires
             client = fresh_client(other)
             floor("first required", other, client, first_tabs, first_writes, formats, True)
         del first_writes, formats  # parsed bodies: not kept alive through the next passes
@@ -217,7 +234,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         name: (
             statistics.median(run[name][0] for run in runs),
-            *runs[0][name][1:],
+            *runs[0][name][1:4],
             [run[name][0] for run in runs],
         )
         for name in runs[0]
@@ -228,7 +245,7 @@ def paired_ratio(agent: tuple[Any, ...], floor: tuple[Any, ...]) -> float:
     """The median, over the runs, of each run's agent time over the same run's floor: a
     pass and its floor are measured seconds apart, so a machine slower for a while slows
     both and the ratio holds, where the ratio of two medians would mix moments."""
-    return statistics.median(a / f for a, f in zip(agent[3], floor[3], strict=True))
+    return statistics.median(a / f for a, f in zip(agent[4], floor[4], strict=True))
 
 
 def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
@@ -245,8 +262,8 @@ def measure_baselines(n: int, folder: Path) -> dict[str, Any]:
             for c, value in enumerate((6, "En bonne santé", "Adoption 1/2", "Relancer"), 8):
                 ws.update_cell(r, c, value)
         seconds = (time.perf_counter() - started) * n / sample
-        calls, sent = counters(emulator)
-        out["naive"] = (seconds, calls * n // sample, sent * n // sample)
+        calls, sent, got = counters(emulator)
+        out["naive"] = (seconds, calls * n // sample, sent * n // sample, got * n // sample)
 
     with SheetsEmulator() as emulator:  # whole-range rewrite, gspread-dataframe style
         store = start_emulated_google(folder, HEADER, rows(n), emulator=emulator).store
@@ -289,18 +306,32 @@ def main() -> None:
         help="weeks of history each sheet starts with (a team some time in: the first "
         "pass is then the week's first, appending to it)",
     )
+    parser.add_argument(
+        "--network",
+        choices=sorted(NETWORKS),
+        default="none",
+        help="a network model for every call, agent and floor alike: none (loopback), "
+        "250ms (per call), 250ms+20Mbit (per call, and 20 Mbit/s for the bodies); the "
+        "baselines run only without one (the naive script alone is 800 calls)",
+    )
     args = parser.parse_args()
+    global network
+    network = NETWORKS[args.network]
+    print(f"Network model: {args.network}")
     repeat = max(1, args.repeat)
     weeks = max(0, args.history_weeks)
     if weeks:
         print(f"Each sheet starts with {weeks} weeks of history (a row per account per week).")
-    print(f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} | vs floor")
+    print(
+        f"{'rows':>8} | {'what':<36} {'seconds':>8} {'calls':>7} {'MB sent':>8} {'MB got':>7} "
+        "| vs floor"
+    )
 
     def line(n: int, label: str, figures: tuple[Any, ...], ratio: float) -> None:
-        seconds, calls, sent = figures[:3]
+        seconds, calls, sent, got = figures[:4]
         print(
-            f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} | "
-            f"{ratio:>6.2f}x",
+            f"{n:>8,} | {label:<36} {seconds:>8.2f} {calls:>7,} {sent / 1e6:>8.2f} "
+            f"{got / 1e6:>7.2f} | {ratio:>6.2f}x",
             flush=True,
         )
 
@@ -314,7 +345,7 @@ def main() -> None:
                 )
                 for name, flag in (("store + scoring", False), ("with playbooks", True))
             ]
-            baselines = None if weeks else measure_baselines(n, Path(tmp))
+            baselines = None if weeks or args.network != "none" else measure_baselines(n, Path(tmp))
             for kind, floor_label in (
                 ("first", "I/O floor: read, write" if weeks else "I/O floor: read, add tab, write"),
                 ("unchanged", "I/O floor: read the same tabs"),
@@ -339,7 +370,7 @@ def main() -> None:
                     for name, label in (("naive", "naive cell by cell*"),
                                         ("rewrite", "whole-range rewrite")):  # fmt: skip
                         line(n, f"  {label}", baselines[name], baselines[name][0] / first_floor)
-    if not weeks:
+    if not weeks and args.network == "none":
         print("* measured on 200 rows, extrapolated; compared with the floor of the pass")
         print("  without playbooks (it writes no next actions either)")
 

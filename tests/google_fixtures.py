@@ -71,8 +71,12 @@ def plan_for(store: GoogleStore, week: str = "2026-W48") -> WritePlan:
     plan = WritePlan(formatting=FORMAT, new_columns=[c for c in AGENT if c not in header])
     plan.desired = {}
     plan.history_header = ["Semaine", "Date", "Client", "Score", "Statut"]
+    # the key and the usage found by their headers: a CSM may insert columns
+    key_at = header.index(store.key_column) if store.key_column in header else 0
+    usage_at = header.index("Utilisation") if "Utilisation" in header else 2
     for row in tab.rows:
-        key, usage = str(row[0]), str(row[2]) if len(row) > 2 else ""
+        key = str(row[key_at]) if key_at < len(row) else ""
+        usage = str(row[usage_at]) if usage_at < len(row) else ""
         wanted = agent_cells(key, usage)
         plan.desired[key] = wanted
         for column, value in wanted.items():

@@ -64,11 +64,14 @@ def test_what_is_not_a_number_reads_as_none(value) -> None:
     assert parse_number(value) is None
 
 
-def test_dates_are_read_from_date_cells_and_iso_texts_only() -> None:
+def test_dates_are_read_from_date_cells_iso_and_day_first_texts_only() -> None:
     assert parse_date("2027-03-31") == dt.date(2027, 3, 31)
     assert parse_date(" 2027-03-31T10:00:00 ") == dt.date(2027, 3, 31)
     assert parse_date(dt.datetime(2027, 3, 31, 10, 0)) == dt.date(2027, 3, 31)
-    assert parse_date("31/03/2027") is None
+    # issue 17: a French sheet shows a typed date as 31/03/2027; a month-first text is not
+    # read (3/4/2027 would be ambiguous), nor an impossible day
+    assert parse_date("31/03/2027") == dt.date(2027, 3, 31)
+    assert parse_date("3/31/2027") is None and parse_date("31/02/2027") is None
     assert parse_date(45000) is None
 
 

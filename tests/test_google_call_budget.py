@@ -40,7 +40,11 @@ def google(tmp_path: Path) -> Iterator[EmulatedGoogle]:
 
 def budget(tmp_path: Path, n: int) -> dict[str, Any]:
     """Call counts and body sizes of a first pass, an unchanged pass and a one-edit pass."""
-    made = start_emulated_google(tmp_path, INPUTS, accounts(n), key_column="Client")
+    # the cells come with their number formats (grid data): on a shared, busy machine the
+    # emulator can take longer than the fixtures' 10 s to make 100k rows of it
+    made = start_emulated_google(
+        tmp_path, INPUTS, accounts(n), key_column="Client", timeout_s=10 + n / 2000
+    )
     emulator, store = made.emulator, made.store
     try:
         store.write(plan_for(store))

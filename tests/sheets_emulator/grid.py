@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.sheets_emulator.typed import Formatted, formatted_value, number_format, typed
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -25,7 +27,7 @@ class Formula:
     text: str
 
 
-Value = str | int | float | bool | dt.date | dt.datetime | Formula
+Value = str | int | float | bool | dt.date | dt.datetime | Formula | Formatted
 EMPTY = ""  # an empty cell; the API writes one with "" and never returns trailing ones
 SERIAL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Sheets' date serial numbers
 
@@ -93,6 +95,9 @@ class Tab:
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     protected_ranges: list[dict[str, Any]] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)  # {"range", "rule"}
+    merges: list[dict[str, Any]] = field(default_factory=list)  # GridRanges, as a person made
+    basic_filter: dict[str, Any] | None = None  # a person's filter (BasicFilter)
+    hidden_rows: set[int] = field(default_factory=set)  # 0-based rows a person hid
 
     # cells --------------------------------------------------------------------------------
 
@@ -139,6 +144,40 @@ class Tab:
         if at < len(self.rows):
             del self.rows[at]
         self.row_count -= 1
+
+    def insert_column(self, at: int, header: Value = EMPTY) -> None:
+        """Insert an empty column at 0-based `at` (a person's Insert column): the cells, and
+        the ranges of rules, protections, dropdowns and merges at or right of it, move right,
+        as Google moves them with their columns."""
+        for line in self.rows:
+            if at < len(line):
+                line.insert(at, EMPTY)
+        if header != EMPTY:
+            self.set(0, at, header)
+        self.column_count += 1
+        self._shift_columns(at, +1)
+
+    def delete_column(self, at: int) -> None:
+        """Delete the column at 0-based `at`: what is right of it moves left."""
+        for line in self.rows:
+            if at < len(line):
+                del line[at]
+        self.column_count -= 1
+        self._shift_columns(at, -1)
+
+    def _shift_columns(self, at: int, by: int) -> None:
+        ranges: list[dict[str, Any]] = [
+            *(r for rule in self.conditional_formats for r in rule.get("ranges", [])),
+            *(p.get("range", {}) for p in self.protected_ranges),
+            *(v["range"] for v in self.validations),
+            *self.merges,
+        ]
+        for rng in ranges:
+            start = int(rng.get("startColumnIndex", 0))
+            if start > at or (start == at and by > 0):
+                rng["startColumnIndex"] = start + by
+            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
+                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
 
     # atomic batches -------------------------------------------------------------------------
 
@@ -249,11 +288,6 @@ def parse_range(book: Spreadsheet, text: str) -> tuple[GridRange, bool]:
 
 # --- values in ---------------------------------------------------------------------------
 
-_NUMBER = {
-    "fr_FR": re.compile(r"^[+-]?(\d+([  ]\d{3})*)(,\d+)?$|^[+-]?\d+(\.\d+)?$"),
-    "en_US": re.compile(r"^[+-]?(\d+(,\d{3})*)(\.\d+)?$"),
-}
-
 
 def entered(value: Any, option: str, locale: str) -> Value:
     """A cell value as Google stores it after a write with this valueInputOption.
@@ -274,12 +308,12 @@ def entered(value: Any, option: str, locale: str) -> Value:
         return Formula(text)
     if text.upper() in ("TRUE", "FALSE"):
         return text.upper() == "TRUE"
-    pattern = _NUMBER.get(locale, _NUMBER["en_US"])
-    if pattern.match(text.strip()):
-        plain = text.strip().replace(" ", "").replace(" ", "")
-        plain = plain.replace(",", ".") if locale == "fr_FR" else plain.replace(",", "")
-        number = float(plain)
-        return int(number) if number.is_integer() and "." not in plain else number
+    found = typed(text, locale)  # a number, a percent, a currency, a date in this locale
+    if found is not None:
+        if isinstance(found, float) and found.is_integer() and abs(found) < 2**53:
+            fraction = "." in text or (locale == "fr_FR" and "," in text)
+            return found if fraction else int(found)
+        return found
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
@@ -347,6 +381,10 @@ def rendered(value: Value, render: str, dates: str, locale: str) -> Any:
         if render == "FORMULA":
             return value.text
         value = evaluate(value)
+    if isinstance(value, Formatted):
+        if render == "FORMATTED_VALUE":
+            return formatted_value(value, locale)
+        return _number_json(value.number)
     if isinstance(value, dt.date):
         if render == "FORMATTED_VALUE" or dates == "FORMATTED_STRING":
             return _format_date(value, locale)
@@ -361,6 +399,116 @@ def rendered(value: Value, render: str, dates: str, locale: str) -> Any:
     if isinstance(value, float):
         return _number_json(value)
     return value
+
+
+# ErrorValue.type of the error values a formula shows (discovery document, ErrorValue)
+ERROR_TYPES = {
+    "#NAME?": "NAME",
+    "#DIV/0!": "DIVIDE_BY_ZERO",
+    "#REF!": "REF",
+    "#VALUE!": "VALUE",
+    "#N/A": "N_A",
+    "#NUM!": "NUM",
+    "#NULL!": "NULL_VALUE",
+    "#ERROR!": "ERROR",
+}
+
+
+def extended_value(value: Value, locale: str) -> dict[str, Any]:
+    """A stored value as an ExtendedValue: numbers (dates as serial numbers, percents as
+    fractions), text, booleans; a formula's error value as errorValue."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, Formatted):
+        return {"numberValue": _number_json(value.number)}
+    if isinstance(value, dt.date):
+        return {"numberValue": rendered(value, "UNFORMATTED_VALUE", "SERIAL_NUMBER", locale)}
+    if isinstance(value, int | float):
+        return {"numberValue": _number_json(value)}
+    if isinstance(value, Formula):
+        return {"formulaValue": value.text}
+    return {"stringValue": value}
+
+
+def cell_data(value: Value, locale: str) -> dict[str, Any]:
+    """A cell as spreadsheets.get returns it in grid data (CellData): {} when empty."""
+    if value == EMPTY:
+        return {}
+    shown = evaluate(value) if isinstance(value, Formula) else value
+    effective = extended_value(shown, locale)
+    if isinstance(value, Formula) and isinstance(shown, str) and shown in ERROR_TYPES:
+        effective = {"errorValue": {"type": ERROR_TYPES[shown], "message": f"Error {shown}"}}
+    data: dict[str, Any] = {
+        "userEnteredValue": extended_value(value, locale),
+        "effectiveValue": effective,
+        "formattedValue": rendered(value, "FORMATTED_VALUE", "FORMATTED_STRING", locale),
+    }
+    found = number_format(shown, locale)
+    if found is not None:
+        data["userEnteredFormat"] = {"numberFormat": dict(found)}
+        data["effectiveFormat"] = {"numberFormat": dict(found)}
+    return data
+
+
+def plain_cell(fields: frozenset[str], locale: str) -> Callable[[Any], dict[str, Any]]:
+    """cell_data of a text or number cell with the default format, only these fields: most
+    cells, made fast (a 100k-row tab is a million of them)."""
+    keys = [k for k in ("userEnteredValue", "effectiveValue") if k in fields]
+    shown = "formattedValue" in fields
+
+    def cell(value: Any) -> dict[str, Any]:
+        if type(value) is str:
+            extended: dict[str, Any] = {"stringValue": value}
+        else:
+            extended = {"numberValue": _number_json(value)}
+        data: dict[str, Any] = {k: extended for k in keys}
+        if shown:
+            data["formattedValue"] = rendered(value, "FORMATTED_VALUE", "SERIAL_NUMBER", locale)
+        return data
+
+    return cell
+
+
+def grid_data(
+    grid: GridRange,
+    locale: str,
+    keep: Callable[[dict[str, Any]], dict[str, Any]],
+    fields: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """One GridData of a range: rows from its first, trailing empty cells and rows left out,
+    zero start indexes omitted (proto3 JSON); `keep` masks each cell, which holds `fields`
+    (None: every field)."""
+    tab = grid.tab
+    plain = plain_cell(
+        fields or frozenset({"userEnteredValue", "effectiveValue", "formattedValue"}), locale
+    )
+    fast = (str, int, float)
+
+    def made(value: Value) -> dict[str, Any]:
+        if type(value) in fast and value != EMPTY:
+            return plain(value)
+        return keep(cell_data(value, locale))
+
+    rows = []
+    end = min(grid.row1, tab.row_count)
+    for r in range(grid.row0, min(end, len(tab.rows))):
+        cells = [made(v) for v in tab.rows[r][grid.col0 : grid.col1]]
+        while cells and not cells[-1]:
+            cells.pop()
+        rows.append({"values": cells} if cells else {})
+    while rows and not rows[-1]:
+        rows.pop()
+    data: dict[str, Any] = {"rowData": rows} if rows else {}
+    # rowMetadata: one per row of the range (DimensionProperties), hidden ones marked
+    data["rowMetadata"] = [
+        {"hiddenByUser": True, "pixelSize": 21} if r in tab.hidden_rows else {"pixelSize": 21}
+        for r in range(grid.row0, end)
+    ]
+    if grid.row0:
+        data["startRow"] = grid.row0
+    if grid.col0:
+        data["startColumn"] = grid.col0
+    return data
 
 
 def trimmed(rows: list[list[Any]]) -> list[list[Any]]:

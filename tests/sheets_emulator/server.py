@@ -41,6 +41,7 @@ from tests.sheets_emulator.grid import (
     bad_request,
     column_letters,
     entered,
+    grid_data,
     parse_range,
     quote_title,
     rendered,
@@ -54,6 +55,21 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_BODY = 10 * 1024 * 1024  # Google refuses larger request bodies
 MAX_CELLS = 10_000_000  # Google's limit on a spreadsheet's grid cells, all tabs together
 KINDS = ("token", "metadata", "read", "write", "format")
+UPDATABLE_SHEET_FIELDS = frozenset(
+    {
+        "*",
+        "gridProperties",
+        "gridProperties.frozenRowCount",
+        "gridProperties.rowCount",
+        "gridProperties.columnCount",
+        "title",
+    }
+)
+PROTECTED = (  # Google's refusal of an edit in a range the caller may not edit (gspread
+    # issues quote it with status 400 INVALID_ARGUMENT)
+    "You are trying to edit a protected cell or object. Please contact the spreadsheet "
+    "owner to remove protection if you need to edit."
+)
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -158,6 +174,14 @@ class SheetsEmulator:
         self.requests: list[Call] = []
         self.lock = threading.RLock()
         self._ids = itertools.count(1_000_001, 7919)
+        self.bounded_rule_ranges = False  # give rule ranges back with the grid's end row
+        self.protection_makers: dict[int, str] = {}  # who added each protected range
+        self.caller_email = ""  # the caller of the request being served
+        # for benchmarks: time added to each call, and a bandwidth for its bodies
+        self.latency_s = 0.0
+        self.bandwidth_bytes_s = 0.0
+        self.network_delay_s = 0.0  # the time those added, all calls together
+        self.answered_bytes = 0  # bytes of the API's answers (token answers too)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -264,6 +288,7 @@ class SheetsEmulator:
         with self.lock:
             self.calls.clear()
             self.requests.clear()
+            self.answered_bytes = 0
 
     def api_calls(self) -> int:
         """Calls to the Sheets API (token requests not counted)."""
@@ -398,9 +423,19 @@ class SheetsEmulator:
             raise ApiError(403, FAULT_MESSAGES[403], "PERMISSION_DENIED")
         return book
 
-    def metadata(self, book: Spreadsheet, ranges: list[str]) -> dict[str, Any]:
-        """spreadsheets.get without grid data, as Google shapes it."""
-        wanted = {parse_range(book, r)[0].tab.title for r in ranges} if ranges else None
+    def metadata(
+        self,
+        book: Spreadsheet,
+        ranges: list[str],
+        with_data: bool = False,
+        mask: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """spreadsheets.get as Google shapes it; with grid data, each range's cells (values,
+        formatted values and number formats) in its tab's `data`. With ranges, only the
+        tabs they fall on (the discovery document: "The ranges to retrieve")."""
+        grids = [parse_range(book, r)[0] for r in ranges]
+        keep = cell_mask(mask)
+        wanted = {g.tab.title for g in grids} if ranges else None
         sheets = []
         for i, tab in enumerate(book.tabs):
             if wanted is not None and tab.title not in wanted:
@@ -421,6 +456,21 @@ class SheetsEmulator:
                 sheet["conditionalFormats"] = copy.deepcopy(tab.conditional_formats)
             if tab.protected_ranges:
                 sheet["protectedRanges"] = copy.deepcopy(tab.protected_ranges)
+            if tab.basic_filter is not None:
+                # a basic filter's range comes back bounded to the grid (endRowIndex), as in
+                # the recording WorksheetTest.test_... of gspread; Sheet.basicFilter
+                found = as_stored(copy.deepcopy(tab.basic_filter))
+                found.setdefault("range", {}).setdefault("endRowIndex", tab.row_count)
+                found["range"]["sheetId"] = tab.sheet_id
+                sheet["basicFilter"] = as_stored(found)
+            if tab.merges:  # Sheet.merges in the discovery document
+                sheet["merges"] = [as_stored(dict(m, sheetId=tab.sheet_id)) for m in tab.merges]
+            if with_data:
+                whole = [GridRange(tab, 0, 0, tab.row_count, tab.column_count)]
+                sheet["data"] = [
+                    grid_data(g, book.locale, keep, cell_fields(mask))
+                    for g in ([g for g in grids if g.tab is tab] or whole)
+                ]
             sheets.append(sheet)
         return {
             "spreadsheetId": book.spreadsheet_id,
@@ -510,6 +560,24 @@ class SheetsEmulator:
                         "single cell."
                     )
         return grid
+
+    def check_protected(self, grid: GridRange, values: list[list[Any]], email: str) -> None:
+        """Refuse a values write into a protected range the caller may not edit (neither a
+        warning only, nor among its editors, nor the one who protected it)."""
+        tab = grid.tab
+        height, width = len(values), max((len(r) for r in values), default=0)
+        rows, cols = (grid.row0, grid.row0 + height), (grid.col0, grid.col0 + width)
+        for protected in tab.protected_ranges:
+            editors = (protected.get("editors") or {}).get("users", [])
+            maker = self.protection_makers.get(int(protected.get("protectedRangeId", 0)))
+            if protected.get("warningOnly") or email in editors or maker == email:
+                continue
+            rng = protected.get("range", {})
+            r0, r1 = int(rng.get("startRowIndex", 0)), int(rng.get("endRowIndex", tab.row_count))
+            c0 = int(rng.get("startColumnIndex", 0))
+            c1 = int(rng.get("endColumnIndex", tab.column_count))
+            if r0 < rows[1] and rows[0] < r1 and c0 < cols[1] and cols[0] < c1:
+                raise bad_request(PROTECTED)
 
     def write_range(
         self, book: Spreadsheet, grid: GridRange, values: list[list[Any]], option: str
@@ -608,11 +676,23 @@ class SheetsEmulator:
             raise bad_request("At least one field must be updated, but 'fields' is empty.")
         tab = book.tab_by_id(props.get("sheetId", 0))
         names = {f.strip().replace("/", ".") for f in fields.split(",")}
+        unmodelled = sorted(names - UPDATABLE_SHEET_FIELDS)
+        if unmodelled:
+            # answered 200 and ignored before: a test could believe a property was set
+            raise bad_request(f"the emulator does not model sheet properties: {unmodelled}")
         grid = props.get("gridProperties", {})
         if names & {"*", "gridProperties", "gridProperties.frozenRowCount"}:
             frozen = int(grid.get("frozenRowCount", 0))
             if frozen >= tab.row_count:
                 raise bad_request("You can't freeze all visible rows on the sheet.")
+            # Google Sheets cannot freeze across a merged cell (dream-num/univer issue 724
+            # compares: "Google sheet cannot cross the freeze"; the browser refuses it with
+            # this sentence), so a merge over rows 1-2 makes a frozen header impossible
+            for merge in tab.merges:
+                if int(merge.get("startRowIndex", 0)) < frozen < int(merge.get("endRowIndex", 0)):
+                    raise bad_request(
+                        "You can't freeze rows which contain only part of a merged cell."
+                    )
             tab.frozen_rows = frozen
         if names & {"*", "gridProperties", "gridProperties.rowCount"} and "rowCount" in grid:
             tab.row_count = int(grid["rowCount"])
@@ -672,6 +752,13 @@ class SheetsEmulator:
             raise bad_request("All ranges must be on the same sheet.")
         if ("booleanRule" in rule) == ("gradientRule" in rule):
             raise bad_request("Exactly one of booleanRule or gradientRule must be set.")
+        gradient = rule.get("gradientRule")
+        if gradient is not None and not (gradient.get("minpoint") and gradient.get("maxpoint")):
+            # the discovery document: GradientRule's minpoint and maxpoint are required
+            # ("The starting interpolation point", "The final interpolation point")
+            raise bad_request("A gradient rule must have both a minpoint and a maxpoint.")
+        for rng in ranges:
+            within_grid(book, rng)
         condition = rule.get("booleanRule", {}).get("condition")
         if (
             condition is not None
@@ -683,7 +770,13 @@ class SheetsEmulator:
         index = int(body.get("index", 0))  # Google's default index is 0: the rule goes first
         if index > len(tab.conditional_formats):
             raise bad_request(f"Invalid index: {index}")
-        tab.conditional_formats.insert(index, as_stored(rule))
+        stored = as_stored(rule)
+        if self.bounded_rule_ranges:
+            # Google may give a range back bounded to the grid (a basic filter's range comes
+            # back with endRowIndex in the recordings): model it, so the agent must cope
+            for rng in stored["ranges"]:
+                rng.setdefault("endRowIndex", tab.row_count)
+        tab.conditional_formats.insert(index, stored)
         return {}
 
     def _do_updateConditionalFormatRule(
@@ -717,12 +810,20 @@ class SheetsEmulator:
     def _do_setDataValidation(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         rng = as_stored(body.get("range") or {})
         tab = book.tab_by_id(rng.get("sheetId", 0))
+        within_grid(book, rng)
         tab.validations = [v for v in tab.validations if v["range"] != rng]
         rule = body.get("rule")
         if rule:
             condition = rule.get("condition") or {}
             if condition.get("type") == "ONE_OF_LIST" and not condition.get("values"):
                 raise bad_request("ONE_OF_LIST condition requires at least one value.")
+            if condition.get("type") == "ONE_OF_LIST" and any(
+                str(v.get("userEnteredValue", ""))[:1] in ("=", "+")
+                for v in condition.get("values", [])
+            ):
+                # a list of items takes text, not formulas (ONE_OF_RANGE is for those):
+                # the issue's evidence, an admin's label starting with = failed every pass
+                raise bad_request("Formulas are not supported for ONE_OF_LIST.")
             tab.validations.append({"range": rng, "rule": copy.deepcopy(rule)})
         return {}
 
@@ -732,7 +833,9 @@ class SheetsEmulator:
         if rng is None:
             raise bad_request("ProtectedRange must have a range or a namedRangeId.")
         tab = book.tab_by_id(rng.get("sheetId", 0))
+        within_grid(book, rng)
         protected["protectedRangeId"] = next(self._ids)
+        self.protection_makers[protected["protectedRangeId"]] = self.caller_email
         protected["requestingUserCanEdit"] = True
         if not protected.get("warningOnly"):
             protected.setdefault("editors", {"users": ["owner@example.com"]})
@@ -747,6 +850,25 @@ class SheetsEmulator:
                     tab.protected_ranges.remove(p)
                     return {}
         raise bad_request(f"No protected range with id: {wanted}")
+
+
+def within_grid(book: Spreadsheet, rng: dict[str, Any]) -> None:
+    """Refuse a GridRange of a batchUpdate request that goes past its tab's grid."""
+    tab = book.tab_by_id(rng.get("sheetId", 0))
+    rows = int(rng.get("endRowIndex", tab.row_count))
+    columns = int(rng.get("endColumnIndex", tab.column_count))
+    if rows > tab.row_count or columns > tab.column_count:
+        a1 = GridRange(
+            tab,
+            int(rng.get("startRowIndex", 0)),
+            int(rng.get("startColumnIndex", 0)),
+            rows,
+            columns,
+        ).a1()
+        raise bad_request(
+            f"Range ({a1}) exceeds grid limits. Max rows: {tab.row_count}, max columns: "
+            f"{tab.column_count}"
+        )
 
 
 def as_rows(value_range: dict[str, Any]) -> list[Any]:
@@ -785,11 +907,58 @@ def as_stored(value: Any) -> Any:
             and item == 0
         ):
             continue
+        if key in ("red", "green", "blue", "alpha") and isinstance(item, int | float):
+            # Google keeps a colour's components at 8 bits: 0.3 comes back 0.29803923
+            item = round(round(float(item) * 255) / 255, 8)
         out[key] = as_stored(item)
     for colour in ("backgroundColor", "foregroundColor"):
         if colour in out and f"{colour}Style" not in out:
             out[f"{colour}Style"] = {"rgbColor": copy.deepcopy(out[colour])}
     return out
+
+
+def cell_mask(mask: dict[str, Any] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What a field mask keeps of one CellData (masking cells as they are made, not the
+    whole answer after: a 100k-row tab is millions of them)."""
+    tree: Any = mask
+    for name in ("sheets", "data", "rowData", "values"):
+        if tree is None or "*" in tree:
+            return lambda cell: cell
+        tree = tree.get(name, {})
+    cells: dict[str, Any] = tree
+    if cells is None:
+        return lambda cell: cell
+    plain = {k for k, v in cells.items() if v is None}
+
+    def keep(cell: dict[str, Any]) -> dict[str, Any]:
+        return {k: v if k in plain else masked(v, cells[k]) for k, v in cell.items() if k in cells}
+
+    return keep
+
+
+def cell_fields(mask: dict[str, Any] | None) -> frozenset[str] | None:
+    """The CellData fields a mask asks for (None: all)."""
+    tree: Any = mask
+    for name in ("sheets", "data", "rowData", "values"):
+        if tree is None or "*" in tree:
+            return None
+        tree = tree.get(name, {})
+    return None if tree is None else frozenset(tree)
+
+
+def mask_of(mask: dict[str, Any] | None) -> dict[str, Any]:
+    """The `sheets` part of a field mask (every field when the mask is None or *)."""
+    sheets = (mask or {}).get("sheets")
+    return sheets if isinstance(sheets, dict) else {"data": None}
+
+
+def wants_grid_data(query: dict[str, list[str]]) -> bool:
+    """Whether a spreadsheets.get asks for cells: a field mask naming `data` (which makes
+    Google ignore includeGridData, the discovery document says), else includeGridData."""
+    fields = (query.get("fields") or [""])[0]
+    if fields.strip() not in ("", "*"):
+        return re.search(r"(^|[(,./\s])data([(,./)\s]|$)", fields) is not None
+    return (query.get("includeGridData") or ["false"])[0].lower() == "true"
 
 
 def _b64(text: str) -> bytes:
@@ -892,7 +1061,15 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: tests read counters, not access logs
 
     def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate in a cell: UTF-8 cannot carry it, a
+            # JSON escape can (\udc80), as a UTF-16 string serialised by Google's servers
+            data = json.dumps(payload, separators=(",", ":")).encode()
+        with self.owner.lock:
+            self.owner.answered_bytes += len(data)
+        self._network(len(data), latency=False)
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -929,6 +1106,18 @@ class _Handler(BaseHTTPRequestHandler):
             else None
         )
         self._send(error.code, {"error": body}, headers)
+
+    def _network(self, size: int, latency: bool = True) -> None:
+        """Wait as a network would: the emulator's per-call latency (once, on the way in)
+        and the time `size` bytes take at its bandwidth (none set: no wait at all)."""
+        emu = self.owner
+        wait = (emu.latency_s if latency else 0.0) + (
+            size / emu.bandwidth_bytes_s if emu.bandwidth_bytes_s else 0.0
+        )
+        if wait > 0:
+            with emu.lock:
+                emu.network_delay_s += wait
+            time.sleep(wait)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send a TCP RST: what a dropped connection looks like
@@ -985,6 +1174,8 @@ class _Handler(BaseHTTPRequestHandler):
                 call.kind = "token"
             else:
                 call.kind, name, spreadsheet_id, target = _route(method, url.path)
+                if name == "get" and wants_grid_data(query):
+                    call.kind = "read"  # cells, not only the tabs' properties
         except ApiError as exc:
             self._error(exc, call)
             return
@@ -996,6 +1187,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next((f for f in emu.faults if f.applies_to(call.kind)), None)
             if fault is not None:
                 emu.faults.remove(fault)
+        self._network(size)
         if fault is not None and not fault.after and self._fail(fault, call):
             return
         if size > MAX_BODY:
@@ -1064,9 +1256,24 @@ class _Handler(BaseHTTPRequestHandler):
         if schema is not None:
             validate_body(schema[0], body or {}, schema[1])
         book = emu.book_for(spreadsheet_id, email, writing)
+        emu.caller_email = email
         if name == "get":
-            answer = emu.metadata(book, query.get("ranges", []))
-            return masked(answer, field_mask(one("fields", "*")))
+            mask = field_mask(one("fields", "*"))
+            answer = emu.metadata(book, query.get("ranges", []), wants_grid_data(query), mask)
+            grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
+            out = masked(answer, mask)  # the cells are masked already, as they were made
+            data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
+            for sheet, data in zip(out.get("sheets", []), grids, strict=False):
+                if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
+                    sheet["data"] = [
+                        {
+                            k: v if k == "rowData" or not data_mask else masked(v, data_mask[k])
+                            for k, v in d.items()
+                            if not data_mask or k in data_mask
+                        }
+                        for d in data
+                    ]
+            return out
         if name == "batchUpdate":
             requests = (body or {}).get("requests") or []
             replies = emu.batch_update(book, requests)
@@ -1099,6 +1306,7 @@ class _Handler(BaseHTTPRequestHandler):
                     if exc.message.startswith("Invalid value at "):  # a JSON type: unprefixed
                         raise
                     raise bad_request(f"Invalid data[{i}]: {exc.message}") from None
+                emu.check_protected(grid_range, values, email)
                 planned.append(grid_range)
             responses = [
                 emu.write_range(book, target, grid, option)
@@ -1118,6 +1326,7 @@ class _Handler(BaseHTTPRequestHandler):
         values = as_rows(body or {})
         if name == "values.update":
             grid = emu._planned_write(book, target, values, "data")
+            emu.check_protected(grid, values, email)
             return emu.write_range(book, grid, values, option)
         if name == "values.clear":
             grid, _ = parse_range(book, target)

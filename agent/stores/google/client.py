@@ -32,6 +32,8 @@ SCOPE = "https://www.googleapis.com/auth/spreadsheets"  # the only scope the age
 GOOGLE_BASE = "https://sheets.googleapis.com"
 ENDPOINT_ENV = "HEALTH_AGENT_SHEETS_ENDPOINT"
 RETRIED = frozenset({429, 500, 502, 503, 504})
+GOOGLE_DEADLINE_S = 180.0  # Google's own deadline for a request; a big write may take it
+LARGE_BODY_BYTES = 256_000  # a body from which a write gets that long to be answered
 
 Params = dict[str, str | int | bool | float | list[str] | None]
 READ_PARAMS: Params = {
@@ -48,6 +50,13 @@ def backoff(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 32
     """
     ceiling = min(cap, base * 2**attempt)
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def read_timeout(timeout_s: float, body_bytes: int) -> float:
+    """How long to wait for an answer: the configured timeout, or Google's own 180 s
+    deadline for a large write (its answer comes when it is done; given up on sooner, a
+    write that landed looks failed and would be sent again)."""
+    return max(timeout_s, GOOGLE_DEADLINE_S) if body_bytes >= LARGE_BODY_BYTES else timeout_s
 
 
 def sheets_base_url(endpoint: str | None) -> str:
@@ -123,6 +132,9 @@ class AgentHTTPClient(HTTPClient):
         no connection); when its answer is lost, UnsureWrite, for the caller to look."""
         if endpoint.startswith(GOOGLE_BASE):
             endpoint = self.base_url + endpoint[len(GOOGLE_BASE) :]
+        body = kwargs.get("data")
+        size = len(body) if isinstance(body, bytes | str) else 0
+        self.timeout = read_timeout(self.timeout_s, size)
         for attempt in range(self.max_tries):
             if self.rate_limit is not None:
                 self.rate_limit.acquire()

@@ -122,11 +122,15 @@ def protection_requests(
 
 
 def freeze_requests(tab: Json) -> list[Json]:
-    """Freeze the header row when it is not; a tab of one row (a header, no account yet)
-    cannot freeze it: Google refuses."""
+    """Freeze the header row when it is not; a tab of one row (a header, no account yet), or
+    with a cell merged across the header and the row below, cannot freeze it: Google
+    refuses."""
     props = tab["properties"]
     grid = props.get("gridProperties", {})
     if int(grid.get("frozenRowCount", 0)) >= 1 or int(grid.get("rowCount", 1000)) <= 1:
+        return []
+    # a merged cell across rows 1 and 2: Google refuses to freeze through it
+    if any(range_shape(m)[1] < 1 < (range_shape(m)[2] or 0) for m in tab.get("merges", [])):
         return []
     return [
         {
@@ -266,7 +270,8 @@ def rule_shape(rule: Json) -> tuple[Any, ...]:
 
 def is_agent_rule(rule: Json) -> bool:
     """The agent's rules, on one whole column below the header: TEXT_EQ on a status label
-    with one of its fills, or a colour scale going through its three fills in order."""
+    with one of its fills, or a colour scale going through its three fills in order. (A
+    range Google bounded to the grid is opened first: `open_ended`.)"""
     ranges = rule.get("ranges", [])
     if len(ranges) != 1 or range_shape(ranges[0])[1:3] != (1, None):
         return False
@@ -283,6 +288,31 @@ def is_agent_rule(rule: Json) -> bool:
         and values[0].get("userEnteredValue") in KNOWN_STATUS_LABELS
         and fill in {colour_shape(colour(c)) for c in FILLS.values()}
     )
+
+
+def open_rule(rule: Json, rows: int) -> Json:
+    """A rule with its ranges open at the bottom where they end at the grid's last row
+    (`rows`): the same rule, the way the agent sends it. Google may give a range back
+    bounded to the grid (it does so for a basic filter's range in a real recording); the
+    agent's rules must be known either way, or four more are added on every pass."""
+    if not rows or all(r.get("endRowIndex") is None for r in rule.get("ranges", [])):
+        return rule
+    ranges = [
+        {k: v for k, v in r.items() if k != "endRowIndex"}
+        if r.get("endRowIndex") is not None and int(r["endRowIndex"]) >= rows
+        else r
+        for r in rule.get("ranges", [])
+    ]
+    return {**rule, "ranges": ranges}
+
+
+def open_ended(tab: Json) -> Json:
+    """A tab's metadata with its rules opened at the bottom (`open_rule`)."""
+    rows = int(tab.get("properties", {}).get("gridProperties", {}).get("rowCount", 0))
+    rules = tab.get("conditionalFormats")
+    if not rules or not rows:
+        return tab
+    return {**tab, "conditionalFormats": [open_rule(r, rows) for r in rules]}
 
 
 # --- a person's rules a call deleted, and where they go back -----------------------------------

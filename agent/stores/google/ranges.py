@@ -164,6 +164,35 @@ def by_column(cells_by_row: dict[int, dict[int, CellValue]]) -> dict[int, Column
     return out
 
 
+def keyless_rows_cleared(
+    by_column: dict[int, ColumnCells],
+    rows: list[list[CellValue]],
+    keys: list[str],
+    agent_columns: list[int],
+) -> dict[int, ColumnCells]:
+    """The plan's cells, and a blank for every agent cell left on a row without a key (a
+    CSM cleared the key, or a row inserted during a pass got cells meant for another
+    account): no write is addressed to such a row by key, so its cells would stay for good."""
+    extra: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key or i >= len(rows):
+            continue
+        row = rows[i]
+        for col in agent_columns:
+            if col < len(row) and row[col] not in (None, ""):
+                extra.setdefault(col, []).append(i)
+    if not extra:
+        return by_column
+    merged = dict(by_column)
+    for col, blanks in extra.items():
+        planned_rows, values = merged.get(col, ([], []))
+        cells = dict(zip(planned_rows, values, strict=True))
+        cells.update(dict.fromkeys(blanks, ""))
+        order = sorted(cells)
+        merged[col] = (order, [cells[r] for r in order])
+    return merged
+
+
 def column_cells(value_range: Json) -> list[Any]:
     """The cells of a one-column ValueRange read with majorDimension COLUMNS."""
     return list((value_range.get("values") or [[]])[0])

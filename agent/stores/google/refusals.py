@@ -41,6 +41,24 @@ def changed_meanwhile(message: str) -> bool:
     return "No conditional format on sheet" in message or "No protected range with id" in message
 
 
+# formatting the values can go without, when Google refuses it: the frozen header (a merged
+# cell across rows 1-2 forbids it) and the dropdowns
+OPTIONAL_FORMATTING = ("updateSheetProperties", "setDataValidation")
+
+
+def refused_formatting(message: str, requests: list[dict], first: int) -> dict | None:
+    """The request of a spreadsheets.batchUpdate that Google's refusal names ("Invalid
+    requests[5].updateSheetProperties: ..."), when it is formatting the values can go
+    without (at `first` or after: the grid changes come before); else None."""
+    match = re.search(r"Invalid requests\[(\d+)\]\.(\w+)", message)
+    if match is None:
+        return None
+    at, kind = int(match.group(1)), match.group(2)
+    if not first <= at < len(requests) or kind not in OPTIONAL_FORMATTING:
+        return None
+    return requests[at] if kind in requests[at] else None
+
+
 def endpoint_hint(base_url: str) -> str:
     """For an address set in the config or the environment (Google's own is never it)."""
     if base_url == GOOGLE_BASE:
@@ -106,6 +124,15 @@ def refusal(
             f"header row, the input columns it adds dropdowns to). In Data, Protect sheets "
             f"and ranges, add {account_email} to that protection's editors, "
             "or set it to show a warning only." + said
+        )
+    if status == 403 and "quota project" in message:
+        # Application Default Credentials of a person (gcloud auth application-default
+        # login) carry no quota project; Google's 403 says so, sharing would not help
+        return SheetAccessError(
+            "The agent signs in with Application Default Credentials that name no quota "
+            "project, and the Sheets API needs one: run `gcloud auth application-default "
+            "set-quota-project PROJECT_ID` with the id of a Google Cloud project where the "
+            "Sheets API is enabled (or use a service-account key in `google.credentials`)." + said
         )
     if status == 403:
         return SheetAccessError(

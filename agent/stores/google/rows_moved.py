@@ -15,15 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.cells import CellValue, key_text, key_text_list
+from gspread.urls import SPREADSHEET_URL
+
+from agent.cells import CellValue, cell_text, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
-from agent.stores.google.client import READ_PARAMS, Params
+from agent.stores.google import typed
+from agent.stores.google.client import Params
+from agent.stores.google.columns_moved import moved_after_the_write, now_at
 from agent.stores.google.ranges import (
     ColumnCells,
     Json,
     by_column,
     by_row,
-    column_cells,
     column_index,
     column_letter,
     column_ranges,
@@ -85,30 +88,39 @@ class MovedRows:
     spreadsheet_id: str
     read: AccountsAsRead
     tries: int  # rounds of re-read and rewrite
+    header_now: list[str] | None = None  # the header as the key re-read saw it
+    read_width: int | None = None  # columns of the header as read (the agent's new ones after)
 
     def put_right(
-        self, plan: WritePlan, columns: list[str], written_cells: dict[int, ColumnCells]
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        written_cells: dict[int, ColumnCells],
+        header_from: int | None = None,
     ) -> int:
         """Re-read the keys of the rows written (or the whole key column); when rows moved
         meanwhile, rewrite the agent cells by key. How many cells were rewritten."""
         read = self.read
         letter = column_letter(columns.index(read.key_column))
         key_range = f"{quote(read.title)}!{letter}2:{letter}"
-        # keys seen as the read saw them (dates too), the column as one list
-        params: Params = {**READ_PARAMS, "majorDimension": "COLUMNS"}
         expected = list(read.keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
         written_rows = set().union(*(rows for rows, _ in written_cells.values()))
-        if self.written_rows_hold_their_keys(letter, params, written_rows):
+        self.header_now = None
+        held = self.written_rows_hold_their_keys(letter, written_rows)
+        if self.columns_moved(columns, written_cells):
+            return self.restore_persons_cells(columns, written_cells, header_from)
+        if held:
             return 0
         as_read = without_blank_tail(seen)
         wanted: dict[str, dict[int, Any]] | None = None
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for attempt in range(self.tries):
-            answer = self.call(lambda c: c.values_get(self.spreadsheet_id, key_range, params))
-            cells = column_cells(answer)
+            [cells] = self.key_cells([key_range]) or [[]]
+            if attempt == 0 and self.columns_moved(columns, written_cells):
+                return self.restore_persons_cells(columns, written_cells, header_from)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -134,7 +146,87 @@ class MovedRows:
             expected, written = now, fix
         return rewrites
 
-    def written_rows_hold_their_keys(self, letter: str, params: Params, rows: set[int]) -> bool:
+    def key_cells(self, ranges: list[str]) -> list[list[CellValue]]:
+        """The key cells of these one-column ranges, read as the pass read the tab (with
+        their number formats, `typed.py`: a date key is the same date both times); the
+        header row comes in the same call (`header_now`)."""
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        asked = [*ranges, f"{quote(self.read.title)}!1:1"]
+        params: Params = {"ranges": asked, "fields": typed.KEY_FIELDS}
+        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
+        found = typed.range_rows(answer, self.read.title)
+        if len(found) == len(asked):
+            header = found.pop()
+            self.header_now = [cell_text(v).strip() for v in (header[0] if header else [])]
+        return [typed.first_column(rows) for rows in found]
+
+    def columns_moved(self, columns: list[str], written: dict[int, ColumnCells]) -> bool:
+        """Whether a column was inserted, deleted or moved since the read, so that a column
+        the agent wrote by letter may not be the one it meant (the header read with the
+        keys: the read's part of it, and the letters written)."""
+        header = self.header_now
+        if header is None:
+            return False
+        width = self.read_width if self.read_width is not None else len(columns)
+        letters = [*range(width), *written]
+        return any((header[c] if c < len(header) else "") != columns[c] for c in letters)
+
+    def restore_persons_cells(
+        self, columns: list[str], written: dict[int, ColumnCells], header_from: int | None
+    ) -> int:
+        """Undo the write: what the letters written held (the column now at each, as the
+        read saw it; blank for a column inserted since, or an agent column new this pass),
+        the agent's own columns as read wherever they are now, and the header cells the
+        agent wrote (`header_from` on). The agent's cells land in its columns on the next
+        pass."""
+        read = self.read
+        width = self.read_width if self.read_width is not None else len(columns)
+        header_now = self.header_now or []
+        if header_from is not None and moved_after_the_write(header_now, columns, header_from):
+            log.info("Columns moved after the write, its cells with them: nothing to put back")
+            return 0
+        trusted = header_from if header_from is not None else len(columns)
+        where = now_at(header_now, columns, trusted)
+
+        def as_read(at: int | None, rows: list[int]) -> list[CellValue]:
+            return [
+                read.rows[r][at]
+                if at is not None and at < width and r < len(read.rows) and at < len(read.rows[r])
+                else ""
+                for r in rows
+            ]
+
+        # every letter written gets back what the column now there held; and the agent's
+        # columns, wherever they are now, their cells as read (the shift may have come
+        # after the write, the cells moving with their columns): each row stays whole
+        cells: dict[int, dict[int, CellValue]] = {}  # letter -> row -> value
+        for col, (rows, _) in written.items():
+            at = where[col] if col < len(where) else None
+            cells.setdefault(col, {}).update(zip(rows, as_read(at, rows), strict=True))
+            now = next((c for c, there in enumerate(where) if there == col), None)
+            if now is not None:
+                cells.setdefault(now, {}).update(zip(rows, as_read(col, rows), strict=True))
+        back: dict[int, ColumnCells] = {
+            letter: (sorted(by_row), [by_row[r] for r in sorted(by_row)])
+            for letter, by_row in cells.items()
+        }
+        data = column_ranges(read.title, back)
+        if header_from is not None:  # a read column's name the agent's header write hid
+            for c in range(header_from, len(columns)):
+                at = where[c]
+                if at is not None and at < width:
+                    a1 = f"{quote(read.title)}!{column_letter(c)}1"
+                    data.append({"range": a1, "values": [[columns[at]]]})
+        log.warning(
+            "A column was inserted, deleted or moved during the pass: %d cells put back; "
+            "the agent's cells go to its columns on the next pass",
+            sum(len(rows) for rows, _ in back.values()),
+        )
+        if data:
+            self.send_values(data)
+        return 0
+
+    def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:
         """Whether the rows just written still hold the keys the read saw there: one read of
         those key cells only, when they make few runs of rows (a pass that changed a few
         accounts). Rows move whole, cells and all: only a cell written onto a row that
@@ -152,12 +244,10 @@ class MovedRows:
         ranges = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in runs]
         if len(urllib.parse.quote(title)) * len(ranges) > KEY_CHECK_URL_CHARS:
             return False  # a long title, many times over: the column is the shorter ask
-        asked = dict(params)  # gspread adds the ranges to the dict it is given
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, asked))
-        found = answer.get("valueRanges", [])
+        found = self.key_cells(ranges)
         if len(found) != len(runs):
             return False
-        for (first, last), value_range in zip(runs, found, strict=True):
-            if column_cells(value_range) != without_blank_tail(seen[first : last + 1]):
+        for (first, last), cells in zip(runs, found, strict=True):
+            if cells != without_blank_tail(seen[first : last + 1]):
                 return False
         return True

@@ -3,7 +3,8 @@
 One pass costs a constant number of calls whatever the number of rows:
 
 - `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
-  holds) and one `values:batchGet` of the accounts and history tabs together;
+  holds) and one read of the accounts and history tabs' cells together, each with the
+  type of its number format (`typed.py`: a typed `80 %` is handed out as 80.0);
 - `write(plan)`: nothing at all when the plan is empty and the formatting is current;
   otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
   formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
@@ -34,17 +35,19 @@ import gspread
 import requests
 from google.auth.exceptions import RefreshError
 from gspread.exceptions import APIError
-from gspread.http_client import HTTPClient
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
-from gspread.utils import rowcol_to_a1
+from gspread.urls import (
+    SPREADSHEET_BATCH_UPDATE_URL,
+    SPREADSHEET_URL,
+    SPREADSHEET_VALUES_BATCH_UPDATE_URL,
+)
+from gspread.utils import a1_to_rowcol, rowcol_to_a1
 
 from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, refusals
+from agent.stores.google import capacity, formatting, refusals, typed
 from agent.stores.google.client import (
-    READ_PARAMS,
     AgentHTTPClient,
     Params,
     backoff,
@@ -59,6 +62,7 @@ from agent.stores.google.ranges import (
     cells_at_key_rows,
     column_ranges,
     history_ranges,
+    keyless_rows_cleared,
     quote,
     to_tab,
 )
@@ -70,8 +74,48 @@ if TYPE_CHECKING:
 log = logging.getLogger("agent.google")
 
 METADATA_FIELDS = (
-    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges)"
+    "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
+    "merges)"
 )
+
+
+def sent_area(sent: Json) -> str:
+    """The whole area a ValueRange wrote: its range may name its first cell only."""
+    title, cells = sent["range"].rsplit("!", 1)
+    row, col = a1_to_rowcol(cells.split(":")[0])
+    values = sent.get("values", [])
+    height, width = len(values), max((len(v) for v in values), default=1)
+    if sent.get("majorDimension") == "COLUMNS":
+        height, width = width, height
+    last = rowcol_to_a1(row + max(height, 1) - 1, col + max(width, 1) - 1)
+    return f"{title}!{rowcol_to_a1(row, col)}:{last}"
+
+
+def landed(sent: Json, now: list[list[Any]]) -> bool:
+    """Whether cells read back (rows) hold what a ValueRange sent (RAW)."""
+    rows = sent.get("values", [])
+    if sent.get("majorDimension") == "COLUMNS":
+        height = max((len(c) for c in rows), default=0)
+        rows = [[c[i] if i < len(c) else None for c in rows] for i in range(height)]
+    for r, row in enumerate(rows):
+        got = now[r] if r < len(now) else []
+        for c, value in enumerate(row):
+            if value is None:
+                continue  # null leaves a cell as it is
+            there = got[c] if c < len(got) else ""
+            if there != value and not (
+                isinstance(value, int | float) and isinstance(there, int | float) and there == value
+            ):
+                return False
+    return True
+
+
+def opened_answer(answer: Json, rows: int) -> Json:
+    """A batchUpdate reply with the rule a delete names opened at the bottom."""
+    deleted = answer.get("deleteConditionalFormatRule", {}).get("rule")
+    if deleted is None:
+        return answer
+    return {"deleteConditionalFormatRule": {"rule": formatting.open_rule(deleted, rows)}}
 
 
 def sheet_url(spreadsheet_id: str) -> str:
@@ -191,7 +235,9 @@ class GoogleStore:
     def read_metadata(self) -> Json:
         """The spreadsheet's tabs, grid sizes, rules and protected ranges: one call."""
         params: Params = {"includeGridData": "false", "fields": METADATA_FIELDS}
-        return dict(self.call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+        found = dict(self.call(lambda c: c.fetch_sheet_metadata(self.spreadsheet_id, params)))
+        found["sheets"] = [formatting.open_ended(s) for s in found.get("sheets", [])]
+        return found
 
     def tab_properties(self, title: str | None) -> Json | None:
         """The metadata of the tab of this title, or of this title in other case (Google
@@ -224,10 +270,12 @@ class GoogleStore:
         ranges = [quote(self.accounts_title)]
         if has_history and self.history_title is not None:
             ranges.append(quote(self.history_title))
-        params: Params = {**READ_PARAMS, "majorDimension": "ROWS"}
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
-        value_ranges = answer.get("valueRanges", [])
-        accounts = to_tab(self.accounts_title, value_ranges[0].get("values", []))
+        # the cells with their number formats, as the CSM typed them (typed.py)
+        params: Params = {"ranges": ranges, "fields": typed.GRID_FIELDS}
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
+        tabs = typed.rows_by_title(answer)
+        accounts = to_tab(self.accounts_title, tabs.get(self.accounts_title, []))
         if self.key_column not in accounts.header:
             raise SheetError(
                 f'The key column "{self.key_column}" is not in the header (first row) of tab '
@@ -243,7 +291,7 @@ class GoogleStore:
         )
         self._history = None
         if has_history and self.history_title is not None:
-            self._history = to_tab(self.history_title, value_ranges[1].get("values", []))
+            self._history = to_tab(self.history_title, tabs.get(self.history_title, []))
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
@@ -286,6 +334,9 @@ class GoogleStore:
         by_column = cells_at_key_rows(
             plan, columns, read.keys, key_column=self.key_column, title=self.accounts_title
         )
+        if plan.formatting is not None:
+            owned = [header.index(c) for c in plan.formatting.agent_columns if c in header]
+            by_column = keyless_rows_cleared(by_column, read.rows, read.keys, owned)
         data += column_ranges(self.accounts_title, by_column)
         report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
@@ -296,7 +347,10 @@ class GoogleStore:
                 moved = MovedRows(
                     self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
                 )
-                report.rewrites = moved.put_right(plan, columns, by_column)
+                moved.read_width = len(header)
+                report.rewrites = moved.put_right(
+                    plan, columns, by_column, len(header) if new_columns else None
+                )
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
         self.metadata = None
@@ -304,15 +358,56 @@ class GoogleStore:
         return report
 
     def send_values(self, data: list[Json]) -> None:
-        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit."""
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit.
+
+        A body whose answer is lost (a timeout, a 5xx after it was sent) may have landed:
+        it is not sent again blindly. The cells it names are read back, and only the ranges
+        that do not hold what was sent go again (bounded tries)."""
+        client = self.client()
         for body in bodies(data, self.max_body_bytes):
+            left: bytes | None = body
+            for attempt in range(client.max_tries):
+                assert left is not None
+                try:
+                    self._post_values(left)
+                    break
+                except UnsureWrite as exc:
+                    log.info("Values write unconfirmed (%s); reading what landed", exc)
+                    client.sleep(backoff(attempt, client.rng))
+                    left = self.values_not_landed(left)
+                    if left is None:
+                        break
+            else:
+                raise TransientError(
+                    f"Google Sheets did not confirm the agent's cells after {client.max_tries} "
+                    "tries; the next pass will look again."
+                )
 
-            def send(client: HTTPClient, body: bytes = body) -> Any:
-                headers = {"Content-Type": "application/json; charset=utf-8"}
-                return client.request("post", url, data=body, headers=headers).json()
+    def _post_values(self, body: bytes) -> Any:
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        return self.call(
+            lambda c: c.request("post", url, data=body, headers=headers, replayable=False).json()
+        )
 
-            self.call(send)
+    def values_not_landed(self, body: bytes) -> bytes | None:
+        """The part of a values body whose cells do not hold what it sent, read back in one
+        call (None when all of it landed)."""
+        sent = json.loads(body)["data"]
+        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE", "majorDimension": "ROWS"}
+        ranges = [sent_area(item) for item in sent]
+        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
+        found = answer.get("valueRanges", [])
+        missing = [
+            item
+            for i, item in enumerate(sent)
+            if i >= len(found) or not landed(item, found[i].get("values", []))
+        ]
+        if not missing:
+            return None
+        return json.dumps({"valueInputOption": "RAW", "data": missing}, ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
 
     def _layout_requests(
         self, accounts: Json, plan: WritePlan, columns: list[str], rows_needed: int | None
@@ -342,6 +437,7 @@ class GoogleStore:
         client = self.client()
         tries = client.max_tries
         maybe_made = False
+        refused: set[str] = set()  # formatting Google refused this pass: left out
         for attempt in range(tries + 1):  # the last round only looks
             accounts = self.tab_properties(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
@@ -350,6 +446,7 @@ class GoogleStore:
                     "pass will look again."
                 )
             changes, wanted = self._layout_requests(accounts, plan, columns, rows_needed)
+            wanted = [w for w in wanted if json.dumps(w, sort_keys=True) not in refused]
             if not changes and not wanted:
                 return maybe_made
             if attempt == tries:
@@ -377,6 +474,13 @@ class GoogleStore:
                 self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
                 continue
             except SheetError as exc:
+                left_out = refusals.refused_formatting(str(exc), body["requests"], len(changes))
+                if left_out is not None:
+                    # a freeze a merged cell forbids, a dropdown Google will not take: the
+                    # call, all or nothing, made no change; the values still go, without it
+                    log.warning("Formatting left out this pass: %s", exc)
+                    refused.add(json.dumps(left_out, sort_keys=True))
+                    continue
                 if not refusals.changed_meanwhile(str(exc)):
                     raise
                 # a person deleted a rule or a protection since the read: the call, all or
@@ -384,7 +488,8 @@ class GoogleStore:
                 log.info("Formatting changed during the pass (%s); reading it again", exc)
                 self.metadata = self.read_metadata()
                 continue
-            answers = reply.get("replies", [])
+            rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
+            answers = [opened_answer(a, rows) for a in reply.get("replies", [])]
             for answer in answers:
                 if "addSheet" in answer and self.metadata is not None:
                     self.metadata.setdefault("sheets", []).append(
