@@ -53,7 +53,8 @@ class NextActions(Protocol):
         ...
 
     def choose(self, contexts: ContextColumns, stopping: Any = None) -> Any:
-        """One action per account; PlaybooksStopped when `stopping` (an Event) is set."""
+        """One action per account; PlaybooksStopped when `stopping` (an Event) is set.
+        A pass with no `stopping` calls `choose(contexts)`: one argument is enough then."""
         ...
 
 

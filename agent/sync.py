@@ -195,7 +195,12 @@ def _one_pass(
     failures: list[str] = []
     if next_actions is not None:
         with_status = sheet.with_status
-        choice = next_actions.choose(sheet.contexts(config, next_actions.names_read), stopping)
+        contexts = sheet.contexts(config, next_actions.names_read)
+        # `stopping` only when there is one: a NextActions of one argument still fits
+        if stopping is None:
+            choice = next_actions.choose(contexts)
+        else:
+            choice = next_actions.choose(contexts, stopping)
         if len(with_status) == len(scored):
             scored["next_action"] = list(choice.actions)
         else:
