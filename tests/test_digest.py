@@ -413,7 +413,7 @@ def test_the_digest_command_previews_the_sample(tmp_path, capsys):
     html = preview.read_text(encoding="utf-8")
     assert "À appeler en premier (3)" in html and "Par CSM" in html
     assert (tmp_path / "preview.png").exists()
-    assert "nothing sent" in capsys.readouterr().out
+    assert "rien n'est envoyé" in capsys.readouterr().out  # a French team reads French
 
 
 def test_readme_says_how_to_open_the_preview():
