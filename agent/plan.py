@@ -145,8 +145,9 @@ class StatusColours:
 
 @dataclass(frozen=True)
 class ScoreScale:
-    """The score column's colour scale: red at `red`, orange at `orange`, green at `green`
-    and above (the model's thresholds), shaded in between; a blank score stays blank."""
+    """The score column's colours, the status's own: green from `green` up, orange from
+    `orange`, red below (the model's thresholds, as `Model.status_codes` reads them); no
+    blend between them, and a blank score stays blank. `red` is the lowest score."""
 
     red: float
     orange: float
@@ -155,7 +156,7 @@ class ScoreScale:
 
 @dataclass(frozen=True)
 class Formatting:
-    """The formatting the agent owns: status colours, the score's colour scale, dropdowns,
+    """The formatting the agent owns: status colours, the score's colours, dropdowns,
     protected agent columns."""
 
     status_column: str
