@@ -10,6 +10,14 @@ STATUS_FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
 # The shade of the agent's columns (and of a blank score cell), apart from every status fill.
 AGENT_FILL = "EEF2F7"
 
+# The note on each agent column's header, and how wide "why" and the next action are shown
+# (their text wraps): about 45 characters a line at 1366 px, both beside the key.
+AGENT_NOTE = {
+    "fr": "Colonne écrite par l'agent à chaque passage : ce qui y est tapé sera remplacé.",
+    "en": "Written by the agent on every pass: anything typed here will be replaced.",
+}
+WRAPPED_WIDTH = 320
+
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "fr": {"green": "En bonne santé", "orange": "À surveiller", "red": "À risque"},
     "en": {"green": "Healthy", "orange": "Watch", "red": "At risk"},

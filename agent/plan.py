@@ -18,7 +18,7 @@ import pandas as pd
 
 from agent.cells import CellValue, each_distinct, key_is_storable, key_text, key_text_list
 from agent.config import Config
-from agent.labels import STATUS_LABELS
+from agent.labels import AGENT_NOTE, STATUS_LABELS, WRAPPED_WIDTH
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -165,6 +165,9 @@ class Formatting:
     agent_columns: tuple[str, ...]
     dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (input column, allowed labels)
     score_scale: ScoreScale | None = None
+    key_column: str | None = None  # frozen with the header, so an answer keeps its account
+    wrapped: tuple[tuple[str, int], ...] = ()  # (agent column, width in pixels): text wraps
+    agent_note: str = ""  # the note on each agent column's header: the agent writes it
 
 
 @dataclass
@@ -298,6 +301,9 @@ def formatting_for(config: Config) -> Formatting:
         agent_columns=out.all(),
         dropdowns=tuple(dropdowns),
         score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
+        key_column=config.sheet.key_column,
+        wrapped=((out.why, WRAPPED_WIDTH), (out.next_action, WRAPPED_WIDTH)),
+        agent_note=AGENT_NOTE.get(config.language, AGENT_NOTE["en"]),
     )
 
 

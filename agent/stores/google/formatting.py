@@ -1,9 +1,9 @@
 """The agent's formatting as plain request dicts, and its own rules told from a person's.
 
 Conditional-format rules (the status fills, the score's fills on the same thresholds),
-protected ranges,
-dropdowns and the frozen header, as `spreadsheets.batchUpdate` requests. The agent's rules
-are recognised by their shape, its protected ranges by their description (which carries a
+protected ranges, dropdowns, and the look of the agent's columns with the frozen header
+and key (`look.py`), as `spreadsheets.batchUpdate` requests. The agent's rules are
+recognised by their shape, its protected ranges by their description (which carries a
 fingerprint of everything it applied). A person's rules are never touched; when a delete by
 position fell on one, the plans here say where it goes back. Pure functions, no network.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.labels import AGENT_FILL, KNOWN_STATUS_LABELS, STATUSES, fill_rgb, hex_rgb
 from agent.plan import Formatting, ScoreScale
+from agent.stores.google.look import freeze_requests, look_requests
 from agent.stores.google.ranges import Json
 
 Place = tuple[int, Json]  # a rule and its place in the tab's list of rules
@@ -53,7 +54,7 @@ def formatting_requests(tab: Json, columns: list[str], formatting: Formatting) -
     return [
         *rule_requests(tab.get("conditionalFormats", []), sheet_id, columns, formatting),
         *protection_requests(tab.get("protectedRanges", []), sheet_id, columns, formatting),
-        *freeze_requests(tab),
+        *freeze_requests(tab, columns, formatting.key_column),
     ]
 
 
@@ -122,35 +123,13 @@ def protection_requests(
                 }
             }
         )
-    # dropdowns are not visible in the metadata: they follow the fingerprint
+    # dropdowns, shades, widths and notes are not visible in the metadata: they follow the
+    # fingerprint
     for column, allowed in formatting.dropdowns:
         if column in columns and allowed:
             requests_.append(dropdown(sheet_id, columns.index(column), allowed))
+    requests_.extend(look_requests(sheet_id, columns, formatting))
     return requests_
-
-
-def freeze_requests(tab: Json) -> list[Json]:
-    """Freeze the header row when it is not; a tab of one row (a header, no account yet), or
-    with a cell merged across the header and the row below, cannot freeze it: Google
-    refuses."""
-    props = tab["properties"]
-    grid = props.get("gridProperties", {})
-    if int(grid.get("frozenRowCount", 0)) >= 1 or int(grid.get("rowCount", 1000)) <= 1:
-        return []
-    # a merged cell across rows 1 and 2: Google refuses to freeze through it
-    if any(range_shape(m)[1] < 1 < (range_shape(m)[2] or 0) for m in tab.get("merges", [])):
-        return []
-    return [
-        {
-            "updateSheetProperties": {
-                "properties": {
-                    "sheetId": int(props.get("sheetId", 0)),
-                    "gridProperties": {"frozenRowCount": 1},
-                },
-                "fields": "gridProperties.frozenRowCount",
-            }
-        }
-    ]
 
 
 def column_range(sheet_id: int, col: int) -> Json:
