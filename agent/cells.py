@@ -20,6 +20,22 @@ import pandas as pd
 CellValue = str | int | float | bool | dt.datetime | dt.date | None
 
 
+class Uncomputed(str):
+    """A formula cell whose file holds no computed value (written by a program that does
+    not compute): its text is the formula. Never read as blank: "why" says what to do."""
+
+
+MAX_CELL_TEXT = 32767  # characters in one cell, as Excel keeps them
+# characters a cell cannot hold (XML 1.0 cannot carry them): a bell, a form feed...
+NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def cell_safe_text(text: str) -> tuple[str, bool]:
+    """A text as a cell can hold it: characters it cannot carry removed; True when some were."""
+    cleaned = NOT_IN_A_CELL.sub("", text)
+    return cleaned, len(cleaned) != len(text)
+
+
 # --- one cell ------------------------------------------------------------------------
 
 

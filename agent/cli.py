@@ -69,6 +69,8 @@ def _print_summary(summary: dict[str, Any], config: Config, location: str, dry_r
         print(f"{summary['duplicates']} {word}")
     for failure in summary["playbook_failures"]:
         print(f"playbook: {failure}")
+    if summary.get("write_note"):
+        print(summary["write_note"])
 
 
 def _json_number(value: float) -> float | int | None:

@@ -148,6 +148,7 @@ def render(
         today=now.astimezone(ZoneInfo(config.digest.timezone)).date(),
         week_ago=week_ago,
         four_weeks_ago=four_ago,
+        write_note=result.report.note,
     )
     return build_digest(
         digest_accounts(result, config), result.history, facts, config.digest.templates

@@ -63,6 +63,7 @@ class DigestFacts:
     today: dt.date
     week_ago: Baseline | None = None
     four_weeks_ago: Baseline | None = None
+    write_note: str = ""  # why the pass wrote nothing (a person has the workbook open)
 
 
 def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
@@ -171,6 +172,8 @@ def _notes(history: pd.DataFrame, facts: DigestFacts) -> dict[str, str]:
         stale_note = words["never_synced"]
     elif facts.now - facts.last_synced > dt.timedelta(days=1):
         stale_note = words["stale"].format(when=facts.last_synced.strftime("%Y-%m-%d %H:%M %Z"))
+    if facts.write_note:
+        stale_note = f"{stale_note} {facts.write_note}." if stale_note else f"{facts.write_note}."
     return {"model_note": model_note, "stale_note": stale_note}
 
 

@@ -47,6 +47,15 @@ WHY: dict[str, dict[str, str]] = {
         "no_score": "pas de score",
         "duplicate": "Clé « {key} » en double ({n} lignes) : pas de score, gardez une seule ligne",
         "no_column": "colonne « {column} » absente",
+        "uncomputed": (
+            "la colonne « {column} » contient une formule sans valeur calculée : "
+            "ouvrez et enregistrez le fichier"
+        ),
+        "key_too_long": (
+            "Clé de {n} caractères, plus qu'une cellule n'en garde (32 767) : pas de score, "
+            "raccourcissez-la"
+        ),
+        "text_cleaned": "caractères de contrôle retirés de la prochaine action",
         "separator": " · ",
     },
     "en": {
@@ -57,6 +66,13 @@ WHY: dict[str, dict[str, str]] = {
         "no_score": "no score",
         "duplicate": 'Key "{key}" appears on {n} rows: no score, keep a single row',
         "no_column": 'column "{column}" missing',
+        "uncomputed": (
+            'column "{column}" holds a formula with no computed value: open the file and save it'
+        ),
+        "key_too_long": (
+            "Key of {n} characters, more than a cell keeps (32,767): no score, shorten it"
+        ),
+        "text_cleaned": "control characters removed from the next action",
         "separator": " · ",
     },
 }

@@ -16,9 +16,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple, overload
 import numpy as np
 import pandas as pd
 
-from agent.cells import CellValue, each_distinct, key_is_storable, key_text, key_text_list
+from agent.cells import (
+    CellValue,
+    cell_safe_text,
+    each_distinct,
+    key_is_storable,
+    key_text,
+    key_text_list,
+)
 from agent.config import Config
-from agent.labels import AGENT_NOTE, STATUS_LABELS, WRAPPED_WIDTH
+from agent.labels import AGENT_NOTE, STATUS_LABELS, WHY, WRAPPED_WIDTH
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -206,6 +213,7 @@ class WriteReport:
     formatting_written: bool = False
     columns_added: int = 0
     rewrites: int = 0  # cells rewritten because rows moved during the pass
+    note: str = ""  # why nothing was written though something changed (a person has the file)
 
     @property
     def wrote_anything(self) -> bool:
@@ -450,12 +458,29 @@ def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarra
     out = config.output
     scores = np.empty(len(accounts), dtype=object)
     scores[:] = score_cells(accounts["shown"].to_numpy(dtype=float))
+    why = texts_or_none(accounts["why"])
+    next_actions = texts_or_none(accounts["next_action"])
+    _clean_next_actions(next_actions, why, config.language)
     return {
         out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
-        out.why: texts_or_none(accounts["why"]),
-        out.next_action: texts_or_none(accounts["next_action"]),
+        out.why: why,
+        out.next_action: next_actions,
     }
+
+
+def _clean_next_actions(actions: np.ndarray, why: np.ndarray, language: str) -> None:
+    """Remove from the next actions what no cell can hold (a playbook's bell or form
+    feed), and say so in the row's "why"; in place."""
+    words = WHY.get(language, WHY["en"])
+    for i, text in enumerate(actions.tolist()):
+        if text is None or text.isprintable():
+            continue
+        cleaned, changed = cell_safe_text(text)
+        if changed:
+            actions[i] = cleaned or None
+            note = words["text_cleaned"]
+            why[i] = words["separator"].join([why[i], note]) if why[i] else note
 
 
 def _changed_cells(

@@ -320,4 +320,6 @@ def describe_status(config: Config, now: dt.datetime) -> list[str]:
             f"last pass: {s.get('rows')} rows, {s.get('green')} green, "
             f"{s.get('orange')} orange, {s.get('red')} red"
         )
+        if s.get("write_note"):
+            lines.append(f"last pass wrote nothing: {s['write_note']}")
     return [line.rstrip() for line in lines]

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from agent.cells import (
+    MAX_CELL_TEXT,
+    Uncomputed,
     cell_text,
     combined_codes,
     distinct_cells,
@@ -141,6 +143,8 @@ class _Column:
 def _points_of(
     criterion: Criterion, labels: dict[str, float], value: Any, today: dt.date
 ) -> tuple[float, int]:
+    if isinstance(value, Uncomputed):
+        return math.nan, UNKNOWN
     if is_blank(value):
         return math.nan, BLANK
     if criterion.points is not None:
@@ -161,6 +165,8 @@ def _points_of(
 
 def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang: str) -> str:
     words = WHY[lang]
+    if isinstance(value, Uncomputed):
+        return words["uncomputed"].format(column=criterion.column)
     if state == UNKNOWN:
         return words["unknown"].format(column=criterion.column, value=_quote(value))
     if state == BLANK or points >= criterion.max_points:
@@ -227,11 +233,15 @@ def score_accounts(
     key_codes, _ = pd.factorize(keys)
     counts = np.bincount(key_codes, minlength=1)[key_codes] if n else np.zeros(0, dtype=np.int64)
     duplicate = (counts > 1) & ~skipped
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    # keys that cannot name an account: longer than a cell holds (never one history row),
+    # or a formula the file holds no value of
+    bad_key = (lengths > MAX_CELL_TEXT) | _uncomputed(accounts, key_column, n)
 
     columns = [_criterion_column(c, accounts, n, today, lang) for c in model.criteria]
     points, states = _points_and_states(columns, n)
     score, any_filled = _scores(points, model)
-    score[duplicate | skipped] = np.nan
+    score[duplicate | skipped | bad_key] = np.nan
     shown = round_shown(score)
     status_code = np.where(np.isnan(shown), _NO_STATUS, model.status_codes(shown))
     status = np.array([*STATUSES, None], dtype=object)[status_code]
@@ -243,6 +253,12 @@ def score_accounts(
         for i in np.flatnonzero(duplicate):
             at = int(i)
             why[at] = WHY[lang]["duplicate"].format(key=_quote(keys[at]), n=int(counts[at]))
+    for i in np.flatnonzero(bad_key):
+        at = int(i)
+        if lengths[at] > MAX_CELL_TEXT:
+            why[at] = WHY[lang]["key_too_long"].format(n=int(lengths[at]))
+        else:
+            why[at] = WHY[lang]["uncomputed"].format(column=key_column)
     why[skipped] = ""
 
     result = pd.DataFrame(
@@ -265,6 +281,13 @@ def score_accounts(
 
 
 _NO_STATUS = len(STATUSES)  # the status code of a row with no score
+
+
+def _uncomputed(accounts: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    """Where a column holds a formula without a computed value (`Uncomputed`)."""
+    if column not in accounts:
+        return np.zeros(n, dtype=bool)
+    return np.fromiter((isinstance(v, Uncomputed) for v in accounts[column]), bool, count=n)
 
 
 def _criterion_column(

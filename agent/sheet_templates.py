@@ -19,9 +19,9 @@ from openpyxl.utils import get_column_letter
 from agent.config import Config, ConfigContext, parse_config, parse_model
 from agent.errors import ConfigError
 from agent.from_config import bundled
-from agent.plan import formatting_for
+from agent.plan import WritePlan, formatting_for
 from agent.scoring import Model
-from agent.stores.workbook import apply_formatting
+from agent.stores.workbook import WorkbookStore
 
 TEMPLATES = ("foundations", "startup", "enterprise")
 PLAYBOOKS_FOLDER = "playbooks"  # beside the config `init` writes
@@ -91,10 +91,11 @@ def build_workbook(template: Template, path: Path, config: Config) -> None:
             value = account.get(name)
             if value is not None:
                 ws.cell(row=r, column=col, value=value)
-    columns = {name: i for i, name in enumerate(header, start=1)}
-    apply_formatting(ws, columns, formatting_for(config))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+    # the agent's formatting, as every pass writes it
+    store = WorkbookStore(path, worksheet=ws.title, key_column=config.sheet.key_column)
+    store.write(WritePlan(formatting=formatting_for(config)))
 
 
 def _toml_value(value: Any) -> str:

@@ -70,6 +70,7 @@ class PassResult:
             "columns_added": self.report.columns_added,
             "formatting_written": self.report.formatting_written,
             "playbook_failures": self.playbook_failures,
+            "write_note": self.report.note,  # why nothing was written (the file is open)
             "seconds": round(self.seconds, 3),
         }
 

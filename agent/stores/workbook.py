@@ -1,37 +1,66 @@
-"""A local .xlsx workbook through openpyxl: the embedded default, no Google account needed.
+"""A local .xlsx workbook: the embedded default, no Google account needed.
 
-The store writes only the agent's cells, its history tab and its own formatting; every
-other cell, formula, style, column width, sheet and tab stays as it was. It saves the
-file only when something changed, and atomically (a temporary file, then a rename), so
-a crash mid-save never leaves a half-written workbook.
+The store edits the workbook's zip package itself, so a team's charts, images, comments,
+tables, formulas and their computed values all stay as their program wrote them:
+
+- read: the accounts and history tabs' XML, parsed as text (`xlsx_cells`): a formula
+  cell reads as its computed value, a percentage as "80%", a date as a date;
+- write: only the accounts tab (the agent's cells, its rules, dropdowns and frozen
+  header), the history tab (rows added or replaced by week and key) and, when a status
+  colour is missing, the styles change; every other part is copied byte for byte
+  (`xlsx_package`). A pass that writes nothing leaves the file untouched.
+
+Around a write (`workbook_file`): no write while a person has the file open (a lock file
+of LibreOffice or Excel), never over a save made by someone else since the read (the
+file is read again and the plan applied to it, a few times at most), and the file keeps
+its mode, owner, symlink and hard links.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
-from collections.abc import Callable
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook, load_workbook
-from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, Rule
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from agent.cells import CellValue, cell_text, rows_by_key
-from agent.errors import SheetError
-from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
-from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport, merge_history
+from agent.errors import SheetError, TransientError
+from agent.plan import WritePlan, WriteReport, merge_history
 from agent.stores.base import Snapshot, Tab, tab_named
+from agent.stores.workbook_file import (
+    Identity,
+    lock_note,
+    real_path,
+    remove_leftovers,
+    replace_file,
+)
+from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
+from agent.stores.xlsx_cells import (
+    NotAddressed,
+    RowNotFound,
+    SheetCells,
+    clean_text,
+    column_index,
+    column_letters,
+    edit_row,
+    needs_opening,
+    read_cells,
+    read_cells_streamed,
+    row_spans,
+    row_xml,
+    set_widths,
+    some_row_spans,
+    splice_pieces,
+    splice_rows,
+    stream_rows,
+    widen_dimension,
+)
+from agent.stores.xlsx_format import apply_formatting
+from agent.stores.xlsx_package import Body, Package, write_package
 
-LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
-FILLS = STATUS_FILLS
-FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
-_SCALE_FILLS = (FILLS["red"], FILLS["orange"], FILLS["green"])  # the score's colour scale
-_KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
+TRIES = 3  # reads and redos when someone else saves during the write
+_MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
 def _open_error(path: Path, exc: Exception) -> SheetError:
@@ -43,22 +72,33 @@ def _open_error(path: Path, exc: Exception) -> SheetError:
     return SheetError(f"{path}: cannot be opened as an .xlsx workbook ({exc}).")
 
 
-def _set(cell: Any, value: CellValue) -> None:
-    cell.value = value
-    if isinstance(value, str) and cell.data_type == "f":
-        cell.data_type = "s"  # text starting with "=" stays text, never a formula
-
-
-def _tab_values(ws: Any) -> tuple[list[str], list[list[CellValue]]]:
-    rows = ws.iter_rows(values_only=True)
-    first = next(rows, ())
-    header = [cell_text(v).strip() for v in first]
+def _header(cells: SheetCells) -> list[str]:
+    header = [cell_text(v).strip() for v in cells.rows.get(1, [])]
     while header and not header[-1]:
         header.pop()
-    body = [list(r) for r in rows]
-    while body and all(v is None for v in body[-1]):
-        body.pop()
-    return header, body
+    return header
+
+
+@dataclass
+class _Tab:
+    title: str
+    part: str
+    cells: SheetCells
+    xml: bytes | None  # kept for the accounts tab; the history tab's is read when needed
+    streamed: bool = False  # read a slice at a time: can be written so too
+
+
+@dataclass
+class _Loaded:
+    """One version of the file, read."""
+
+    identity: Identity
+    package: Package
+    accounts: _Tab
+    history: _Tab | None
+
+    def body(self, tab: _Tab) -> list[list[CellValue]]:
+        return tab.cells.values(2, tab.cells.last_filled())
 
 
 class WorkbookStore:
@@ -77,286 +117,285 @@ class WorkbookStore:
         self.key_column = key_column
         self.history_worksheet = history_worksheet
         self.saves = 0
+        self.redos = 0  # writes done again on a version saved by someone else
+        self._seen: _Loaded | None = None
+        self._started = False
 
     def location(self) -> str:
         return str(self.path.resolve())
 
     def read(self) -> Snapshot:
+        loaded = self._load()
+        self._seen = loaded
+        accounts = loaded.accounts
+        history = None
+        if loaded.history is not None:
+            h = loaded.history
+            history = Tab(h.title, _header(h.cells), loaded.body(h))
+        return Snapshot(
+            Tab(accounts.title, _header(accounts.cells), loaded.body(accounts)), history
+        )
+
+    def _load(self) -> _Loaded:
+        if not self._started:
+            self._started = True
+            remove_leftovers(self.path)
         try:
-            wb = load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a bad file
+            with open(real_path(self.path), "rb") as f:
+                data = f.read()
+                st = os.fstat(f.fileno())
+            package = Package(data)
+        except Exception as exc:  # zipfile and XML raise many kinds for a bad file
             raise _open_error(self.path, exc) from None
-        try:
-            title = tab_named(wb.sheetnames, self.worksheet)
-            if title is None:
-                raise SheetError(
-                    f'{self.path}: no tab named "{self.worksheet}" (tabs: '
-                    f"{', '.join(wb.sheetnames)}). Fix `sheet.worksheet` in the config."
-                )
-            header, rows = _tab_values(wb[title])
-            history = None
-            history_title = tab_named(wb.sheetnames, self.history_worksheet)
-            if history_title is not None:
-                h_header, h_rows = _tab_values(wb[history_title])
-                history = Tab(history_title, h_header, h_rows)
-        finally:
-            wb.close()
-        return Snapshot(Tab(title, header, rows), history)
+        identity = Identity(st.st_ino, st.st_size, st.st_mtime_ns)
+        title = tab_named(package.sheets, self.worksheet)
+        if title is None:
+            raise SheetError(
+                f'{self.path}: no tab named "{self.worksheet}" (tabs: '
+                f"{', '.join(package.sheets)}). Fix `sheet.worksheet` in the config."
+            )
+        strings, kinds = package.strings(), package.kinds()
+        xml = package.read(package.sheets[title])
+        accounts = _Tab(title, package.sheets[title], read_cells(xml, strings, kinds), xml)
+        history = None
+        history_title = tab_named(package.sheets, self.history_worksheet)
+        if history_title is not None and history_title != title:
+            part = package.sheets[history_title]
+            try:
+                with package.open(part) as stream:
+                    cells = read_cells_streamed(stream, strings, kinds)
+                streamed = True
+            except NotAddressed:
+                cells = read_cells(package.read(part), strings, kinds, spans=False)
+                streamed = False
+            history = _Tab(history_title, part, cells, None, streamed)
+        return _Loaded(identity, package, accounts, history)
 
     def write(self, plan: WritePlan) -> WriteReport:
         if plan.is_empty() and plan.formatting is None:
             return WriteReport()
+        for attempt in range(TRIES):
+            loaded = self._seen
+            try:
+                if loaded is None or Identity.of(real_path(self.path)) != loaded.identity:
+                    loaded = self._load()  # saved by someone else since the read: redo
+                    self.redos += attempt > 0 or self._seen is not None
+            except FileNotFoundError as exc:
+                raise _open_error(self.path, exc) from None
+            self._seen = None
+            report, body = _Edit(self, loaded, plan).run()
+            if body is None:
+                self._seen = loaded
+                return report
+            note = lock_note(self.path)  # a person has it open: theirs to save, not ours
+            if note is not None:
+                self._seen = loaded
+                return WriteReport(note=note)
+            if replace_file(self.path, body, loaded.identity):
+                self.saves += 1
+                return report
+        raise TransientError(
+            f"{self.path.name} was saved by someone else during each of {TRIES} writes: "
+            "nothing written this pass, the next pass will try again."
+        )
+
+
+class _Edit:
+    """One plan applied to one version of the file."""
+
+    def __init__(self, store: WorkbookStore, loaded: _Loaded, plan: WritePlan) -> None:
+        self.store = store
+        self.loaded = loaded
+        self.plan = plan
+        self.report = WriteReport()
+        self.parts: dict[str, Body] = {}
+        self.row_edits: dict[int, dict[int, CellValue]] = {}
+        self.new_widths: dict[int, float] = {}  # column -> width, for the columns added
+
+    def run(self) -> tuple[WriteReport, bytes | None]:
+        accounts = self.loaded.accounts
+        columns = self._columns()
+        self._cells(columns)
+        if self.plan.history_rows or self.plan.history_oldest_week:
+            self._history()
+        xml = accounts.xml or b""
+        if self.row_edits:
+            rows = {
+                n: edit_row(_row_at(xml, accounts.cells, n), n, changes, self._header_style)
+                if n == 1
+                else edit_row(_row_at(xml, accounts.cells, n), n, changes)
+                for n, changes in self.row_edits.items()
+            }
+            xml = splice_rows(xml, accounts.cells.spans, rows)
+            if self.report.columns_added:
+                xml = widen_dimension(xml, max(columns.values()))
+                xml = set_widths(xml, self.new_widths)
+        if self.plan.formatting is not None:
+            package = self.loaded.package
+            styles_part = package.styles_part()
+            styles = package.read(styles_part) if styles_part and package.has(styles_part) else None
+            made = apply_formatting(xml, styles, columns, self.plan.formatting)
+            if made.changed:
+                xml = made.xml
+                self.report.formatting_written = True
+                if made.styles is not None and styles_part is not None:
+                    self.parts[styles_part] = made.styles
+        if xml != accounts.xml:
+            self.parts[accounts.part] = xml
+        if not self.parts:
+            return self.report, None
+        out = io.BytesIO()
         try:
-            wb = load_workbook(self.path)
-        except Exception as exc:
-            raise _open_error(self.path, exc) from None
-        title = tab_named(wb.sheetnames, self.worksheet)
-        if title is None:
-            raise SheetError(f'{self.path}: no tab named "{self.worksheet}".')
-        ws = wb[title]
-        report = WriteReport()
-        columns = self._ensure_columns(ws, plan.new_columns, report)
-        self._write_cells(ws, columns, plan, report)
-        if plan.history_rows or plan.history_oldest_week:
-            self._write_history(wb, plan, report)
-        if plan.formatting is not None:
-            report.formatting_written = apply_formatting(ws, columns, plan.formatting)
-        if report.wrote_anything:
-            self._save(wb)
-        wb.close()
-        return report
+            write_package(self.loaded.package, self.parts, out)
+        except RowNotFound:  # a history row without its address: the tab handled whole
+            self._history(streaming=False)
+            out = io.BytesIO()
+            write_package(self.loaded.package, self.parts, out)
+        return self.report, out.getvalue()
 
-    # --- parts of a write ------------------------------------------------------------
+    # --- the accounts tab ------------------------------------------------------------
 
-    def _ensure_columns(self, ws: Worksheet, new: list[str], report: WriteReport) -> dict[str, int]:
+    def _columns(self) -> dict[str, int]:
+        cells = self.loaded.accounts.cells
+        header_row = cells.rows.get(1, [])
         columns: dict[str, int] = {}
         last = 0
-        for cell in ws[1]:
-            text = cell_text(cell.value).strip()
+        for i, value in enumerate(header_row, start=1):
+            text = cell_text(value).strip()
             if text:
-                columns.setdefault(text, cell.column)
-                last = cell.column
-        if self.key_column not in columns:
+                columns.setdefault(text, i)
+                last = i
+        store = self.store
+        if store.key_column not in columns:
             raise SheetError(
-                f'{self.path}: the key column "{self.key_column}" is not in the header of '
-                f'"{self.worksheet}". Fix `sheet.key_column` in the config.'
+                f'{store.path}: the key column "{store.key_column}" is not in the header of '
+                f'"{store.worksheet}". Fix `sheet.key_column` in the config.'
             )
-        model_cell = ws.cell(row=1, column=last) if last else None
-        if any(name not in columns for name in new):
-            # right of every cell: a CSM's column with no name keeps its cells
-            filled = (c.column for row in ws.iter_rows() for c in row if c.value is not None)
-            last = max(last, max(filled, default=0))
+        self._header_style = _style_of(self.loaded.accounts.xml or b"", cells, 1, last)
+        new = [name for name in dict.fromkeys(self.plan.new_columns) if name not in columns]
+        if new:  # right of every cell: a CSM's column with no name keeps its cells
+            last = max([last, *(len(r) for r in cells.rows.values())])
         for name in new:
-            if name in columns:
-                continue
             last += 1
-            cell = ws.cell(row=1, column=last)
-            _set(cell, name)
-            if model_cell is not None and model_cell.has_style:
-                cell._style = model_cell._style
-            else:
-                cell.font = Font(bold=True)
-            width = ws.column_dimensions[get_column_letter(last)]
-            if not width.width:
-                width.width = max(12, min(60, len(name) + 4))
             columns[name] = last
-            report.columns_added += 1
+            self.row_edits.setdefault(1, {})[last] = name
+            self.new_widths[last] = max(12, min(60, len(name) + 4))
+            self.report.columns_added += 1
         return columns
 
-    def _write_cells(
-        self, ws: Worksheet, columns: dict[str, int], plan: WritePlan, report: WriteReport
-    ) -> None:
-        if not plan.cells:
+    def _cells(self, columns: dict[str, int]) -> None:
+        if not self.plan.cells:
             return
-        key_col = columns[self.key_column]
-        keys = [
-            row[0]
-            for row in ws.iter_rows(min_row=2, min_col=key_col, max_col=key_col, values_only=True)
-        ]
+        cells = self.loaded.accounts.cells
+        key_col = columns[self.store.key_column] - 1
+        last = cells.last_filled()
+        body = cells.values(2, last)
+        keys = [row[key_col] if key_col < len(row) else None for row in body]
         where = rows_by_key(keys)
-        for change in plan.cells:
+        hidden = _merged_away(self.loaded.accounts.xml or b"")
+        for change in self.plan.cells:
             col = columns.get(change.column)
             if col is None:
-                raise SheetError(f'{self.path}: column "{change.column}" is missing.')
+                raise SheetError(f'{self.store.path}: column "{change.column}" is missing.')
+            value = change.value
+            if isinstance(value, str):
+                value, _ = clean_text(value)
             for i in where.get(change.key, []):
-                cell = ws.cell(row=i + 2, column=col)
-                if cell.value != change.value:
-                    _set(cell, change.value)
-                    report.cells_written += 1
+                number = i + 2
+                if (number, col) in hidden:
+                    continue  # inside a merge: only its first cell shows
+                row = body[i]
+                current = row[col - 1] if col - 1 < len(row) else None
+                pending = self.row_edits.get(number, {})
+                if col in pending:
+                    current = pending[col]
+                if _same(current, value):
+                    continue
+                self.row_edits.setdefault(number, {})[col] = value
+                self.report.cells_written += 1
 
-    def _write_history(self, wb: Workbook, plan: WritePlan, report: WriteReport) -> None:
-        title = self.history_worksheet or "History"
-        found = tab_named(wb.sheetnames, title)  # "historique" is the tab "Historique"
-        if found is not None:
-            ws = wb[found]
-            header, rows = _tab_values(ws)
-        else:
-            ws = wb.create_sheet(title)
-            header, rows = [], []
+    # --- the history tab -------------------------------------------------------------
+
+    def _history(self, *, streaming: bool = True) -> None:
+        plan = self.plan
+        loaded = self.loaded
+        tab = loaded.history
+        header = _header(tab.cells) if tab else []
+        rows = loaded.body(tab) if tab else []
         merge = merge_history(header, rows, plan)
-        new_header, new_rows, written = merge.header, merge.rows, merge.written
-        if not written and new_header == header:
+        if not merge.written and merge.header == header:
             return
-        if ws.max_row > 1 or ws.max_column > 1:
-            ws.delete_rows(1, ws.max_row)
-        for col, name in enumerate(new_header, start=1):
-            cell = ws.cell(row=1, column=col)
-            _set(cell, name)
-            cell.font = Font(bold=True)
-        for r, row in enumerate(new_rows, start=2):
-            for col, value in enumerate(row, start=1):
-                _set(ws.cell(row=r, column=col), value)
-        ws.freeze_panes = "A2"
-        report.history_rows_written = written or 1
-
-    def _save(self, wb: Workbook) -> None:
-        folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=".health-agent-", suffix=".xlsx", dir=folder)
-        os.close(fd)
-        try:
-            wb.save(tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self.saves += 1
-
-
-# --- the agent's own formatting ----------------------------------------------------------
-
-
-def _status_rules(formatting: Formatting) -> dict[str, Rule]:
-    labels = formatting.status_labels
-    return {
-        f'"{text}"': CellIsRule(
-            operator="equal",
-            formula=[f'"{text}"'],
-            fill=PatternFill(start_color=FILLS[colour], end_color=FILLS[colour], fill_type="solid"),
-            font=Font(color=FONTS[colour]),
-        )
-        for colour, text in (
-            ("green", labels.green),
-            ("orange", labels.orange),
-            ("red", labels.red),
-        )
-    }
+        self.report.history_rows_written = merge.written or 1
+        if tab is None:
+            title = self.store.history_worksheet or "History"
+            every = [row_xml(1, merge.header)]
+            every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
+            self.parts.update(add_sheet(loaded.package, title, history_sheet_xml(every)))
+            return
+        unchanged_rows = merge.first_dropped is None and merge.header == header
+        if unchanged_rows and streaming and tab.streamed:
+            replaced = {
+                p + 2: row_xml(p + 2, merge.rows[p]) for p in merge.touched if p < len(rows)
+            }
+            appended = [
+                row_xml(p + 2, merge.rows[p]) for p in sorted(merge.touched) if p >= len(rows)
+            ]
+            self.parts[tab.part] = stream_rows(loaded.package.open(tab.part), replaced, appended)
+            return
+        xml = loaded.package.read(tab.part)
+        if not unchanged_rows:
+            every = [row_xml(1, merge.header)]
+            every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
+            self.parts[tab.part] = replace_sheet_data(xml, every)
+            return
+        rows_out = {p + 2: row_xml(p + 2, merge.rows[p]) for p in merge.touched}
+        old = [n for n in rows_out if n - 2 < len(rows)]  # replaced; the others go at the end
+        spans = some_row_spans(xml, old) if old else {}
+        if len(spans) != len(old):  # rows without an address: find every row
+            spans = row_spans(xml)
+        if needs_opening(xml):
+            self.parts[tab.part] = splice_rows(xml, spans, rows_out)
+        else:
+            self.parts[tab.part] = splice_pieces(xml, spans, rows_out)
 
 
-def _score_scale_rule(scale: ScoreScale) -> Rule:
-    return ColorScaleRule(
-        start_type="num",
-        start_value=scale.red,
-        start_color=FILLS["red"],
-        mid_type="num",
-        mid_value=scale.orange,
-        mid_color=FILLS["orange"],
-        end_type="num",
-        end_value=scale.green,
-        end_color=FILLS["green"],
-    )
+def _same(current: CellValue, wanted: CellValue) -> bool:
+    """Whether a cell already holds what the plan wants (6 == 6.0, a blank is None)."""
+    if current is None or current == "":
+        return wanted is None or wanted == ""
+    if isinstance(current, bool) or isinstance(wanted, bool):
+        return current is wanted
+    if isinstance(current, int | float) and isinstance(wanted, int | float):
+        return abs(current - wanted) < 1e-9
+    return current == wanted
 
 
-def _scale_shape(rule: Rule) -> tuple[Any, ...] | None:
-    """(values, colours) of a colour scale; None for any other kind of rule."""
-    scale = rule.colorScale if rule.type == "colorScale" else None
-    if scale is None:
+def _row_at(xml: bytes, cells: SheetCells, number: int) -> bytes:
+    span = cells.spans.get(number)
+    return xml[span[0] : span[1]] if span else b""
+
+
+def _style_of(xml: bytes, cells: SheetCells, row: int, column: int) -> bytes | None:
+    """The style index of a cell, to give the agent's new header cells the same look."""
+    if not column:
         return None
-    values = tuple((v.type, float(v.val) if v.val is not None else None) for v in scale.cfvo)
-    colours = tuple(str(c.rgb)[-6:].upper() for c in scale.color)
-    return values, colours
+    ref = f' r="{column_letters(column)}{row}"'.encode()
+    for cell in re.finditer(rb"<c\b([^>]*)>", _row_at(xml, cells, row)):
+        if ref in cell[1]:
+            style = re.search(rb'\ss="(\d+)"', cell[1])
+            return style[1] if style else None
+    return None
 
 
-def _sync_rules(
-    ws: Worksheet, sqref: str, wanted: dict[Any, Rule], ours: Callable[[Rule], Any]
-) -> bool:
-    """Make the agent's rules on `sqref` exactly `wanted` (by identity: `ours(rule)` is a
-    rule's identity, or None for a rule a person made, which always stays). Stale and
-    duplicate rules of the agent's go; True when the sheet changed."""
-    cf = ws.conditional_formatting
-    present: set[Any] = set()
-    keep: list[Rule] = []
-    dropped = False
-    for block in list(cf):
-        if str(block.sqref) != sqref:
+def _merged_away(xml: bytes) -> set[tuple[int, int]]:
+    """The cells a merge hides: every cell of a merged range but its first."""
+    hidden: set[tuple[int, int]] = set()
+    for m in _MERGE.finditer(xml):
+        c1, r1, c2, r2 = column_index(m[1]), int(m[2]), column_index(m[3]), int(m[4])
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > 1_000_000:
             continue
-        for rule in block.rules:
-            identity = ours(rule)
-            if identity is None or (identity in wanted and identity not in present):
-                present.add(identity)
-                keep.append(rule)
-            else:
-                dropped = True  # a stale rule of the agent's, or a duplicate
-    if dropped:
-        # openpyxl hands out copies of a range's rules: replace the range's list whole
-        del cf[sqref]
-        for rule in keep:
-            cf.add(sqref, rule)
-    missing = [rule for identity, rule in wanted.items() if identity not in present]
-    for rule in missing:
-        cf.add(sqref, rule)
-    return dropped or bool(missing)
-
-
-def apply_formatting(ws: Worksheet, columns: dict[str, int], formatting: Formatting) -> bool:
-    """Bring the agent's rules up to date; True when the sheet changed.
-
-    The agent's rules are recognised by their place (the status and score columns) and
-    their shape (a status label's formula; a colour scale through the agent's three
-    fills): rules a person made are never removed or duplicated.
-    """
-    changed = False
-
-    def status_rule(rule: Rule) -> Any:
-        formula = rule.formula[0] if rule.formula else None
-        return formula if rule.type == "cellIs" and formula in _KNOWN_STATUS_FORMULAS else None
-
-    status_col = columns.get(formatting.status_column)
-    if status_col is not None:
-        letter = get_column_letter(status_col)
-        changed |= _sync_rules(
-            ws, f"{letter}2:{letter}{LAST_ROW}", _status_rules(formatting), status_rule
-        )
-
-    def score_rule(rule: Rule) -> Any:
-        shape = _scale_shape(rule)
-        return shape if shape is not None and shape[1] == _SCALE_FILLS else None
-
-    score_col = columns.get(formatting.score_column)
-    if score_col is not None and formatting.score_scale is not None:
-        letter = get_column_letter(score_col)
-        wanted = _score_scale_rule(formatting.score_scale)
-        changed |= _sync_rules(
-            ws, f"{letter}2:{letter}{LAST_ROW}", {_scale_shape(wanted): wanted}, score_rule
-        )
-    for column, allowed in formatting.dropdowns:
-        col = columns.get(column)
-        if col is None or not allowed:
-            continue
-        if any("," in a or '"' in a for a in allowed) or sum(len(a) + 1 for a in allowed) > 250:
-            continue  # Excel's inline lists cannot hold these; leave the column free
-        letter = get_column_letter(col)
-        sqref = f"{letter}2:{letter}{LAST_ROW}"
-        formula = '"' + ",".join(allowed) + '"'
-        existing = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref) == sqref]
-        if any(dv.formula1 == formula for dv in existing):
-            continue
-        if existing:
-            ours = [dv for dv in existing if dv.type == "list" and dv.promptTitle == "health-agent"]
-            if len(ours) != len(existing):
-                continue  # a person's own validation stands
-            for dv in ours:
-                ws.data_validations.dataValidation.remove(dv)
-        dv = DataValidation(
-            type="list",
-            formula1=formula,
-            allow_blank=True,
-            showErrorMessage=False,
-            promptTitle="health-agent",
-        )
-        dv.add(sqref)
-        ws.add_data_validation(dv)
-        changed = True
-    if ws.freeze_panes is None:
-        ws.freeze_panes = "A2"
-        changed = True
-    return changed
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                if (r, c) != (r1, c1):
+                    hidden.add((r, c))
+    return hidden

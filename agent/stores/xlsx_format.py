@@ -1,0 +1,364 @@
+"""The agent's own formatting in a worksheet's XML: status colours, the score's colour
+scale, input dropdowns, the frozen header row; and the style entries they need.
+
+Rules and dropdowns a person made are never removed or duplicated: the agent's are
+recognised by their place (the status and score columns) and their shape (a status
+label's formula; a colour scale through the agent's three fills; a dropdown titled
+"health-agent"). New elements go where ECMA-376 puts them (Excel refuses a worksheet
+whose elements are out of order, LibreOffice forgives it).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
+from agent.plan import Formatting, ScoreScale
+from agent.stores.xlsx_cells import column_letters, escape
+
+LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
+FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
+_SCALE_FILLS = (STATUS_FILLS["red"], STATUS_FILLS["orange"], STATUS_FILLS["green"])
+_KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
+# CT_Worksheet's children after sheetData, in order
+_AFTER_SHEET_DATA = [
+    "sheetCalcPr",
+    "sheetProtection",
+    "protectedRanges",
+    "scenarios",
+    "autoFilter",
+    "sortState",
+    "dataConsolidate",
+    "customSheetViews",
+    "mergeCells",
+    "phoneticPr",
+    "conditionalFormatting",
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+]
+_STYLE_ORDER = [
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
+]
+_CF_BLOCK = re.compile(rb"<conditionalFormatting\b[^>]*>.*?</conditionalFormatting>", re.S)
+_CF_RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.S)
+_DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
+_DV = re.compile(rb"<dataValidation\b[^>]*?(?:/>|>.*?</dataValidation>)", re.S)
+_SQREF = re.compile(rb'\ssqref="([^"]*)"')
+
+
+def dxf_xml(colour: str) -> bytes:
+    """The differential style of a status colour: its font colour and fill."""
+    fill, font = STATUS_FILLS[colour], FONTS[colour]
+    return (
+        f'<dxf><font><color rgb="FF{font}"/></font><fill><patternFill patternType="solid">'
+        f'<fgColor rgb="FF{fill}"/><bgColor rgb="FF{fill}"/></patternFill></fill></dxf>'
+    ).encode()
+
+
+def _element(raw: bytes) -> ET.Element | None:
+    try:
+        return ET.fromstring(raw)
+    except ET.ParseError:
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _status_identity(rule: ET.Element) -> str | None:
+    formulas = [e.text for e in rule if _local(e.tag) == "formula"]
+    formula = formulas[0] if formulas else None
+    if rule.get("type") == "cellIs" and formula in _KNOWN_STATUS_FORMULAS:
+        return formula
+    return None
+
+
+def _scale_identity(rule: ET.Element) -> tuple[object, ...] | None:
+    if rule.get("type") != "colorScale":
+        return None
+    scale = next((e for e in rule if _local(e.tag) == "colorScale"), None)
+    if scale is None:
+        return None
+    values = tuple(
+        (e.get("type"), float(e.get("val") or 0) if e.get("val") is not None else None)
+        for e in scale
+        if _local(e.tag) == "cfvo"
+    )
+    colours = tuple((e.get("rgb") or "")[-6:].upper() for e in scale if _local(e.tag) == "color")
+    return (values, colours) if colours == _SCALE_FILLS else None
+
+
+def _scale_rule(scale: ScoreScale, priority: int) -> tuple[tuple[object, ...], bytes]:
+    points = (scale.red, scale.orange, scale.green)
+    cfvo = "".join(f'<cfvo type="num" val="{v:g}"/>' for v in points)
+    colours = "".join(f'<color rgb="FF{c}"/>' for c in _SCALE_FILLS)
+    xml = f'<cfRule type="colorScale" priority="{priority}"><colorScale>{cfvo}{colours}'
+    xml += "</colorScale></cfRule>"
+    identity = (tuple(("num", float(v)) for v in points), _SCALE_FILLS)
+    return identity, xml.encode()
+
+
+@dataclass
+class SheetFormat:
+    """What a formatting pass changed: the worksheet's XML and the styles' dxfs."""
+
+    xml: bytes
+    styles: bytes | None
+    changed: bool
+
+
+def insert_in_order(xml: bytes, name: str, element: bytes, order: Sequence[str]) -> bytes:
+    """`xml` with `element` placed before the first sibling that must follow `name`."""
+    later = order[order.index(name) + 1 :]
+    tail_start = xml.find(b"</sheetData>")
+    tail_start = tail_start if tail_start >= 0 else 0
+    best = None
+    for tag in later:
+        found = re.search(rb"<" + tag.encode() + rb"[\s/>]", xml[tail_start:])
+        if found and (best is None or found.start() < best):
+            best = found.start()
+    at = tail_start + best if best is not None else xml.rfind(b"</")
+    return xml[:at] + element + xml[at:]
+
+
+class Formatter:
+    """Brings one worksheet's agent formatting up to date, with the styles it needs."""
+
+    def __init__(self, xml: bytes, styles: bytes | None) -> None:
+        self.xml = xml
+        self.styles = styles
+        self.styles_changed = False
+        self.changed = False
+
+    def _dxf_ids(self) -> dict[str, int]:
+        """The dxf index of each status colour, added to the styles when missing."""
+        styles = self.styles or b""
+        block = re.search(rb"<dxfs\b[^>]*?(?:/>|>(.*?)</dxfs>)", styles, re.S)
+        existing = re.findall(rb"<dxf>.*?</dxf>|<dxf/>", block[1] or b"", re.S) if block else []
+        ids: dict[str, int] = {}
+        added: list[bytes] = []
+        for colour in ("green", "orange", "red"):
+            wanted = dxf_xml(colour)
+            if wanted in existing:
+                ids[colour] = existing.index(wanted)
+            else:
+                ids[colour] = len(existing) + len(added)
+                added.append(wanted)
+        if added and self.styles is not None:
+            every = b"".join(existing + added)
+            new = b'<dxfs count="%d">' % (len(existing) + len(added)) + every + b"</dxfs>"
+            if block is not None:
+                self.styles = styles[: block.start()] + new + styles[block.end() :]
+            else:
+                self.styles = _insert_style_block(styles, new)
+            self.styles_changed = True
+        return ids
+
+    def conditional(
+        self, sqref: str, wanted: dict[object, bytes], ours: Callable[[ET.Element], object]
+    ) -> None:
+        """Make the agent's rules on `sqref` exactly `wanted` (identity -> rule XML)."""
+        target = sqref.encode()
+        blocks = [b for b in _CF_BLOCK.finditer(self.xml) if _same_column(_sqref(b[0]), target)]
+        present: set[object] = set()
+        keep: list[bytes] = []
+        dropped = False
+        for block in blocks:
+            for rule in _CF_RULE.finditer(block[0]):
+                element = _element(rule[0])
+                identity = ours(element) if element is not None else None
+                if identity is None or (identity in wanted and identity not in present):
+                    present.add(identity)
+                    keep.append(rule[0])
+                else:
+                    dropped = True
+        missing = [xml for identity, xml in wanted.items() if identity not in present]
+        if not dropped and not missing:
+            return
+        new = b'<conditionalFormatting sqref="' + target + b'">'
+        new += b"".join(keep + missing) + b"</conditionalFormatting>"
+        for block in reversed(blocks):
+            self.xml = self.xml[: block.start()] + self.xml[block.end() :]
+        self.xml = insert_in_order(self.xml, "conditionalFormatting", new, _AFTER_SHEET_DATA)
+        self.changed = True
+
+    def _priority(self) -> int:
+        found = [int(p) for p in re.findall(rb'<cfRule\b[^>]*\spriority="(\d+)"', self.xml)]
+        return max(found, default=0) + 1
+
+    def status_rules(self, column: int, formatting: Formatting) -> None:
+        letter = column_letters(column)
+        labels = formatting.status_labels
+        wanted_labels = {"green": labels.green, "orange": labels.orange, "red": labels.red}
+        sqref = f"{letter}2:{letter}{LAST_ROW}"
+        formulas = {f'"{text}"' for text in wanted_labels.values()}
+        if self._has_rules(sqref, formulas):
+            return
+        ids = self._dxf_ids()
+        priority = self._priority()
+        wanted: dict[object, bytes] = {}
+        for i, (colour, text) in enumerate(wanted_labels.items()):
+            formula = escape(f'"{text}"').replace('"', "&quot;")
+            wanted[f'"{text}"'] = (
+                f'<cfRule type="cellIs" dxfId="{ids[colour]}" priority="{priority + i}" '
+                f'operator="equal"><formula>{formula}</formula></cfRule>'
+            ).encode()
+        self.conditional(sqref, wanted, _status_identity)
+
+    def _has_rules(self, sqref: str, formulas: set[str]) -> bool:
+        """Whether the status rules are there exactly (no dxf needs adding then)."""
+        target = sqref.encode()
+        found: list[str | None] = []
+        for block in _CF_BLOCK.finditer(self.xml):
+            if _same_column(_sqref(block[0]), target):
+                for rule in _CF_RULE.finditer(block[0]):
+                    element = _element(rule[0])
+                    found.append(_status_identity(element) if element is not None else None)
+        ours = [f for f in found if f is not None]
+        return sorted(ours) == sorted(formulas)
+
+    def score_scale(self, column: int, scale: ScoreScale) -> None:
+        letter = column_letters(column)
+        identity, xml = _scale_rule(scale, self._priority())
+        self.conditional(f"{letter}2:{letter}{LAST_ROW}", {identity: xml}, _scale_identity)
+
+    def dropdown(self, column: int, allowed: tuple[str, ...]) -> None:
+        if any("," in a or '"' in a for a in allowed) or sum(len(a) + 1 for a in allowed) > 250:
+            return  # Excel's inline lists cannot hold these; leave the column free
+        letter = column_letters(column)
+        sqref = f"{letter}2:{letter}{LAST_ROW}".encode()
+        formula = '"' + ",".join(allowed) + '"'
+        block = _DV_BLOCK.search(self.xml)
+        rules = [m[0] for m in _DV.finditer(block[0])] if block else []
+        existing = [(r, _element(r)) for r in rules if _same_column(_sqref(r), sqref)]
+        if any(e is not None and _formula1(e) == formula for _, e in existing):
+            return
+        ours = [
+            r
+            for r, e in existing
+            if e is not None and e.get("type") == "list" and e.get("promptTitle") == "health-agent"
+        ]
+        if len(ours) != len(existing):
+            return  # a person's own validation stands
+        kept = [r for r in rules if r not in ours]
+        new_rule = (
+            '<dataValidation type="list" allowBlank="1" showErrorMessage="0" '
+            f'promptTitle="health-agent" sqref="{sqref.decode()}">'
+            f"<formula1>{escape(formula)}</formula1></dataValidation>"
+        ).encode()
+        kept.append(new_rule)
+        new = b'<dataValidations count="%d">' % len(kept) + b"".join(kept) + b"</dataValidations>"
+        if block is not None:
+            self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
+        else:
+            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+        self.changed = True
+
+    def freeze_header(self) -> None:
+        """Freeze the header row, unless the sheet has a pane of its own."""
+        if re.search(rb"<pane\b", self.xml):
+            return
+        pane = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        view = re.search(rb"<sheetView\b[^>]*?(/?)>", self.xml)
+        if view is not None:
+            if view[1]:  # <sheetView .../>: open it
+                head = view[0][:-2] + b">"
+                element = head + pane + b"</sheetView>"
+                self.xml = self.xml[: view.start()] + element + self.xml[view.end() :]
+            else:
+                self.xml = self.xml[: view.end()] + pane + self.xml[view.end() :]
+        else:
+            views = b'<sheetViews><sheetView workbookViewId="0">' + pane
+            views += b"</sheetView></sheetViews>"
+            after = re.search(rb"<dimension\b[^>]*/>|<sheetPr\b.*?(?:</sheetPr>|/>)", self.xml)
+            if after is None:
+                after = re.search(rb"<worksheet\b[^>]*>", self.xml)
+            assert after is not None
+            self.xml = self.xml[: after.end()] + views + self.xml[after.end() :]
+        self.changed = True
+
+
+def _formula1(element: ET.Element) -> str | None:
+    found = [e.text for e in element if _local(e.tag) == "formula1"]
+    return found[0] if found else None
+
+
+def _same_column(found: bytes | None, wanted: bytes) -> bool:
+    """Whether a range is the agent's column range `wanted` (X2:X1048576), to whatever row
+    it ends: LibreOffice saves a dropdown's range cut to the rows in use (X2:X1005)."""
+    if found is None:
+        return False
+    if found == wanted:
+        return True
+    head = wanted[: wanted.index(b":") + 1]
+    letters = head[: len(head.rstrip(b"0123456789:"))]
+    return bool(re.fullmatch(re.escape(head + letters) + rb"\d+", found))
+
+
+def _sqref(xml: bytes) -> bytes | None:
+    head = xml[: xml.find(b">") + 1]
+    found = _SQREF.search(head)
+    return found[1] if found else None
+
+
+def _insert_style_block(styles: bytes, block: bytes) -> bytes:
+    later = _STYLE_ORDER[_STYLE_ORDER.index("dxfs") + 1 :]
+    positions = [
+        m.start() for tag in later if (m := re.search(rb"<" + tag.encode() + rb"[\s/>]", styles))
+    ]
+    at = min(positions) if positions else styles.rfind(b"</styleSheet>")
+    return styles[:at] + block + styles[at:]
+
+
+def apply_formatting(
+    xml: bytes, styles: bytes | None, columns: dict[str, int], formatting: Formatting
+) -> SheetFormat:
+    """The worksheet with the agent's formatting brought up to date."""
+    formatter = Formatter(xml, styles)
+    status = columns.get(formatting.status_column)
+    if status is not None:
+        formatter.status_rules(status, formatting)
+    score = columns.get(formatting.score_column)
+    if score is not None and formatting.score_scale is not None:
+        formatter.score_scale(score, formatting.score_scale)
+    for column, allowed in formatting.dropdowns:
+        col = columns.get(column)
+        if col is not None and allowed:
+            formatter.dropdown(col, allowed)
+    formatter.freeze_header()
+    styles_out = formatter.styles if formatter.styles_changed else None
+    return SheetFormat(formatter.xml, styles_out, formatter.changed)
