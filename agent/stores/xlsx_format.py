@@ -1,11 +1,12 @@
-"""The agent's own formatting in a worksheet's XML: status colours, the score's colour
-scale, input dropdowns, the frozen header row; and the style entries they need.
+"""The agent's own formatting in a worksheet's XML: status colours, the score in its
+status's colour, input dropdowns, the frozen header row; and the style entries they need.
 
 Rules and dropdowns a person made are never removed or duplicated: the agent's are
 recognised by their place (the status and score columns) and their shape (a status
-label's formula; a colour scale through the agent's three fills; a dropdown titled
-"health-agent"). New elements go where ECMA-376 puts them (Excel refuses a worksheet
-whose elements are out of order, LibreOffice forgives it).
+label's formula; a score rule's `AND(ISNUMBER(..),..)` formula, or the colour scale
+through the agent's three fills that it wrote before; a dropdown titled "health-agent").
+New elements go where ECMA-376 puts them (Excel refuses a worksheet whose elements are out
+of order, LibreOffice forgives it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them 
 FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
 _SCALE_FILLS = (STATUS_FILLS["red"], STATUS_FILLS["orange"], STATUS_FILLS["green"])
 _KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
+# the agent's score rules: a number (a blank is no score, never red) against a threshold
+_SCORE_FORMULA = re.compile(r"AND\(ISNUMBER\(([A-Z]{1,3})2\),\1(?:2)(>=|<)(-?[0-9.]+)\)")
 # CT_Worksheet's children after sheetData, in order
 _AFTER_SHEET_DATA = [
     "sheetCalcPr",
@@ -122,14 +125,38 @@ def _scale_identity(rule: ET.Element) -> tuple[object, ...] | None:
     return (values, colours) if colours == _SCALE_FILLS else None
 
 
-def _scale_rule(scale: ScoreScale, priority: int) -> tuple[tuple[object, ...], bytes]:
-    points = (scale.red, scale.orange, scale.green)
-    cfvo = "".join(f'<cfvo type="num" val="{v:g}"/>' for v in points)
-    colours = "".join(f'<color rgb="FF{c}"/>' for c in _SCALE_FILLS)
-    xml = f'<cfRule type="colorScale" priority="{priority}"><colorScale>{cfvo}{colours}'
-    xml += "</colorScale></cfRule>"
-    identity = (tuple(("num", float(v)) for v in points), _SCALE_FILLS)
-    return identity, xml.encode()
+def _score_identity(rule: ET.Element) -> tuple[object, ...] | None:
+    """A score rule of the agent's as (comparison, threshold, dxf), or the colour scale it
+    wrote before (then never among the wanted rules: replaced)."""
+    if rule.get("type") == "colorScale":
+        return _scale_identity(rule)
+    formulas = [e.text for e in rule if _local(e.tag) == "formula"]
+    found = _SCORE_FORMULA.fullmatch(formulas[0] or "") if formulas else None
+    if rule.get("type") != "expression" or found is None:
+        return None
+    try:
+        return ("score", found[2], float(found[3]), rule.get("dxfId"))
+    except ValueError:
+        return None
+
+
+def _score_rules(
+    letter: str, scale: ScoreScale, ids: dict[str, int], priority: int
+) -> dict[object, bytes]:
+    """The score cell in its status's own fill: green from the green threshold, orange from
+    the orange one, red below; a blank cell (no score) is none of them. Green first: Excel
+    gives a cell both matching fills' by priority, LibreOffice the first that matches."""
+    wanted: dict[object, bytes] = {}
+    for i, (colour, op, value) in enumerate(
+        (("green", ">=", scale.green), ("orange", ">=", scale.orange), ("red", "<", scale.orange))
+    ):
+        formula = f"AND(ISNUMBER({letter}2),{letter}2{op}{value:g})"
+        identity = ("score", op, float(f"{value:g}"), str(ids[colour]))
+        wanted[identity] = (
+            f'<cfRule type="expression" dxfId="{ids[colour]}" priority="{priority + i}">'
+            f"<formula>{escape(formula)}</formula></cfRule>"
+        ).encode()
+    return wanted
 
 
 @dataclass
@@ -251,10 +278,10 @@ class Formatter:
         ours = [f for f in found if f is not None]
         return sorted(ours) == sorted(formulas)
 
-    def score_scale(self, column: int, scale: ScoreScale) -> None:
+    def score_rules(self, column: int, scale: ScoreScale) -> None:
         letter = column_letters(column)
-        identity, xml = _scale_rule(scale, self._priority())
-        self.conditional(f"{letter}2:{letter}{LAST_ROW}", {identity: xml}, _scale_identity)
+        wanted = _score_rules(letter, scale, self._dxf_ids(), self._priority())
+        self.conditional(f"{letter}2:{letter}{LAST_ROW}", wanted, _score_identity)
 
     def dropdown(self, column: int, allowed: tuple[str, ...]) -> None:
         if any("," in a or '"' in a for a in allowed) or sum(len(a) + 1 for a in allowed) > 250:
@@ -354,7 +381,7 @@ def apply_formatting(
         formatter.status_rules(status, formatting)
     score = columns.get(formatting.score_column)
     if score is not None and formatting.score_scale is not None:
-        formatter.score_scale(score, formatting.score_scale)
+        formatter.score_rules(score, formatting.score_scale)
     for column, allowed in formatting.dropdowns:
         col = columns.get(column)
         if col is not None and allowed:
