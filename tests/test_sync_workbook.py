@@ -159,7 +159,9 @@ def test_status_colours_follow_the_value_as_conditional_formatting(sample):
     assert len(every) == 6
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert '"Active 5 jours sur 7,Usage sporadique,Inactif"' in lists.values()
-    assert ws.freeze_panes == "A2"
+    key_letter = [c.column_letter for c in ws[1] if c.value == config.sheet.key_column][0]
+    right = chr(ord(key_letter) + 1)
+    assert ws.freeze_panes == f"{right}2"  # the header row and the key column
 
 
 def test_sync_json_prints_rows_and_summary(sample, capsys):

@@ -75,6 +75,7 @@ _STYLE_ORDER = [
     "colors",
     "extLst",
 ]
+_HEADER_PANE = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
 _CF_BLOCK = re.compile(rb"<conditionalFormatting\b[^>]*>.*?</conditionalFormatting>", re.S)
 _CF_RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.S)
 _DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
@@ -315,11 +316,25 @@ class Formatter:
             self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
         self.changed = True
 
-    def freeze_header(self) -> None:
-        """Freeze the header row, unless the sheet has a pane of its own."""
+    def freeze_header(self, key: int | None = None) -> None:
+        """Freeze the header row and the columns up to the key's (1-based `key`), unless
+        the sheet has a pane of its own; the header-only pane the agent made before is
+        widened to the key."""
+        if key is not None and key >= 1:
+            right = column_letters(key + 1)
+            pane = (
+                f'<pane xSplit="{key}" ySplit="1" topLeftCell="{right}2" '
+                'activePane="bottomRight" state="frozen"/>'
+            ).encode()
+        else:
+            pane = _HEADER_PANE
+        found = re.search(rb"<pane\b[^>]*/>", self.xml)
+        if found is not None and found[0] == _HEADER_PANE and pane != _HEADER_PANE:
+            self.xml = self.xml[: found.start()] + pane + self.xml[found.end() :]
+            self.changed = True
+            return
         if re.search(rb"<pane\b", self.xml):
             return
-        pane = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         view = re.search(rb"<sheetView\b[^>]*?(/?)>", self.xml)
         if view is not None:
             if view[1]:  # <sheetView .../>: open it
@@ -386,6 +401,6 @@ def apply_formatting(
         col = columns.get(column)
         if col is not None and allowed:
             formatter.dropdown(col, allowed)
-    formatter.freeze_header()
+    formatter.freeze_header(columns.get(formatting.key_column or ""))
     styles_out = formatter.styles if formatter.styles_changed else None
     return SheetFormat(formatter.xml, styles_out, formatter.changed)
