@@ -7,7 +7,7 @@ week's row is replaced in place on every pass, so re-running never duplicates a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +151,24 @@ class Trend:
             {"week": w, "score": None if s != s else float(s), "status": st}
             for w, s, st in zip(weeks, scores, statuses, strict=True)
         ]
+
+
+def trend_text(delta: float | None, language: str) -> str:
+    """The 4-week change as a CSM reads it in the trend column: "▲ +2", "▼ −3" (a true
+    minus), "=" when the score held; blank without four weeks of history. Text, never a
+    formula."""
+    if delta is None or delta != delta:
+        return ""
+    if delta == 0:
+        return "="
+    size = number_text(abs(delta), language)
+    return f"▲ +{size}" if delta > 0 else f"▼ \u2212{size}"
+
+
+def trend_texts(keys: Iterable[Any], trends: Mapping[str, Trend], language: str) -> list[str]:
+    """`trend_text` for each key (blank for a key with no trend: a row without a key)."""
+    empty = Trend()
+    return [trend_text(trends.get(k, empty).delta_4w, language) for k in keys]
 
 
 def account_trends(

@@ -461,12 +461,16 @@ def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarra
     why = texts_or_none(accounts["why"])
     next_actions = texts_or_none(accounts["next_action"])
     _clean_next_actions(next_actions, why, config.language)
-    return {
+    wanted = {
         out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
         out.why: why,
         out.next_action: next_actions,
     }
+    if out.trend:  # a frame scored without one (a test's) gets a blank column
+        trend = accounts["trend"] if "trend" in accounts else pd.Series([""] * len(accounts))
+        wanted[out.trend] = texts_or_none(trend)
+    return wanted
 
 
 def _clean_next_actions(actions: np.ndarray, why: np.ndarray, language: str) -> None:

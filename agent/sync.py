@@ -31,6 +31,7 @@ from agent.history import (
     history_header,
     iso_week,
     shift_week,
+    trend_texts,
 )
 from agent.overrides import apply_overrides, read_overrides
 from agent.plan import WritePlan, WriteReport, plan_writes
@@ -134,6 +135,8 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
         why = scored["why"].tolist()
         scored["why"] = [f"{w} · {c}" if c else w for w, c in zip(why, changes, strict=True)]
     scored["next_action"] = ""
+    if config.output.trend:  # the 4-week change, as text, in the agent's trend column
+        scored["trend"] = trend_texts(scored["key"].tolist(), trends, config.language)
     return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 
 
