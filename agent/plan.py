@@ -199,6 +199,9 @@ class WritePlan:
     # every account's wanted agent cells, by key: lets a store put right the rows a CSM
     # moved during the pass, including accounts whose cells did not change
     desired: Mapping[str, Mapping[str, CellValue]] | None = None
+    # "Scores du 07/12 à 09:41 · prochain passage 09:51": on the score's header, written
+    # only with the rest of a plan that is not empty (an unchanged pass writes nothing)
+    freshness: str = ""
 
     def is_empty(self) -> bool:
         return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)

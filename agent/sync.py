@@ -24,6 +24,7 @@ from agent.accounts import accounts_frame, check_columns
 from agent.cells import each_distinct, key_text, parse_date
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
+from agent.freshness import freshness_line
 from agent.history import (
     account_trends,
     changes_since_last_week,
@@ -216,6 +217,9 @@ def _one_pass(
             override=bool(config.sheet.override_column),
         ),
         oldest_week=shift_week(sheet.week, -config.sheet.history_keep_weeks),
+    )
+    plan.freshness = freshness_line(
+        now, config.sync_every_minutes, config.digest.timezone, config.language
     )
     report = WriteReport() if dry_run else store.write(plan)
     skipped = scored["skipped"].to_numpy(dtype=bool)

@@ -72,6 +72,26 @@ def freeze_requests(
     ]
 
 
+def freshness_requests(
+    sheet_id: int, columns: list[str], formatting: Formatting, line: str
+) -> list[Json]:
+    """The note on the score's header: how fresh the scores are, then that the agent
+    writes the column. Sent only by a pass that writes anyway."""
+    if not line or formatting.score_column not in columns:
+        return []
+    col = columns.index(formatting.score_column)
+    note = f"{line}\n{formatting.agent_note}" if formatting.agent_note else line
+    return [
+        {
+            "repeatCell": {
+                "range": {**_whole_column(sheet_id, col), "endRowIndex": 1},
+                "cell": {"note": note},
+                "fields": "note",
+            }
+        }
+    ]
+
+
 def _whole_column(sheet_id: int, col: int, start_row: int = 0) -> Json:
     return {
         "sheetId": sheet_id,
@@ -99,7 +119,7 @@ def look_requests(sheet_id: int, columns: list[str], formatting: Formatting) -> 
                 }
             }
         )
-        if formatting.agent_note:
+        if formatting.agent_note and column != formatting.score_column:  # see freshness
             header = {**_whole_column(sheet_id, col), "endRowIndex": 1}
             requests_.append(
                 {
