@@ -17,6 +17,8 @@ AGENT_NOTE = {
     "en": "Written by the agent on every pass: anything typed here will be replaced.",
 }
 WRAPPED_WIDTH = 320
+# The title of the filter view the agent keeps for each CSM on Google.
+OWNER_VIEW = {"fr": "Comptes de {owner}", "en": "{owner}'s accounts"}
 
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "fr": {"green": "En bonne santé", "orange": "À surveiller", "red": "À risque"},

@@ -25,7 +25,7 @@ from agent.cells import (
     key_text_list,
 )
 from agent.config import Config
-from agent.labels import AGENT_NOTE, STATUS_LABELS, WHY, WRAPPED_WIDTH
+from agent.labels import AGENT_NOTE, OWNER_VIEW, STATUS_LABELS, WHY, WRAPPED_WIDTH
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -175,6 +175,8 @@ class Formatting:
     key_column: str | None = None  # frozen with the header, so an answer keeps its account
     wrapped: tuple[tuple[str, int], ...] = ()  # (agent column, width in pixels): text wraps
     agent_note: str = ""  # the note on each agent column's header: the agent writes it
+    owner_column: str | None = None
+    owner_views: str = ""  # a filter view per owner, titled so ("Comptes de {owner}")
 
 
 @dataclass
@@ -202,6 +204,7 @@ class WritePlan:
     # "Scores du 07/12 à 09:41 · prochain passage 09:51": on the score's header, written
     # only with the rest of a plan that is not empty (an unchanged pass writes nothing)
     freshness: str = ""
+    owners: tuple[str, ...] = ()  # the owners found on rows with a key: a view each
 
     def is_empty(self) -> bool:
         return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)
@@ -315,6 +318,8 @@ def formatting_for(config: Config) -> Formatting:
         key_column=config.sheet.key_column,
         wrapped=((out.why, WRAPPED_WIDTH), (out.next_action, WRAPPED_WIDTH)),
         agent_note=AGENT_NOTE.get(config.language, AGENT_NOTE["en"]),
+        owner_column=config.sheet.owner_column or None,
+        owner_views=OWNER_VIEW.get(config.language, OWNER_VIEW["en"]),
     )
 
 
@@ -407,6 +412,8 @@ def plan_writes(
     shown = accounts["shown"].to_numpy(dtype=float)
     wanted = _wanted_cells(accounts, config)
     storable = _flag_unstorable_keys(keys, keyed, wanted[out.why], config.language)
+    if "owner" in accounts:
+        plan.owners = tuple(sorted({o for o in accounts["owner"][keyed].tolist() if o}))
     plan.cells = CellWrites(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
     plan.desired = DesiredCells(
         keys[keyed].tolist(), {column: values[keyed].tolist() for column, values in wanted.items()}

@@ -46,7 +46,7 @@ from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, look, refusals, typed
+from agent.stores.google import capacity, formatting, look, refusals, typed, views
 from agent.stores.google.client import (
     AgentHTTPClient,
     Params,
@@ -75,7 +75,7 @@ log = logging.getLogger("agent.google")
 
 METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
-    "merges)"
+    "merges,filterViews)"
 )
 
 
@@ -424,6 +424,7 @@ class GoogleStore:
             )
         wanted = (
             formatting.formatting_requests(accounts, columns, plan.formatting)
+            + views.view_requests(accounts, columns, plan.formatting, plan.owners)
             if plan.formatting is not None
             else []
         )
