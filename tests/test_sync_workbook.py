@@ -18,7 +18,7 @@ from agent.cli import main
 from agent.config import Config, load_config
 from agent.errors import SheetError
 from agent.from_config import load_next_actions, open_store
-from agent.labels import STATUS_FILLS
+from agent.labels import AGENT_NOTE, STATUS_FILLS
 from agent.sheet_templates import init
 from agent.sync import run_pass
 
@@ -331,3 +331,24 @@ def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(sample):
     assert wb.sheetnames == ["Comptes", "Historique"]
     weeks = sorted({r[0] for r in wb["Historique"].iter_rows(min_row=2, values_only=True)})
     assert weeks == ["2026-W48", "2026-W49", "2026-W50"]
+
+
+def test_the_workbook_gets_an_autofilter_and_a_message_on_the_agents_columns(sample):
+    """Typing into an agent column is warned, not refused: a validation of type "none"
+    whose input message says the agent writes it (a refusal would stop a CSM's paste of
+    whole rows; the agent puts its cells back on the next pass anyway)."""
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    header = [c.value for c in ws[1]]
+    last = ws.cell(row=1, column=len(header)).column_letter
+    assert ws.auto_filter.ref == f"A1:{last}1048576"
+    messages = {
+        str(dv.sqref): dv.prompt for dv in ws.data_validations.dataValidation if dv.type is None
+    }
+    for column in config.output.all():
+        letter = ws.cell(row=1, column=header.index(column) + 1).column_letter
+        assert messages[f"{letter}2:{letter}1048576"] == AGENT_NOTE["fr"]
+    again = run_pass(open_store(config), config, now=NOW)
+    assert not again.report.formatting_written  # known again: nothing rewritten

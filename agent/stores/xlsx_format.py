@@ -316,6 +316,62 @@ class Formatter:
             self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
         self.changed = True
 
+    def _set_validations(self, block: re.Match[bytes] | None, rules: list[bytes]) -> None:
+        new = b'<dataValidations count="%d">' % len(rules) + b"".join(rules)
+        new += b"</dataValidations>"
+        if block is not None:
+            self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
+        else:
+            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+        self.changed = True
+
+    def input_messages(self, columns: list[int], text: str) -> None:
+        """A message shown on selecting a cell of an agent column (a validation of type
+        "none": nothing refused, so a pass never fights a person), saying the agent
+        writes it. The agent's are known by their title and type, one per column however
+        LibreOffice merged them; a person's own validation on a column stands."""
+        block = _DV_BLOCK.search(self.xml)
+        rules = [m[0] for m in _DV.finditer(block[0])] if block else []
+        prompt = escape(text).replace('"', "&quot;")
+        ours, wanted = [], []
+        for rule in rules:
+            element = _element(rule)
+            if element is not None and (element.get("promptTitle"), element.get("type")) == (
+                "health-agent",
+                "none",
+            ):
+                ours.append(rule)
+        theirs = [r for r in rules if r not in ours and b'promptTitle="health-agent"' not in r]
+        for column in columns:
+            letter = column_letters(column)
+            sqref = f"{letter}2:{letter}{LAST_ROW}".encode()
+            if any(_same_column(_sqref(r), sqref) for r in theirs):
+                continue
+            wanted.append(
+                (
+                    '<dataValidation type="none" allowBlank="1" showInputMessage="1" '
+                    f'promptTitle="health-agent" prompt="{prompt}" sqref="{sqref.decode()}"/>'
+                ).encode()
+            )
+        if sorted(ours) == sorted(wanted):
+            return
+        self._set_validations(block, [r for r in rules if r not in ours] + wanted)
+
+    def autofilter(self, last_column: int) -> None:
+        """An autofilter on the header, over every column to the last one the agent knows;
+        a filter of a person's (any other range) stays as it is."""
+        ref = f"A1:{column_letters(last_column)}{LAST_ROW}".encode()
+        wanted = b'<autoFilter ref="' + ref + b'"/>'
+        found = re.search(rb"<autoFilter\b[^>]*?(?:/>|>.*?</autoFilter>)", self.xml, re.S)
+        if found is not None:
+            ours = re.fullmatch(rb'<autoFilter ref="A1:[A-Z]{1,3}1048576"/>', found[0])
+            if found[0] == wanted or ours is None:
+                return
+            self.xml = self.xml[: found.start()] + wanted + self.xml[found.end() :]
+        else:
+            self.xml = insert_in_order(self.xml, "autoFilter", wanted, _AFTER_SHEET_DATA)
+        self.changed = True
+
     def freeze_header(self, key: int | None = None) -> None:
         """Freeze the header row and the columns up to the key's (1-based `key`), unless
         the sheet has a pane of its own; the header-only pane the agent made before is
@@ -401,6 +457,10 @@ def apply_formatting(
         col = columns.get(column)
         if col is not None and allowed:
             formatter.dropdown(col, allowed)
+    if formatting.agent_note:
+        owned = [columns[n] for n in dict.fromkeys(formatting.agent_columns) if n in columns]
+        formatter.input_messages(owned, formatting.agent_note)
+    formatter.autofilter(max(columns.values(), default=1))
     formatter.freeze_header(columns.get(formatting.key_column or ""))
     styles_out = formatter.styles if formatter.styles_changed else None
     return SheetFormat(formatter.xml, styles_out, formatter.changed)
