@@ -56,7 +56,8 @@ def _print_summary(summary: dict[str, Any], config: Config, location: str, dry_r
     )
     if dry_run:
         verb = "Cellules qui changeraient" if fr else "Cells that would change"
-        print(f"{verb}: {summary['cells_changed']} (--dry-run: nothing written)")
+        nothing = "rien n'est écrit" if fr else "nothing written"
+        print(f"{verb}: {summary['cells_changed']} (--dry-run{' :' if fr else ':'} {nothing})")
     else:
         verb = "Cellules modifiées" if fr else "Cells changed"
         hist = "lignes d'historique" if fr else "history rows"

@@ -52,7 +52,10 @@ class NextActions(Protocol):
         """The context names the playbooks read: a pass builds only those (None: all)."""
         ...
 
-    def choose(self, contexts: ContextColumns) -> Any: ...
+    def choose(self, contexts: ContextColumns, stopping: Any = None) -> Any:
+        """One action per account; PlaybooksStopped when `stopping` (an Event) is set.
+        A pass with no `stopping` calls `choose(contexts)`: one argument is enough then."""
+        ...
 
 
 class ContextColumns:

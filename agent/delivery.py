@@ -28,6 +28,7 @@ from agent.cells import parse_date, parse_number
 from agent.config import DAYS, Config
 from agent.digest import Digest, DigestFacts, build_digest
 from agent.digest_sections import Baseline, history_baseline
+from agent.digest_words import OUTCOMES
 from agent.history import iso_week, shift_week, week_start
 from agent.ledger import DigestLedger
 from agent.mail import digest_message, message_id, send_smtp, write_outbox
@@ -285,29 +286,28 @@ def digest_by_hand(
 
 
 def outcome_lines(config: Config, outcome: Delivery, now: dt.datetime) -> list[str]:
-    """What `health-agent digest` says happened, truthfully, and when the next one is due."""
+    """What `health-agent digest` says happened, truthfully, and when the next one is due,
+    in the config's language."""
     tz = ZoneInfo(config.digest.timezone)
+    say = OUTCOMES.get(config.language, OUTCOMES["en"])
 
     def when(moment: dt.datetime) -> str:
-        return moment.astimezone(tz).strftime("%a %d/%m %H:%M")
+        local = moment.astimezone(tz)
+        return f"{say['days'].split()[local.weekday()]} {local:%d/%m %H:%M}"
 
     lines = [outcome.digest.subject] if outcome.digest is not None else []
     to = ", ".join(config.digest.to)
     if outcome.reason == "preview written":
-        lines.append(f"Preview written to {outcome.path} (nothing sent).")
+        lines.append(say["preview"].format(path=outcome.path))
     elif outcome.sent and outcome.via == "outbox":
-        again = "Written again (--force)" if outcome.forced else "Written"
-        lines.append(
-            f"{again} to the outbox: {outcome.path} (no [smtp] in the config: nothing was emailed)."
-        )
+        lines.append(say["outbox_again" if outcome.forced else "outbox"].format(path=outcome.path))
     elif outcome.sent:
-        again = "Sent again (--force)" if outcome.forced else "Sent"
-        lines.append(f"{again} to {to} through {outcome.via}.")
+        lines.append(say["sent_again" if outcome.forced else "sent"].format(to=to, via=outcome.via))
     elif outcome.reason == "being sent":
-        lines.append("Not sent: another process is sending this week's digest right now.")
+        lines.append(say["being_sent"])
     elif outcome.at is not None:
-        lines.append(f"Already sent on {when(outcome.at)} (--force sends it again).")
+        lines.append(say["already"].format(when=when(outcome.at)))
     else:
-        lines.append(f"Not sent: {outcome.reason}.")
-    lines.append(f"Next digest due {when(next_due(config, now))} ({config.digest.timezone}).")
+        lines.append(say["not_sent"].format(reason=say.get(outcome.reason, outcome.reason)))
+    lines.append(say["next"].format(when=when(next_due(config, now)), tz=config.digest.timezone))
     return lines

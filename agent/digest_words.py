@@ -122,3 +122,38 @@ WORDS: dict[str, dict[str, str]] = {
         "csm_call_expired": "{status} call expired on {date}: back to {computed}",
     },
 }
+
+
+# what `health-agent digest` prints about what it did (agent.delivery.outcome_lines)
+OUTCOMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "days": "lun. mar. mer. jeu. ven. sam. dim.",
+        "preview": "Aperçu écrit dans {path} (rien n'est envoyé).",
+        "outbox": "Écrit dans la boîte d'envoi : {path} (pas de [smtp] dans la config : "
+        "aucun e-mail n'est parti).",
+        "outbox_again": "Écrit de nouveau (--force) dans la boîte d'envoi : {path} (pas de "
+        "[smtp] dans la config : aucun e-mail n'est parti).",
+        "sent": "Envoyé à {to} par {via}.",
+        "sent_again": "Envoyé de nouveau (--force) à {to} par {via}.",
+        "being_sent": "Pas envoyé : un autre processus envoie le résumé de cette semaine en ce "
+        "moment.",
+        "already": "Déjà envoyé le {when} (--force l'envoie de nouveau).",
+        "not_sent": "Pas envoyé : {reason}.",
+        "not due yet": "pas encore l'heure",
+        "already sent": "déjà envoyé",
+        "next": "Prochain résumé prévu le {when} ({tz}).",
+    },
+    "en": {
+        "days": "Mon Tue Wed Thu Fri Sat Sun",
+        "preview": "Preview written to {path} (nothing sent).",
+        "outbox": "Written to the outbox: {path} (no [smtp] in the config: nothing was emailed).",
+        "outbox_again": "Written again (--force) to the outbox: {path} (no [smtp] in the "
+        "config: nothing was emailed).",
+        "sent": "Sent to {to} through {via}.",
+        "sent_again": "Sent again (--force) to {to} through {via}.",
+        "being_sent": "Not sent: another process is sending this week's digest right now.",
+        "already": "Already sent on {when} (--force sends it again).",
+        "not_sent": "Not sent: {reason}.",
+        "next": "Next digest due {when} ({tz}).",
+    },
+}

@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from agent.config import Config
 from agent.errors import HealthAgentError
 from agent.freshness import age_text, stale_since
+from agent.playbooks.contain import PlaybooksStopped
 from agent.state import AgentStatus, StateFolder
 from agent.stores.base import Store
 from agent.sync import NextActions, PassResult, run_pass
@@ -122,8 +123,14 @@ class Agent:
                 if self._store is None:  # one store for the agent's life: one token, reused
                     self._store = self.open_store(self._sleep)
                 store = self._store
-                result = run_pass(store, self.config, now=now, next_actions=self._playbooks())
-            except StopRequested:
+                result = run_pass(
+                    store,
+                    self.config,
+                    now=now,
+                    next_actions=self._playbooks(),
+                    stopping=self.stopping,  # a playbook still running is stopped too
+                )
+            except (StopRequested, PlaybooksStopped):
                 log.info("pass stopped before writing: the agent is shutting down")
                 return None
             except Exception as exc:  # noqa: BLE001 - the agent must outlive any one pass

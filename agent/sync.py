@@ -171,12 +171,16 @@ def run_pass(
     now: dt.datetime,
     next_actions: NextActions | None = None,
     dry_run: bool = False,
+    stopping: Any = None,
 ) -> PassResult:
-    """One pass over the sheet; with `dry_run`, everything but the write."""
+    """One pass over the sheet; with `dry_run`, everything but the write. `stopping` (an
+    Event) set while playbooks run ends the pass unwritten (PlaybooksStopped)."""
     with collection_paused():
         # the pass's own frame is gone, and what it read freed, before the collector is
         # back on: it then walks only what outlives the pass, not the whole sheet
-        return _one_pass(store, config, now=now, next_actions=next_actions, dry_run=dry_run)
+        return _one_pass(
+            store, config, now=now, next_actions=next_actions, dry_run=dry_run, stopping=stopping
+        )
 
 
 def _one_pass(
@@ -186,6 +190,7 @@ def _one_pass(
     now: dt.datetime,
     next_actions: NextActions | None,
     dry_run: bool,
+    stopping: Any,
 ) -> PassResult:
     """run_pass's work, with the collector off."""
     started = time.perf_counter()
@@ -194,7 +199,12 @@ def _one_pass(
     failures: list[str] = []
     if next_actions is not None:
         with_status = sheet.with_status
-        choice = next_actions.choose(sheet.contexts(config, next_actions.names_read))
+        contexts = sheet.contexts(config, next_actions.names_read)
+        # `stopping` only when there is one: a NextActions of one argument still fits
+        if stopping is None:
+            choice = next_actions.choose(contexts)
+        else:
+            choice = next_actions.choose(contexts, stopping)
         if len(with_status) == len(scored):
             scored["next_action"] = list(choice.actions)
         else:

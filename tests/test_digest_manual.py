@@ -50,8 +50,8 @@ def test_a_manual_run_on_each_day_after_the_digest_went_out(seed_config, day):
     outcome = deliver(seed_config, result, now=now, location="/x", last_synced=None, by_hand=True)
     assert not outcome.sent
     assert sentence(seed_config, outcome, now) == (
-        "Already sent on Mon 30/11 08:00 (--force sends it again). "
-        "Next digest due Mon 07/12 08:00 (Europe/Paris)."
+        "Déjà envoyé le lun. 30/11 08:00 (--force l'envoie de nouveau). "
+        "Prochain résumé prévu le lun. 07/12 08:00 (Europe/Paris)."
     )
 
 
@@ -62,11 +62,12 @@ def test_a_manual_run_on_each_day_of_a_week_whose_digest_was_missed(seed_config,
     outcome = deliver(seed_config, result, now=now, location="/x", last_synced=None, by_hand=True)
     assert outcome.sent and outcome.week == "2026-W49"  # however late: the admin asks
     lines = outcome_lines(seed_config, outcome, now)
-    assert lines[-2].startswith("Written to the outbox: ") and "nothing was emailed" in lines[-2]
-    assert lines[-1] == "Next digest due Mon 07/12 08:00 (Europe/Paris)."
+    assert lines[-2].startswith("Écrit dans la boîte d'envoi : ")
+    assert "aucun e-mail n'est parti" in lines[-2]
+    assert lines[-1] == "Prochain résumé prévu le lun. 07/12 08:00 (Europe/Paris)."
     forced = deliver(seed_config, result, now=now, location="/x", last_synced=None, force=True)
     assert outcome_lines(seed_config, forced, now)[-2].startswith(
-        "Written again (--force) to the outbox: "
+        "Écrit de nouveau (--force) dans la boîte d'envoi : "
     )
 
 
@@ -76,8 +77,8 @@ def test_a_manual_run_before_monday_8_says_last_week_s_was_sent(seed_config):
     early = MONDAY_8_PARIS + dt.timedelta(days=7, hours=-1)  # Monday 07/12 07:00
     outcome = deliver(seed_config, result, now=early, location="/x", last_synced=None, by_hand=True)
     assert sentence(seed_config, outcome, early) == (
-        "Already sent on Mon 30/11 08:00 (--force sends it again). "
-        "Next digest due Mon 07/12 08:00 (Europe/Paris)."
+        "Déjà envoyé le lun. 30/11 08:00 (--force l'envoie de nouveau). "
+        "Prochain résumé prévu le lun. 07/12 08:00 (Europe/Paris)."
     )
 
 
@@ -88,10 +89,10 @@ def test_manual_smtp_send_and_force_say_so(seed_config, tmp_path):
         result = four_weeks_of_passes(config)
         now = MONDAY_8_PARIS
         sent = deliver(config, result, now=now, location="/x", last_synced=None, by_hand=True)
-        assert outcome_lines(config, sent, now)[-2] == "Sent to lead@example.com through 127.0.0.1."
+        assert outcome_lines(config, sent, now)[-2] == "Envoyé à lead@example.com par 127.0.0.1."
         again = deliver(config, result, now=now, location="/x", last_synced=None, force=True)
         assert outcome_lines(config, again, now)[-2] == (
-            "Sent again (--force) to lead@example.com through 127.0.0.1."
+            "Envoyé de nouveau (--force) à lead@example.com par 127.0.0.1."
         )
         assert len(inbox.messages) == 2
     finally:
@@ -161,3 +162,15 @@ def test_a_utf8_password_logs_in_and_never_shows(seed_config, tmp_path, caplog, 
             assert piece not in message and piece not in caplog.text
     finally:
         controller.stop()
+
+
+def test_an_english_team_reads_the_outcome_in_english(seed_config):
+    config = dataclasses.replace(seed_config, language="en")
+    result = four_weeks_of_passes(config)
+    deliver(config, result, now=MONDAY_8_PARIS, location="/x", last_synced=None)
+    now = MONDAY_8_PARIS + dt.timedelta(days=2)
+    outcome = deliver(config, result, now=now, location="/x", last_synced=None, by_hand=True)
+    assert sentence(config, outcome, now) == (
+        "Already sent on Mon 30/11 08:00 (--force sends it again). "
+        "Next digest due Mon 07/12 08:00 (Europe/Paris)."
+    )

@@ -52,7 +52,7 @@ def test_the_quick_start_sample_leaves_the_clone_clean(clone):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Comptes: 12 · ")
-    assert "Preview written to" in done.stdout
+    assert "Aperçu écrit dans" in done.stdout
     assert (clone / ".health-agent" / "comptes.xlsx").exists()
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
 

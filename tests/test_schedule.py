@@ -260,7 +260,7 @@ def test_status_reads_passes_and_digests_made_by_hand(tmp_path, capsys):
     assert main(["sync", "-c", str(config_path)]) == 0
     assert main(["digest", "-c", str(config_path)]) == 0
     printed = capsys.readouterr().out
-    assert "Written to the outbox: " in printed and "Next digest due " in printed
+    assert "Écrit dans la boîte d'envoi : " in printed and "Prochain résumé prévu " in printed
     assert main(["status", "-c", str(config_path)]) == 0
     out = capsys.readouterr().out
     to_the_second = r"\w{3} \d\d/\d\d/\d{4} \d\d:\d\d:\d\d CES?T"  # Paris time

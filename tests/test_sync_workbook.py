@@ -103,7 +103,7 @@ def test_dry_run_leaves_the_file_byte_identical(sample, capsys):
     before = digest_of(config.sheet.workbook)
     assert main(["sync", "-c", str(config_path), "--dry-run"]) == 0
     assert digest_of(config.sheet.workbook) == before
-    assert "nothing written" in capsys.readouterr().out
+    assert "(--dry-run : rien n'est écrit)" in capsys.readouterr().out  # the team's language
 
 
 def test_a_second_sync_over_unchanged_input_does_not_rewrite_the_file(sample):

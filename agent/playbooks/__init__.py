@@ -21,12 +21,15 @@ row at the full score), `weeks` (past weekly snapshots {week, score, status}, ol
 first), `days_to_renewal` (None without a renewal date column).
 Filters beside Jinja2's own: `num` shows a number as a person reads it (6, 6,5 in French).
 
-Safety: conditions and bodies run in a capped, timed sandbox (`sandbox.py`). A playbook
-that fails on an account leaves that account's next action blank and is reported once per
-pass by its file name.
+Safety, two walls: conditions and bodies run in a sandbox that refuses, before it
+happens, whatever would build too much or loop too long (`sandbox.py`), and in a worker
+process limited in memory and stopped by a watchdog (`contain.py`) for anything the first
+wall cannot foresee. A playbook that fails on an account leaves that account to the next
+playbook that matches (or a blank next action) and is reported once per pass by its file
+name; one that runs away is left out for the rest of the pass.
 
-The files: `files.py` (parse and load a folder), `sandbox.py`, `choose.py` (the next
-action of every account), `check.py` (`playbooks check`).
+The files: `files.py` (parse and load a folder), `sandbox.py`, `contain.py`, `choose.py`
+(the next action of every account), `check.py` (`playbooks check`).
 """
 
 from agent.playbooks.check import LintReport, lint_playbooks

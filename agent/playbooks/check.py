@@ -14,12 +14,9 @@ from agent.contexts import CONTEXT_NAMES
 from agent.errors import PlaybookError
 from agent.playbooks.choose import PlaybookSet
 from agent.playbooks.files import Playbook, parse_playbook, playbook_files
-from agent.playbooks.sandbox import (
-    TEMPLATE_FAILURES,
-    PlaybookEnvironment,
-    failure_reason,
-    make_environment,
-)
+from agent.playbooks.sandbox import PlaybookEnvironment, make_environment
+
+NOT_A_TRUTH = "when: TypeError: `when` gave "
 
 
 def unknown_names(playbook: Playbook, env: PlaybookEnvironment) -> list[str]:
@@ -27,6 +24,16 @@ def unknown_names(playbook: Playbook, env: PlaybookEnvironment) -> list[str]:
     used = set(playbook.when_names)
     used |= meta.find_undeclared_variables(env.parse(playbook.body_source))
     return sorted(used - CONTEXT_NAMES - set(env.globals))
+
+
+def _failure_line(failure: str, failed_on: dict[str, Any]) -> str:
+    """A failure of a pass (`file: part: reason`) as `playbooks check` says it."""
+    file, _, reason = failure.partition(": ")
+    if failure.startswith(f"{file}: {NOT_A_TRUTH}"):
+        return f"{file}: `when` must give true or false: {reason.removeprefix('when: TypeError: ')}"
+    if reason.startswith("when: ") and file in failed_on:
+        return f"{file}: `when` fails on account {failed_on[file]!r}: {reason[6:]}"
+    return f"{failure} (account {failed_on[file]!r})" if file in failed_on else failure
 
 
 @dataclass
@@ -73,23 +80,11 @@ def lint_playbooks(
     playbooks = PlaybookSet(good, env)
     contexts = list(contexts or [])
     if contexts:
-        for playbook in playbooks.playbooks:
-            bad = None
-            for context in contexts:
-                try:
-                    playbooks.evaluate(playbook, context)
-                except TypeError as exc:
-                    bad = f"`when` must give true or false: {exc}"
-                    break
-                except TEMPLATE_FAILURES as exc:
-                    bad = f"`when` fails on account {context.get('key')!r}: {failure_reason(exc)}"
-                    break
-            if bad:
-                report.lines.append(f"ERROR {playbook.file}: {bad}")
-                report.has_errors = True
+        # the choice a pass would make, in the same worker and sandbox: each playbook
+        # that fails, runs away or has to be stopped is named once
         choice = playbooks.choose(contexts)
         for failure in choice.failures:
-            report.lines.append(f"ERROR {failure}")
+            report.lines.append(f"ERROR {_failure_line(failure, choice.failed_on)}")
             report.has_errors = True
         report.lines.append(f"{_accounts(len(contexts))} on the sheet:")
         for playbook in playbooks.playbooks:

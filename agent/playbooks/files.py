@@ -145,4 +145,7 @@ def load_playbooks(directory: Path, language: str | None = None) -> PlaybookSet:
     if not directory.is_dir():
         raise PlaybookError(f"{directory}: no such playbooks folder; fix `[playbooks] dir`.")
     env = make_environment(language or directory.name)
-    return PlaybookSet([parse_playbook(p, env) for p in playbook_files(directory)], env)
+    playbooks = PlaybookSet([parse_playbook(p, env) for p in playbook_files(directory)], env)
+    if playbooks.in_worker:
+        playbooks.worker()  # forked now, before the pass reads the sheet (`contain.py`)
+    return playbooks
