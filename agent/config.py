@@ -60,7 +60,7 @@ KEYS: dict[str, list[str]] = {
     "model.thresholds": ["green", "orange"],
     "model.criteria": ["id", "column", "label", "weight", "points", "bands", "days_until", "unit"],
     "model.criteria.bands": ["min", "points"],
-    "output": ["score", "status", "why", "next_action"],
+    "output": ["score", "status", "why", "next_action", "trend"],
     "playbooks": ["dir"],
     "digest": ["to", "day", "time", "timezone", "outbox", "templates", "team"],
     "smtp": [
@@ -120,9 +120,10 @@ class OutputColumns:
     status: str
     why: str
     next_action: str
+    trend: str | None = None  # the 4-week change ("▲ +2"), only when the admin names it
 
-    def all(self) -> tuple[str, str, str, str]:
-        return (self.score, self.status, self.why, self.next_action)
+    def all(self) -> tuple[str, ...]:
+        return (self.score, self.status, self.why, self.next_action, *filter(None, [self.trend]))
 
 
 @dataclass(frozen=True)
@@ -447,9 +448,10 @@ def _parse_output(ctx: ConfigContext, raw: Mapping[str, Any], language: str) -> 
         _str(ctx, raw, "output", k, d) or d
         for k, d in zip(("score", "status", "why", "next_action"), defaults, strict=True)
     ]
-    if len(set(names)) != 4:
-        raise ctx.fail("output", "four different column names", names)
-    return OutputColumns(*names)
+    trend = _str(ctx, raw, "output", "trend") or None
+    if len(set(names)) != 4 or trend in names:  # the trend column too: its own name
+        raise ctx.fail("output", "four different column names", [*names, trend] if trend else names)
+    return OutputColumns(names[0], names[1], names[2], names[3], trend)
 
 
 def _parse_digest(ctx: ConfigContext, raw: Mapping[str, Any]) -> DigestConfig:

@@ -7,7 +7,8 @@ week's row is replaced in place on every pass, so re-running never duplicates a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,10 +55,38 @@ def history_header(
     """The history tab's header: week, date, key, score, status, points per criterion, model
     (and, with `override`, the CSM's override after it)."""
     week, date, score, status, version = HEADERS.get(language, HEADERS["en"])
-    header = [week, date, key_column, score, status, *(c.id for c in model.criteria), version]
+    criteria = criteria_headers(model, key_column)
+    header = [week, date, key_column, score, status, *criteria, version]
     if override:
         header.append(OVERRIDE_HEADERS.get(language, OVERRIDE_HEADERS["en"]))
     return header
+
+
+def criteria_headers(model: Model, key_column: str) -> list[str]:
+    """Each criterion's column in the history tab, by its label as the team reads it
+    ("Adoption", not "adoption"); by its id where the label would be ambiguous (two
+    criteria of one label, a label that is another's id or a header of the tab's own, in
+    either language)."""
+    fixed = {key_column, *OVERRIDE_HEADERS.values()}
+    fixed.update(word for words in HEADERS.values() for word in words)
+    labels = Counter(c.label for c in model.criteria)
+    ids = {c.id for c in model.criteria}
+    return [
+        c.label
+        if c.label and labels[c.label] == 1 and c.label not in fixed
+        and (c.label == c.id or c.label not in ids)
+        else c.id
+        for c in model.criteria
+    ]  # fmt: skip
+
+
+def _criterion_at(header: list[Any], criterion: Criterion, label: str) -> int | None:
+    """Where a criterion's points are: under its label, or its id in a tab written before
+    the labels (both read, so no past is lost)."""
+    for name in (label, criterion.id):
+        if name in header:
+            return header.index(name)
+    return None
 
 
 def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
@@ -101,9 +130,11 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         "status": each_distinct(cells(4), _status, blank=None),
         "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
     }
-    for i in ids:
-        points = cells(header.index(i)) if i in header else [None] * len(rows)
-        data[f"points.{i}"] = _numbers(pd.Series(points, dtype=object))
+    key_column = _text(header[2]) if len(header) > 2 else ""
+    for criterion, label in zip(model.criteria, criteria_headers(model, key_column), strict=True):
+        at = _criterion_at(header, criterion, label)
+        points = cells(at) if at is not None else [None] * len(rows)
+        data[f"points.{criterion.id}"] = _numbers(pd.Series(points, dtype=object))
     if has_override:  # a status code, None where no override held
         data["override"] = each_distinct(cells(last + 1), _status, blank=None)
     frame = pd.DataFrame(data)  # in the order of `columns`, then the override if kept
@@ -151,6 +182,24 @@ class Trend:
             {"week": w, "score": None if s != s else float(s), "status": st}
             for w, s, st in zip(weeks, scores, statuses, strict=True)
         ]
+
+
+def trend_text(delta: float | None, language: str) -> str:
+    """The 4-week change as a CSM reads it in the trend column: "▲ +2", "▼ −3" (a true
+    minus), "=" when the score held; blank without four weeks of history. Text, never a
+    formula."""
+    if delta is None or delta != delta:
+        return ""
+    if delta == 0:
+        return "="
+    size = number_text(abs(delta), language)
+    return f"▲ +{size}" if delta > 0 else f"▼ \u2212{size}"
+
+
+def trend_texts(keys: Iterable[Any], trends: Mapping[str, Trend], language: str) -> list[str]:
+    """`trend_text` for each key (blank for a key with no trend: a row without a key)."""
+    empty = Trend()
+    return [trend_text(trends.get(k, empty).delta_4w, language) for k in keys]
 
 
 def account_trends(

@@ -7,6 +7,19 @@ STATUSES = ("green", "orange", "red")  # the three colours of an account, worst 
 # The fill of a status cell, as a spreadsheet's RGB hex (Excel, LibreOffice).
 STATUS_FILLS = {"green": "C6EFCE", "orange": "FFE4B5", "red": "FFC7CE"}
 
+# The shade of the agent's columns (and of a blank score cell), apart from every status fill.
+AGENT_FILL = "EEF2F7"
+
+# The note on each agent column's header, and how wide "why" and the next action are shown
+# (their text wraps): about 45 characters a line at 1366 px, both beside the key.
+AGENT_NOTE = {
+    "fr": "Colonne écrite par l'agent à chaque passage : ce qui y est tapé sera remplacé.",
+    "en": "Written by the agent on every pass: anything typed here will be replaced.",
+}
+WRAPPED_WIDTH = 320
+# The title of the filter view the agent keeps for each CSM on Google.
+OWNER_VIEW = {"fr": "Comptes de {owner}", "en": "{owner}'s accounts"}
+
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "fr": {"green": "En bonne santé", "orange": "À surveiller", "red": "À risque"},
     "en": {"green": "Healthy", "orange": "Watch", "red": "At risk"},
@@ -18,7 +31,11 @@ KNOWN_STATUS_LABELS = frozenset(word for words in STATUS_LABELS.values() for wor
 
 def fill_rgb(status: str) -> tuple[float, float, float]:
     """A status fill as Google's 0-1 RGB, to three decimals (as the agent has always written it)."""
-    hex_ = STATUS_FILLS[status]
+    return hex_rgb(STATUS_FILLS[status])
+
+
+def hex_rgb(hex_: str) -> tuple[float, float, float]:
+    """A spreadsheet's RGB hex as Google's 0-1 RGB, to three decimals."""
     red, green, blue = (round(int(hex_[i : i + 2], 16) / 255, 3) for i in (0, 2, 4))
     return red, green, blue
 

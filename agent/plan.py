@@ -25,7 +25,7 @@ from agent.cells import (
     key_text_list,
 )
 from agent.config import Config
-from agent.labels import STATUS_LABELS, WHY
+from agent.labels import AGENT_NOTE, OWNER_VIEW, STATUS_LABELS, WHY, WRAPPED_WIDTH
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -152,8 +152,9 @@ class StatusColours:
 
 @dataclass(frozen=True)
 class ScoreScale:
-    """The score column's colour scale: red at `red`, orange at `orange`, green at `green`
-    and above (the model's thresholds), shaded in between; a blank score stays blank."""
+    """The score column's colours, the status's own: green from `green` up, orange from
+    `orange`, red below (the model's thresholds, as `Model.status_codes` reads them); no
+    blend between them, and a blank score stays blank. `red` is the lowest score."""
 
     red: float
     orange: float
@@ -162,7 +163,7 @@ class ScoreScale:
 
 @dataclass(frozen=True)
 class Formatting:
-    """The formatting the agent owns: status colours, the score's colour scale, dropdowns,
+    """The formatting the agent owns: status colours, the score's colours, dropdowns,
     protected agent columns."""
 
     status_column: str
@@ -171,6 +172,11 @@ class Formatting:
     agent_columns: tuple[str, ...]
     dropdowns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (input column, allowed labels)
     score_scale: ScoreScale | None = None
+    key_column: str | None = None  # frozen with the header, so an answer keeps its account
+    wrapped: tuple[tuple[str, int], ...] = ()  # (agent column, width in pixels): text wraps
+    agent_note: str = ""  # the note on each agent column's header: the agent writes it
+    owner_column: str | None = None
+    owner_views: str = ""  # a filter view per owner, titled so ("Comptes de {owner}")
 
 
 @dataclass
@@ -195,6 +201,10 @@ class WritePlan:
     # every account's wanted agent cells, by key: lets a store put right the rows a CSM
     # moved during the pass, including accounts whose cells did not change
     desired: Mapping[str, Mapping[str, CellValue]] | None = None
+    # "Scores du 07/12 à 09:41 · prochain passage 09:51": on the score's header, written
+    # only with the rest of a plan that is not empty (an unchanged pass writes nothing)
+    freshness: str = ""
+    owners: tuple[str, ...] = ()  # the owners found on rows with a key: a view each
 
     def is_empty(self) -> bool:
         return not (self.new_columns or self.cells or self.history_rows or self.history_oldest_week)
@@ -305,6 +315,11 @@ def formatting_for(config: Config) -> Formatting:
         agent_columns=out.all(),
         dropdowns=tuple(dropdowns),
         score_scale=ScoreScale(0.0, float(model.orange), float(model.green)),
+        key_column=config.sheet.key_column,
+        wrapped=((out.why, WRAPPED_WIDTH), (out.next_action, WRAPPED_WIDTH)),
+        agent_note=AGENT_NOTE.get(config.language, AGENT_NOTE["en"]),
+        owner_column=config.sheet.owner_column or None,
+        owner_views=OWNER_VIEW.get(config.language, OWNER_VIEW["en"]),
     )
 
 
@@ -397,6 +412,8 @@ def plan_writes(
     shown = accounts["shown"].to_numpy(dtype=float)
     wanted = _wanted_cells(accounts, config)
     storable = _flag_unstorable_keys(keys, keyed, wanted[out.why], config.language)
+    if "owner" in accounts:
+        plan.owners = tuple(sorted({o for o in accounts["owner"][keyed].tolist() if o}))
     plan.cells = CellWrites(_changed_cells(wanted, accounts, raw, header, out.score, keyed))
     plan.desired = DesiredCells(
         keys[keyed].tolist(), {column: values[keyed].tolist() for column, values in wanted.items()}
@@ -454,12 +471,16 @@ def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarra
     why = texts_or_none(accounts["why"])
     next_actions = texts_or_none(accounts["next_action"])
     _clean_next_actions(next_actions, why, config.language)
-    return {
+    wanted = {
         out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
         out.why: why,
         out.next_action: next_actions,
     }
+    if out.trend:  # a frame scored without one (a test's) gets a blank column
+        trend = accounts["trend"] if "trend" in accounts else pd.Series([""] * len(accounts))
+        wanted[out.trend] = texts_or_none(trend)
+    return wanted
 
 
 def _clean_next_actions(actions: np.ndarray, why: np.ndarray, language: str) -> None:

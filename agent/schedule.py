@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.config import Config
 from agent.errors import HealthAgentError
+from agent.freshness import age_text, stale_since
 from agent.playbooks.contain import PlaybooksStopped
 from agent.state import AgentStatus, StateFolder
 from agent.stores.base import Store
@@ -329,4 +330,12 @@ def describe_status(config: Config, now: dt.datetime) -> list[str]:
         )
         if s.get("write_note"):
             lines.append(f"last pass wrote nothing: {s['write_note']}")
+    age = stale_since(status.last_success_time(), now, config.sync_every_minutes)
+    if age is not None:  # what the CSMs see is that old: say so first
+        every = f"{config.sync_every_minutes:g}"
+        lines.insert(
+            0,
+            f"scores are stale: no successful pass for {age_text(age)} "
+            f"(one is due every {every} minutes)",
+        )
     return [line.rstrip() for line in lines]

@@ -24,6 +24,7 @@ from agent.accounts import accounts_frame, check_columns
 from agent.cells import each_distinct, key_text, parse_date
 from agent.config import Config
 from agent.contexts import ContextColumns, NextActions, account_contexts
+from agent.freshness import freshness_line
 from agent.history import (
     account_trends,
     changes_since_last_week,
@@ -31,6 +32,7 @@ from agent.history import (
     history_header,
     iso_week,
     shift_week,
+    trend_texts,
 )
 from agent.overrides import apply_overrides, read_overrides
 from agent.plan import WritePlan, WriteReport, plan_writes
@@ -134,6 +136,8 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
         why = scored["why"].tolist()
         scored["why"] = [f"{w} · {c}" if c else w for w, c in zip(why, changes, strict=True)]
     scored["next_action"] = ""
+    if config.output.trend:  # the 4-week change, as text, in the agent's trend column
+        scored["trend"] = trend_texts(scored["key"].tolist(), trends, config.language)
     return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 
 
@@ -223,6 +227,9 @@ def _one_pass(
             override=bool(config.sheet.override_column),
         ),
         oldest_week=shift_week(sheet.week, -config.sheet.history_keep_weeks),
+    )
+    plan.freshness = freshness_line(
+        now, config.sync_every_minutes, config.digest.timezone, config.language
     )
     report = WriteReport() if dry_run else store.write(plan)
     skipped = scored["skipped"].to_numpy(dtype=bool)

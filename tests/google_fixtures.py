@@ -49,6 +49,8 @@ FORMAT = Formatting(
     score_scale=ScoreScale(0, 3, 6),
 )
 USAGE = ["Quotidienne", "Hebdomadaire", "Rare"]
+# the agent's rules: three status fills, and the score's four (blank, green, orange, red)
+AGENT_RULES = 7
 
 
 def accounts(n: int) -> list[list[Any]]:
@@ -87,6 +89,18 @@ def plan_for(store: GoogleStore, week: str = "2026-W48") -> WritePlan:
         if any(c.key == key for c in plan.cells[-4:]):
             plan.history_rows.append([week, "2026-11-24", key, wanted["Score"], wanted["Statut"]])
     return plan
+
+
+def score_conditions(rules: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """The agent's score rules among `rules` (numbers and blanks, not a status label), as
+    (condition, threshold) in their order."""
+    out = []
+    for rule in rules:
+        condition = rule.get("booleanRule", {}).get("condition", {})
+        if condition.get("type") in {"BLANK", "NUMBER_GREATER_THAN_EQ", "NUMBER_LESS"}:
+            values = condition.get("values", [])
+            out.append((condition["type"], values[0]["userEnteredValue"] if values else None))
+    return out
 
 
 def counts(emulator: SheetsEmulator) -> dict[str, int]:

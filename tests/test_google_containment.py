@@ -19,6 +19,7 @@ from agent.sync import run_pass
 from tests.conftest import ROOT, example_config
 from tests.google_fixtures import (
     AGENT,
+    AGENT_RULES,
     INPUTS,
     SPREADSHEET_ID,
     accounts,
@@ -41,7 +42,7 @@ def test_a_merge_across_the_header_does_not_stop_the_values(tmp_path: Path) -> N
         store.write(plan_for(store))
         header = [str(h) for h in tab.header()]
         assert header[3:] == AGENT and tab.cell(1, 3) != ""  # the scores landed
-        assert tab.frozen_rows == 0 and len(tab.conditional_formats) == 4
+        assert tab.frozen_rows == 0 and len(tab.conditional_formats) == AGENT_RULES
         emulator.reset_counters()
         store.write(plan_for(store))  # the next pass asks for no freeze it cannot get
         assert counts(emulator) == {"metadata": 1, "read": 1}
@@ -58,7 +59,7 @@ def test_a_refused_freeze_is_left_out_and_the_values_still_land(tmp_path: Path) 
         ))  # fmt: skip
         store.write(plan)
         assert [str(h) for h in tab.header()][3:] == AGENT and tab.cell(1, 3) != ""
-        assert tab.frozen_rows == 0 and len(tab.conditional_formats) == 4
+        assert tab.frozen_rows == 0 and len(tab.conditional_formats) == AGENT_RULES
 
 
 def test_rules_given_back_bounded_to_the_grid_are_known_as_the_agents(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_rules_given_back_bounded_to_the_grid_are_known_as_the_agents(tmp_path: 
             emulator.reset_counters()
             store.write(plan_for(store))
             assert counts(emulator) == {"metadata": 1, "read": 1}  # nothing added again
-        assert len(tab.conditional_formats) == 4
+        assert len(tab.conditional_formats) == AGENT_RULES
 
 
 def google_config(tmp_path: Path) -> Config:

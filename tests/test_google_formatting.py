@@ -79,10 +79,11 @@ def test_a_new_tab_gets_rules_protections_a_dropdown_and_a_frozen_header() -> No
     requests = formatting_requests(tab(), COLUMNS, FORMAT)
     kinds = Counter(next(iter(r)) for r in requests)
     assert kinds == {
-        "addConditionalFormatRule": 4,  # three status fills and the score's colour scale
+        "addConditionalFormatRule": 7,  # three status fills and the score's four
         "addProtectedRange": 2,
         "setDataValidation": 1,
         "updateSheetProperties": 1,
+        "repeatCell": 2,  # the agent's two columns shaded
     }
 
 
@@ -101,8 +102,8 @@ def test_new_thresholds_rewrite_the_agents_rules_after_a_persons() -> None:
                if "deleteConditionalFormatRule" in r]  # fmt: skip
     adds = [r["addConditionalFormatRule"]["index"] for r in requests
             if "addConditionalFormatRule" in r]  # fmt: skip
-    assert deletes == [4, 3, 2, 1]  # from the end, the person's rule at 0 never
-    assert adds == [1, 2, 3, 4]
+    assert deletes == [7, 6, 5, 4, 3, 2, 1]  # from the end, the person's rule at 0 never
+    assert adds == [1, 2, 3, 4, 5, 6, 7]
     # the fingerprint in the protections' description changed with the thresholds
     made = [r["addProtectedRange"]["protectedRange"] for r in requests if "addProtectedRange" in r]
     assert [formatting_fingerprint(moved, COLUMNS, 0) in p["description"] for p in made] == [
@@ -146,7 +147,7 @@ def test_a_new_dropdown_value_makes_the_protections_anew_a_strict_one_kept_stric
     more = dataclasses.replace(FORMAT, dropdowns=(("Utilisation", ("Rare", "Jamais")),))
     requests = formatting_requests(after, COLUMNS, more)
     assert [r["deleteProtectedRange"]["protectedRangeId"] for r in requests
-            if "deleteProtectedRange" in r] == [4, 5]  # fmt: skip
+            if "deleteProtectedRange" in r] == [7, 8]  # fmt: skip
     made = [r["addProtectedRange"]["protectedRange"] for r in requests if "addProtectedRange" in r]
     assert [(p["range"]["startColumnIndex"], p["warningOnly"]) for p in made] == [
         (3, False),

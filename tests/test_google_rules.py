@@ -17,6 +17,7 @@ from agent.plan import ScoreScale, WritePlan
 from agent.stores.google import is_agent_rule
 from tests.google_fixtures import (
     AGENT,
+    AGENT_RULES,
     EMAIL,
     FORMAT,
     INPUTS,
@@ -26,6 +27,7 @@ from tests.google_fixtures import (
     accounts,
     emulated_google,
     plan_for,
+    score_conditions,
     start_emulated_google,
 )
 from tests.sheets_emulator import Fault
@@ -67,16 +69,21 @@ def test_ten_writes_leave_the_rules_identical_and_a_persons_rules_stay(
         assert json.dumps(google.tab.conditional_formats, sort_keys=True) == after_first
     assert google.emulator.calls["format"] == 0
     rules = google.tab.conditional_formats
-    assert theirs in rules and rules[0] == on_status and len(rules) == 6
+    assert theirs in rules and rules[0] == on_status and len(rules) == 2 + AGENT_RULES
     score_col = google.tab.header().index("Score")
-    [scale] = [r for r in rules if "gradientRule" in r]
+    scores = rules[-4:]  # the agent's score rules, after its status fills
     # Google leaves zero numbers (sheetId 0) out of what it returns
-    assert scale["ranges"] == [{"startRowIndex": 1, "startColumnIndex": score_col,
-                                "endColumnIndex": score_col + 1}]  # fmt: skip
-    points = scale["gradientRule"]
-    assert [
-        (points[p]["type"], points[p]["value"]) for p in ("minpoint", "midpoint", "maxpoint")
-    ] == [("NUMBER", "0"), ("NUMBER", "3"), ("NUMBER", "6")]
+    assert all(scale["ranges"] == [{"startRowIndex": 1, "startColumnIndex": score_col,
+                                    "endColumnIndex": score_col + 1}]
+               for scale in scores)  # fmt: skip
+    # the status's own thresholds, no blend: blank first, green from 6, orange from 3, red
+    assert score_conditions(rules) == [
+        ("BLANK", None),
+        ("NUMBER_GREATER_THAN_EQ", "6"),
+        ("NUMBER_GREATER_THAN_EQ", "3"),
+        ("NUMBER_LESS", "3"),
+    ]
+    assert not any("gradientRule" in r for r in rules)
     protected = google.tab.protected_ranges
     assert len(protected) == 4 and all(p["warningOnly"] for p in protected)
     assert all(p["description"].startswith("health-agent") for p in protected)
@@ -98,7 +105,7 @@ def test_a_tab_of_a_header_alone_in_a_one_row_grid_gets_its_formatting_unfrozen(
         assert tab.row_count == 1
         store.write(plan_for(store))
         assert tab.header() == [*INPUTS, *AGENT] and tab.frozen_rows == 0
-        assert len(tab.conditional_formats) == 4
+        assert len(tab.conditional_formats) == AGENT_RULES
 
 
 def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
@@ -107,7 +114,9 @@ def test_a_deleted_agent_rule_comes_back_once(google: EmulatedGoogle) -> None:
     google.emulator.reset_counters()
     google.store.write(plan_for(google.store))
     google.store.write(plan_for(google.store))
-    assert google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == 4
+    assert (
+        google.emulator.calls["format"] == 1 and len(google.tab.conditional_formats) == AGENT_RULES
+    )
 
 
 def persons_rule(text: str) -> dict[str, Any]:
@@ -149,7 +158,7 @@ def test_a_rule_a_person_adds_while_the_agent_rewrites_its_own_costs_no_rule(
         (persons_rule(name)["ranges"], persons_rule(name)["booleanRule"]["condition"])
         for name in ("Hugo", "Camille")
     ]
-    assert len(rules) == 2 + 4  # the agent's three status rules and its scale, once each
+    assert len(rules) == 2 + AGENT_RULES  # the agent's status and score rules, once each
     google.emulator.reset_counters()
     google.store.write(plan_for(google.store))
     assert google.emulator.calls["format"] == 0  # nothing left to mend
@@ -202,7 +211,7 @@ def test_a_race_whose_formatting_answer_is_lost_still_costs_no_rule(
     google.emulator.inject(Fault(status=503, after=True, kinds=frozenset({"format"})))
     google.store.write(plan)
     assert added() and persons_rules(google) == ["Hugo", "Camille"]
-    assert len(google.tab.conditional_formats) == 2 + 4
+    assert len(google.tab.conditional_formats) == 2 + AGENT_RULES
 
 
 def test_a_rule_put_back_keeps_its_place_among_a_persons_rules(google: EmulatedGoogle) -> None:
@@ -219,7 +228,7 @@ def test_a_rule_put_back_keeps_its_place_among_a_persons_rules(google: EmulatedG
     )
     google.store.write(plan)
     assert persons_rules(google) == ["Camille", "Hugo", "Léa", "Zoé"]
-    assert len(google.tab.conditional_formats) == 4 + 4
+    assert len(google.tab.conditional_formats) == 4 + AGENT_RULES
 
 
 def test_a_rule_a_person_deletes_during_the_pass_is_read_again_not_a_refusal(
@@ -231,7 +240,7 @@ def test_a_rule_a_person_deletes_during_the_pass_is_read_again_not_a_refusal(
     google.emulator.clear_hooks()
     google.emulator.between("", "format", lambda _: google.tab.conditional_formats.pop(0))
     google.store.write(plan)
-    assert persons_rules(google) == [] and len(google.tab.conditional_formats) == 4
+    assert persons_rules(google) == [] and len(google.tab.conditional_formats) == AGENT_RULES
 
 
 def test_a_protection_a_lead_made_strict_stays_strict_even_when_made_anew(
@@ -286,9 +295,12 @@ def test_new_thresholds_replace_the_score_scale_once_and_a_persons_scale_stays(
         google.store.write(plan)
     assert google.emulator.calls["format"] == 1
     scales = [r["gradientRule"] for r in google.tab.conditional_formats if "gradientRule" in r]
-    assert theirs["gradientRule"] in scales and len(scales) == 2
-    [ours] = [g for g in scales if g != theirs["gradientRule"]]
-    assert (ours["midpoint"]["value"], ours["maxpoint"]["value"]) == ("2", "5")
+    assert scales == [theirs["gradientRule"]]
+    assert score_conditions(google.tab.conditional_formats)[1:] == [
+        ("NUMBER_GREATER_THAN_EQ", "5"),
+        ("NUMBER_GREATER_THAN_EQ", "2"),
+        ("NUMBER_LESS", "2"),
+    ]
 
 
 @pytest.mark.parametrize("lost", [Fault(reset=True, after=True), Fault(status=500, after=True)],
@@ -313,9 +325,14 @@ def test_a_formatting_call_whose_answer_is_lost_is_not_made_twice(
     plan.formatting = dataclasses.replace(FORMAT, score_scale=ScoreScale(0, 2, 5))
     google.store.write(plan)
     rules = google.tab.conditional_formats
-    assert rules[0] == theirs and len(rules) == 5  # the person's rule, and the agent's four
-    [scale] = [r["gradientRule"] for r in rules if "gradientRule" in r]
-    assert (scale["midpoint"]["value"], scale["maxpoint"]["value"]) == ("2", "5")
+    assert (
+        rules[0] == theirs and len(rules) == 1 + AGENT_RULES
+    )  # the person's rule, and the agent's
+    assert score_conditions(rules)[1:] == [
+        ("NUMBER_GREATER_THAN_EQ", "5"),
+        ("NUMBER_GREATER_THAN_EQ", "2"),
+        ("NUMBER_LESS", "2"),
+    ]
     assert len(google.tab.protected_ranges) == 4
     google.emulator.reset_counters()
     google.store.write(plan)  # nothing left to do
@@ -342,7 +359,7 @@ def test_a_refused_formatting_call_is_sent_again_once_it_is_sure_what_is_left(
         store.write(plan)
         assert emulator.calls["format"] == 2 and len(sleep.waits) == 1
         assert emulator.calls["metadata"] == metadata_reads
-        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == 4
+        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == AGENT_RULES
 
 
 def test_a_formatting_call_never_confirmed_fails_the_pass_after_bounded_tries(
@@ -378,4 +395,4 @@ def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path
             f"Compte {i:06d}" for i in range(5)
         ]
         assert len(emulator.spreadsheets[SPREADSHEET_ID].tabs) == 2
-        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == 4
+        assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == AGENT_RULES

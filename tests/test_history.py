@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -86,10 +87,10 @@ def test_history_row_holds_week_date_key_score_status_points_and_model(seed_conf
         "Client",
         "Score",
         "Statut",
-        "usage",
-        "responsiveness",
-        "feedback",
-        "adoption",
+        "Utilisation",  # the criteria by their labels, as the team reads them
+        "Réactivité",
+        "Feedback",
+        "Adoption",
         "Modèle",
     ]
     acme = [r for r in history_rows(store) if r[2] == "Acme"][0]
@@ -425,3 +426,35 @@ def test_trends_match_reading_each_account_one_at_a_time(rows, current):
     assert {
         key: (t.delta_4w, t.weeks_at_max, t.status_week_ago, t.weeks) for key, t in got.items()
     } == expected
+
+
+def test_a_history_tab_written_with_ids_is_read_and_its_header_moves_to_labels(seed_config):
+    """Tabs written before the labels keep their past: the points are found under the ids,
+    and the next pass writes the header with the labels over the same columns."""
+    from agent.history import history_frame
+    from agent.stores.base import Tab
+
+    ids = [c.id for c in seed_config.model.criteria]
+    header = ["Semaine", "Date", "Client", "Score", "Statut", *ids, "Modèle"]
+    row = ["2026-W47", "2026-11-16", "Acme", 8, "En bonne santé", 2, 1, 2, 0, "v1"]
+    old = Tab("Historique", header, [row])
+    frame = history_frame(old, seed_config.model)
+    assert frame[[f"points.{i}" for i in ids]].to_numpy().tolist() == [[2.0, 1.0, 2.0, 0.0]]
+    store = sheet(accounts())
+    store.history = old
+    run_pass(store, seed_config, now=MONDAY)
+    assert store.history.header[5:9] == ["Utilisation", "Réactivité", "Feedback", "Adoption"]
+    again = history_frame(store.history, seed_config.model)
+    acme = again[(again["key"] == "Acme") & (again["week"] == "2026-W47")]
+    assert acme[[f"points.{i}" for i in ids]].to_numpy().tolist() == [[2.0, 1.0, 2.0, 0.0]]
+
+
+def test_a_label_that_could_be_misread_stays_an_id(seed_config):
+    from agent.history import criteria_headers
+
+    first, second, *rest = seed_config.model.criteria
+    clash = dataclasses.replace(first, label="Score")  # one of the tab's own headers
+    twice = dataclasses.replace(second, label=rest[0].label)  # two criteria, one label
+    model = dataclasses.replace(seed_config.model, criteria=(clash, twice, *rest))
+    names = criteria_headers(model, "Client")
+    assert names[:3] == [first.id, second.id, rest[0].id] and names[3] == rest[1].label

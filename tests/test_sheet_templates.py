@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from agent.cli import main
 from agent.config import load_config
@@ -57,7 +58,8 @@ def test_init_builds_a_ready_workbook_and_a_config(tmp_path, name, lang, capsys)
     ws = load_workbook(workbook)[config.sheet.worksheet]
     header = [c.value for c in ws[1]]
     assert header[-4:] == list(config.output.all())
-    assert ws.freeze_panes == "A2"
+    key_at = header.index(config.sheet.key_column)  # the header row and the key column frozen
+    assert ws.freeze_panes == f"{get_column_letter(key_at + 2)}2"
     assert ws.max_row == 13
     assert ws.data_validations.dataValidation  # dropdowns on label columns
     assert main(["sync", "-c", str(config_path)]) == 0

@@ -18,6 +18,7 @@ from agent.cli import main
 from agent.config import Config, load_config
 from agent.errors import SheetError
 from agent.from_config import load_next_actions, open_store
+from agent.labels import AGENT_NOTE, STATUS_FILLS
 from agent.sheet_templates import init
 from agent.sync import run_pass
 
@@ -141,17 +142,26 @@ def test_status_colours_follow_the_value_as_conditional_formatting(sample):
         ['"En bonne santé"', '"À surveiller"', '"À risque"']
     )
     assert all(ref.startswith(f"{status_letter}2:") for ref, _ in rules)
-    # the score gets a colour scale through the model's thresholds: red 0, orange, green
-    [(ref, scale)] = [(ref, r) for ref, r in every if r.type == "colorScale"]
+    # the score in its status's own fill, on the model's thresholds: no blend
     score_letter = [c.column_letter for c in ws[1] if c.value == "Score"][0]
-    assert ref.startswith(f"{score_letter}2:")
-    points = [(v.type, float(v.val)) for v in scale.colorScale.cfvo]
+    scores = [(ref, r) for ref, r in every if r.type == "expression"]
+    assert all(ref.startswith(f"{score_letter}2:") for ref, _ in scores)
     model = config.model
-    assert points == [("num", 0.0), ("num", model.orange), ("num", model.green)]
-    assert len(every) == 4
+    assert score_fills(ws) == [
+        (f"AND(ISNUMBER({score_letter}2),{score_letter}2>={model.green:g})", STATUS_FILLS["green"]),
+        (
+            f"AND(ISNUMBER({score_letter}2),{score_letter}2>={model.orange:g})",
+            STATUS_FILLS["orange"],
+        ),
+        (f"AND(ISNUMBER({score_letter}2),{score_letter}2<{model.orange:g})", STATUS_FILLS["red"]),
+    ]
+    assert not any(r.type == "colorScale" for _, r in every)
+    assert len(every) == 6
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert '"Active 5 jours sur 7,Usage sporadique,Inactif"' in lists.values()
-    assert ws.freeze_panes == "A2"
+    key_letter = [c.column_letter for c in ws[1] if c.value == config.sheet.key_column][0]
+    right = chr(ord(key_letter) + 1)
+    assert ws.freeze_panes == f"{right}2"  # the header row and the key column
 
 
 def test_sync_json_prints_rows_and_summary(sample, capsys):
@@ -201,6 +211,14 @@ def test_formula_like_text_in_a_key_stays_text_in_the_workbook(sample):
     assert "HYPERLINK" in why.value and why.data_type == "s"
 
 
+def score_fills(ws) -> list[tuple[str, str]]:
+    """The agent's score rules (formula, fill), most important first."""
+    rules = [r for cf in ws.conditional_formatting for r in cf.rules if r.type == "expression"]
+    return [
+        (r.formula[0], r.dxf.fill.fgColor.rgb[-6:]) for r in sorted(rules, key=lambda r: r.priority)
+    ]
+
+
 def test_a_new_threshold_replaces_the_score_scale_and_a_persons_scale_stays(sample):
     config, _ = sample
     assert config.sheet.workbook is not None
@@ -218,12 +236,38 @@ def test_a_new_threshold_replaces_the_score_scale_and_a_persons_scale_stays(samp
         run_pass(open_store(moved), moved, now=NOW)
     ws = load_workbook(config.sheet.workbook)["Comptes"]
     scales = [r for cf in ws.conditional_formatting for r in cf.rules if r.type == "colorScale"]
-    ends = sorted(
-        (v.type, v.val) for r in scales for v in r.colorScale.cfvo if v.type in ("num", "max")
-    )
-    assert len(scales) == 2  # the person's, and one of the agent's: the new one
-    assert ("max", None) in ends and ("num", float(model.green)) in ends
-    assert ("num", float(config.model.green)) not in ends
+    assert len(scales) == 1  # the person's
+    assert [v.type for v in scales[0].colorScale.cfvo] == ["min", "max"]
+    fills = score_fills(ws)
+    assert len(fills) == 3 and f">={model.green:g})" in fills[0][0]  # the new threshold, once
+
+
+def test_the_colour_scale_the_agent_wrote_before_is_replaced_once(sample):
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    wb = load_workbook(config.sheet.workbook)
+    ws = wb["Comptes"]
+    letter = [c.column_letter for c in ws[1] if c.value == "Score"][0]
+    model = config.model
+    fills = STATUS_FILLS
+    old = ColorScaleRule(start_type="num", start_value=0, start_color=fills["red"],
+                         mid_type="num", mid_value=model.orange, mid_color=fills["orange"],
+                         end_type="num", end_value=model.green,
+                         end_color=fills["green"])  # fmt: skip
+    ws.conditional_formatting = type(ws.conditional_formatting)()
+    ws.conditional_formatting.add(f"{letter}2:{letter}1048576", old)
+    wb.save(config.sheet.workbook)
+    for _ in range(2):
+        run_pass(open_store(config), config, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    every = [r for cf in ws.conditional_formatting for r in cf.rules]
+    assert not any(r.type == "colorScale" for r in every)
+    assert [fill for _, fill in score_fills(ws)] == [
+        STATUS_FILLS["green"],
+        STATUS_FILLS["orange"],
+        STATUS_FILLS["red"],
+    ]
 
 
 def test_status_labels_in_another_language_replace_the_agents_rules(sample):
@@ -234,7 +278,9 @@ def test_status_labels_in_another_language_replace_the_agents_rules(sample):
     for _ in range(2):
         run_pass(open_store(english), english, now=NOW)
     ws = load_workbook(config.sheet.workbook)["Comptes"]
-    formulas = [r.formula[0] for cf in ws.conditional_formatting for r in cf.rules if r.formula]
+    formulas = [
+        r.formula[0] for cf in ws.conditional_formatting for r in cf.rules if r.type == "cellIs"
+    ]
     assert sorted(formulas) == sorted(['"Healthy"', '"Watch"', '"At risk"'])
 
 
@@ -285,3 +331,24 @@ def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(sample):
     assert wb.sheetnames == ["Comptes", "Historique"]
     weeks = sorted({r[0] for r in wb["Historique"].iter_rows(min_row=2, values_only=True)})
     assert weeks == ["2026-W48", "2026-W49", "2026-W50"]
+
+
+def test_the_workbook_gets_an_autofilter_and_a_message_on_the_agents_columns(sample):
+    """Typing into an agent column is warned, not refused: a validation of type "none"
+    whose input message says the agent writes it (a refusal would stop a CSM's paste of
+    whole rows; the agent puts its cells back on the next pass anyway)."""
+    config, _ = sample
+    assert config.sheet.workbook is not None
+    run_pass(open_store(config), config, now=NOW)
+    ws = load_workbook(config.sheet.workbook)["Comptes"]
+    header = [c.value for c in ws[1]]
+    last = ws.cell(row=1, column=len(header)).column_letter
+    assert ws.auto_filter.ref == f"A1:{last}1048576"
+    messages = {
+        str(dv.sqref): dv.prompt for dv in ws.data_validations.dataValidation if dv.type is None
+    }
+    for column in config.output.all():
+        letter = ws.cell(row=1, column=header.index(column) + 1).column_letter
+        assert messages[f"{letter}2:{letter}1048576"] == AGENT_NOTE["fr"]
+    again = run_pass(open_store(config), config, now=NOW)
+    assert not again.report.formatting_written  # known again: nothing rewritten

@@ -110,7 +110,7 @@ def test_a_file_libreoffice_saved_after_the_agent_gets_no_rule_twice(tmp_path):
         again = one_pass(config)
         assert again.report.cells_written == 0 and again.report.history_rows_written == 0
         sheet = parts(path)["xl/worksheets/sheet1.xml"]
-        assert sheet.count(b"<cfRule") == 4 and sheet.count(b"<dataValidation ") == 4
+        assert sheet.count(b"<cfRule") == 6 and sheet.count(b"<dataValidation ") == 4 + 4
         assert sheet.count(b"<pane ") == 1  # a headless save drops it: the agent's, put back
     assert not again.report.formatting_written
 

@@ -135,7 +135,7 @@ def test_formatting_is_added_once_and_a_persons_rule_stays():
     columns = {"Usage": 1, "Score": 2, "Statut": 3}
     first = apply_formatting(xml, styles, columns, FORMAT)
     assert first.changed and first.styles is not None and b'<dxfs count="4">' in first.styles
-    assert first.xml.count(b"<cfRule") == 5  # the person's, three statuses, the scale
+    assert first.xml.count(b"<cfRule") == 7  # the person's, three statuses, three score fills
     assert b'"Ma regle"' in first.xml and b"<pane " in first.xml
     again = apply_formatting(first.xml, first.styles, columns, FORMAT)
     assert not again.changed and again.styles is None

@@ -30,6 +30,7 @@ class MemoryStore:
         self.history = copy.deepcopy(history)
         self.formatting = formatting
         self.writes = 0  # how many times write() changed something
+        self.freshness = ""  # the line on the score's header, as the last writing pass left it
 
     def read(self) -> Snapshot:
         return Snapshot(copy.deepcopy(self.accounts), copy.deepcopy(self.history))
@@ -65,6 +66,8 @@ class MemoryStore:
             if written or self.history is None:
                 self.history = Tab(old.title, h_header, h_rows)
                 report.history_rows_written = written
+        if plan.freshness and not plan.is_empty():  # the line on the score's header
+            self.freshness = plan.freshness
         if plan.formatting is not None and plan.formatting != self.formatting:
             self.formatting = plan.formatting
             report.formatting_written = True

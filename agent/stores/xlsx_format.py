@@ -1,11 +1,12 @@
-"""The agent's own formatting in a worksheet's XML: status colours, the score's colour
-scale, input dropdowns, the frozen header row; and the style entries they need.
+"""The agent's own formatting in a worksheet's XML: status colours, the score in its
+status's colour, input dropdowns, the frozen header row; and the style entries they need.
 
 Rules and dropdowns a person made are never removed or duplicated: the agent's are
 recognised by their place (the status and score columns) and their shape (a status
-label's formula; a colour scale through the agent's three fills; a dropdown titled
-"health-agent"). New elements go where ECMA-376 puts them (Excel refuses a worksheet
-whose elements are out of order, LibreOffice forgives it).
+label's formula; a score rule's `AND(ISNUMBER(..),..)` formula, or the colour scale
+through the agent's three fills that it wrote before; a dropdown titled "health-agent").
+New elements go where ECMA-376 puts them (Excel refuses a worksheet whose elements are out
+of order, LibreOffice forgives it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them 
 FONTS = {"green": "006100", "orange": "7A4A00", "red": "9C0006"}
 _SCALE_FILLS = (STATUS_FILLS["red"], STATUS_FILLS["orange"], STATUS_FILLS["green"])
 _KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
+# the agent's score rules: a number (a blank is no score, never red) against a threshold
+_SCORE_FORMULA = re.compile(r"AND\(ISNUMBER\(([A-Z]{1,3})2\),\1(?:2)(>=|<)(-?[0-9.]+)\)")
 # CT_Worksheet's children after sheetData, in order
 _AFTER_SHEET_DATA = [
     "sheetCalcPr",
@@ -72,6 +75,7 @@ _STYLE_ORDER = [
     "colors",
     "extLst",
 ]
+_HEADER_PANE = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
 _CF_BLOCK = re.compile(rb"<conditionalFormatting\b[^>]*>.*?</conditionalFormatting>", re.S)
 _CF_RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.S)
 _DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
@@ -122,14 +126,38 @@ def _scale_identity(rule: ET.Element) -> tuple[object, ...] | None:
     return (values, colours) if colours == _SCALE_FILLS else None
 
 
-def _scale_rule(scale: ScoreScale, priority: int) -> tuple[tuple[object, ...], bytes]:
-    points = (scale.red, scale.orange, scale.green)
-    cfvo = "".join(f'<cfvo type="num" val="{v:g}"/>' for v in points)
-    colours = "".join(f'<color rgb="FF{c}"/>' for c in _SCALE_FILLS)
-    xml = f'<cfRule type="colorScale" priority="{priority}"><colorScale>{cfvo}{colours}'
-    xml += "</colorScale></cfRule>"
-    identity = (tuple(("num", float(v)) for v in points), _SCALE_FILLS)
-    return identity, xml.encode()
+def _score_identity(rule: ET.Element) -> tuple[object, ...] | None:
+    """A score rule of the agent's as (comparison, threshold, dxf), or the colour scale it
+    wrote before (then never among the wanted rules: replaced)."""
+    if rule.get("type") == "colorScale":
+        return _scale_identity(rule)
+    formulas = [e.text for e in rule if _local(e.tag) == "formula"]
+    found = _SCORE_FORMULA.fullmatch(formulas[0] or "") if formulas else None
+    if rule.get("type") != "expression" or found is None:
+        return None
+    try:
+        return ("score", found[2], float(found[3]), rule.get("dxfId"))
+    except ValueError:
+        return None
+
+
+def _score_rules(
+    letter: str, scale: ScoreScale, ids: dict[str, int], priority: int
+) -> dict[object, bytes]:
+    """The score cell in its status's own fill: green from the green threshold, orange from
+    the orange one, red below; a blank cell (no score) is none of them. Green first: Excel
+    gives a cell both matching fills' by priority, LibreOffice the first that matches."""
+    wanted: dict[object, bytes] = {}
+    for i, (colour, op, value) in enumerate(
+        (("green", ">=", scale.green), ("orange", ">=", scale.orange), ("red", "<", scale.orange))
+    ):
+        formula = f"AND(ISNUMBER({letter}2),{letter}2{op}{value:g})"
+        identity = ("score", op, float(f"{value:g}"), str(ids[colour]))
+        wanted[identity] = (
+            f'<cfRule type="expression" dxfId="{ids[colour]}" priority="{priority + i}">'
+            f"<formula>{escape(formula)}</formula></cfRule>"
+        ).encode()
+    return wanted
 
 
 @dataclass
@@ -251,10 +279,10 @@ class Formatter:
         ours = [f for f in found if f is not None]
         return sorted(ours) == sorted(formulas)
 
-    def score_scale(self, column: int, scale: ScoreScale) -> None:
+    def score_rules(self, column: int, scale: ScoreScale) -> None:
         letter = column_letters(column)
-        identity, xml = _scale_rule(scale, self._priority())
-        self.conditional(f"{letter}2:{letter}{LAST_ROW}", {identity: xml}, _scale_identity)
+        wanted = _score_rules(letter, scale, self._dxf_ids(), self._priority())
+        self.conditional(f"{letter}2:{letter}{LAST_ROW}", wanted, _score_identity)
 
     def dropdown(self, column: int, allowed: tuple[str, ...]) -> None:
         if any("," in a or '"' in a for a in allowed) or sum(len(a) + 1 for a in allowed) > 250:
@@ -288,11 +316,81 @@ class Formatter:
             self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
         self.changed = True
 
-    def freeze_header(self) -> None:
-        """Freeze the header row, unless the sheet has a pane of its own."""
+    def _set_validations(self, block: re.Match[bytes] | None, rules: list[bytes]) -> None:
+        new = b'<dataValidations count="%d">' % len(rules) + b"".join(rules)
+        new += b"</dataValidations>"
+        if block is not None:
+            self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
+        else:
+            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+        self.changed = True
+
+    def input_messages(self, columns: list[int], text: str) -> None:
+        """A message shown on selecting a cell of an agent column (a validation of type
+        "none": nothing refused, so a pass never fights a person), saying the agent
+        writes it. The agent's are known by their title and type, one per column however
+        LibreOffice merged them; a person's own validation on a column stands."""
+        block = _DV_BLOCK.search(self.xml)
+        rules = [m[0] for m in _DV.finditer(block[0])] if block else []
+        prompt = escape(text).replace('"', "&quot;")
+        ours, wanted = [], []
+        for rule in rules:
+            element = _element(rule)
+            if element is not None and (element.get("promptTitle"), element.get("type")) == (
+                "health-agent",
+                "none",
+            ):
+                ours.append(rule)
+        theirs = [r for r in rules if r not in ours and b'promptTitle="health-agent"' not in r]
+        for column in columns:
+            letter = column_letters(column)
+            sqref = f"{letter}2:{letter}{LAST_ROW}".encode()
+            if any(_same_column(_sqref(r), sqref) for r in theirs):
+                continue
+            wanted.append(
+                (
+                    '<dataValidation type="none" allowBlank="1" showInputMessage="1" '
+                    f'promptTitle="health-agent" prompt="{prompt}" sqref="{sqref.decode()}"/>'
+                ).encode()
+            )
+        if sorted(ours) == sorted(wanted):
+            return
+        self._set_validations(block, [r for r in rules if r not in ours] + wanted)
+
+    def autofilter(self, last_column: int) -> None:
+        """An autofilter on the header, over every column to the last one the agent knows;
+        a filter of a person's (any other range) stays as it is."""
+        ref = f"A1:{column_letters(last_column)}{LAST_ROW}".encode()
+        wanted = b'<autoFilter ref="' + ref + b'"/>'
+        found = re.search(rb"<autoFilter\b[^>]*?(?:/>|>.*?</autoFilter>)", self.xml, re.S)
+        if found is not None:
+            ours = re.fullmatch(rb'<autoFilter ref="A1:[A-Z]{1,3}1048576"/>', found[0])
+            if found[0] == wanted or ours is None:
+                return
+            self.xml = self.xml[: found.start()] + wanted + self.xml[found.end() :]
+        else:
+            self.xml = insert_in_order(self.xml, "autoFilter", wanted, _AFTER_SHEET_DATA)
+        self.changed = True
+
+    def freeze_header(self, key: int | None = None) -> None:
+        """Freeze the header row and the columns up to the key's (1-based `key`), unless
+        the sheet has a pane of its own; the header-only pane the agent made before is
+        widened to the key."""
+        if key is not None and key >= 1:
+            right = column_letters(key + 1)
+            pane = (
+                f'<pane xSplit="{key}" ySplit="1" topLeftCell="{right}2" '
+                'activePane="bottomRight" state="frozen"/>'
+            ).encode()
+        else:
+            pane = _HEADER_PANE
+        found = re.search(rb"<pane\b[^>]*/>", self.xml)
+        if found is not None and found[0] == _HEADER_PANE and pane != _HEADER_PANE:
+            self.xml = self.xml[: found.start()] + pane + self.xml[found.end() :]
+            self.changed = True
+            return
         if re.search(rb"<pane\b", self.xml):
             return
-        pane = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         view = re.search(rb"<sheetView\b[^>]*?(/?)>", self.xml)
         if view is not None:
             if view[1]:  # <sheetView .../>: open it
@@ -354,11 +452,15 @@ def apply_formatting(
         formatter.status_rules(status, formatting)
     score = columns.get(formatting.score_column)
     if score is not None and formatting.score_scale is not None:
-        formatter.score_scale(score, formatting.score_scale)
+        formatter.score_rules(score, formatting.score_scale)
     for column, allowed in formatting.dropdowns:
         col = columns.get(column)
         if col is not None and allowed:
             formatter.dropdown(col, allowed)
-    formatter.freeze_header()
+    if formatting.agent_note:
+        owned = [columns[n] for n in dict.fromkeys(formatting.agent_columns) if n in columns]
+        formatter.input_messages(owned, formatting.agent_note)
+    formatter.autofilter(max(columns.values(), default=1))
+    formatter.freeze_header(columns.get(formatting.key_column or ""))
     styles_out = formatter.styles if formatter.styles_changed else None
     return SheetFormat(formatter.xml, styles_out, formatter.changed)

@@ -98,6 +98,13 @@ class Tab:
     merges: list[dict[str, Any]] = field(default_factory=list)  # GridRanges, as a person made
     basic_filter: dict[str, Any] | None = None  # a person's filter (BasicFilter)
     hidden_rows: set[int] = field(default_factory=set)  # 0-based rows a person hid
+    frozen_columns: int = 0
+    column_widths: dict[int, int] = field(default_factory=dict)  # 0-based column: pixels
+    # cell formats set by repeatCell, in order: {"range", "format", "fields"} (the fields
+    # named in the mask, as "wrapStrategy", "backgroundColor"...)
+    formats: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # 0-based (row, col)
+    filter_views: list[dict[str, Any]] = field(default_factory=list)  # FilterViews
 
     # cells --------------------------------------------------------------------------------
 
@@ -165,12 +172,37 @@ class Tab:
         self.column_count -= 1
         self._shift_columns(at, -1)
 
+    def format_at(self, row: int, col: int) -> dict[str, Any]:
+        """The cell format repeatCell left at 0-based (row, col): each field as last set."""
+        out: dict[str, Any] = {}
+        for entry in self.formats:
+            rng = entry["range"]
+            if int(rng.get("startRowIndex", 0)) <= row < int(
+                rng.get("endRowIndex", self.row_count)
+            ) and int(rng.get("startColumnIndex", 0)) <= col < int(
+                rng.get("endColumnIndex", self.column_count)
+            ):
+                for name in entry["fields"]:
+                    if name in entry["format"]:
+                        out[name] = entry["format"][name]
+                    else:
+                        out.pop(name, None)
+        return out
+
     def _shift_columns(self, at: int, by: int) -> None:
+        def moved(col: int) -> int:
+            return col + by if col > at or (col == at and by > 0) else col
+
+        gone = at if by < 0 else -1
+        self.notes = {(r, moved(c)): n for (r, c), n in self.notes.items() if c != gone}
+        self.column_widths = {moved(c): w for c, w in self.column_widths.items() if c != gone}
         ranges: list[dict[str, Any]] = [
             *(r for rule in self.conditional_formats for r in rule.get("ranges", [])),
             *(p.get("range", {}) for p in self.protected_ranges),
             *(v["range"] for v in self.validations),
             *self.merges,
+            *(f["range"] for f in self.formats),
+            *(v.get("range", {}) for v in self.filter_views),
         ]
         for rng in ranges:
             start = int(rng.get("startColumnIndex", 0))

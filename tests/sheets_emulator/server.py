@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.sheets_emulator import looks
 from tests.sheets_emulator.grid import (
     EMPTY,
     ApiError,
@@ -60,6 +61,7 @@ UPDATABLE_SHEET_FIELDS = frozenset(
         "*",
         "gridProperties",
         "gridProperties.frozenRowCount",
+        "gridProperties.frozenColumnCount",
         "gridProperties.rowCount",
         "gridProperties.columnCount",
         "title",
@@ -443,6 +445,8 @@ class SheetsEmulator:
             grid: dict[str, Any] = {"rowCount": tab.row_count, "columnCount": tab.column_count}
             if tab.frozen_rows:
                 grid["frozenRowCount"] = tab.frozen_rows
+            if tab.frozen_columns:
+                grid["frozenColumnCount"] = tab.frozen_columns
             sheet: dict[str, Any] = {
                 "properties": {
                     "sheetId": tab.sheet_id,
@@ -463,6 +467,8 @@ class SheetsEmulator:
                 found.setdefault("range", {}).setdefault("endRowIndex", tab.row_count)
                 found["range"]["sheetId"] = tab.sheet_id
                 sheet["basicFilter"] = as_stored(found)
+            if tab.filter_views:  # Sheet.filterViews: "The filter views in this sheet."
+                sheet["filterViews"] = [as_stored(v) for v in copy.deepcopy(tab.filter_views)]
             if tab.merges:  # Sheet.merges in the discovery document
                 sheet["merges"] = [as_stored(dict(m, sheetId=tab.sheet_id)) for m in tab.merges]
             if with_data:
@@ -694,6 +700,20 @@ class SheetsEmulator:
                         "You can't freeze rows which contain only part of a merged cell."
                     )
             tab.frozen_rows = frozen
+        if names & {"*", "gridProperties", "gridProperties.frozenColumnCount"}:
+            frozen = int(grid.get("frozenColumnCount", 0))
+            if frozen >= tab.column_count:
+                raise bad_request("You can't freeze all visible columns on the sheet.")
+            for merge in tab.merges:
+                start, end = (
+                    int(merge.get("startColumnIndex", 0)),
+                    int(merge.get("endColumnIndex", 0)),
+                )
+                if start < frozen < end:
+                    raise bad_request(
+                        "You can't freeze columns which contain only part of a merged cell."
+                    )
+            tab.frozen_columns = frozen
         if names & {"*", "gridProperties", "gridProperties.rowCount"} and "rowCount" in grid:
             tab.row_count = int(grid["rowCount"])
         if names & {"*", "gridProperties", "gridProperties.columnCount"} and "columnCount" in grid:
@@ -841,6 +861,22 @@ class SheetsEmulator:
             protected.setdefault("editors", {"users": ["owner@example.com"]})
         tab.protected_ranges.append(protected)
         return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
+
+    def _do_repeatCell(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        within_grid(book, body.get("range") or {})
+        return looks.repeat_cell(book, body)
+
+    def _do_updateDimensionProperties(
+        self, book: Spreadsheet, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        return looks.update_dimension_properties(book, body)
+
+    def _do_addFilterView(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        within_grid(book, (body.get("filter") or {}).get("range") or {})
+        return looks.add_filter_view(book, body, self._ids)
+
+    def _do_deleteFilterView(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        return looks.delete_filter_view(book, body)
 
     def _do_deleteProtectedRange(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         wanted = int(body.get("protectedRangeId", 0))

@@ -1,8 +1,9 @@
 """The agent's formatting as plain request dicts, and its own rules told from a person's.
 
-Conditional-format rules (the status fills, the score's colour scale), protected ranges,
-dropdowns and the frozen header, as `spreadsheets.batchUpdate` requests. The agent's rules
-are recognised by their shape, its protected ranges by their description (which carries a
+Conditional-format rules (the status fills, the score's fills on the same thresholds),
+protected ranges, dropdowns, and the look of the agent's columns with the frozen header
+and key (`look.py`), as `spreadsheets.batchUpdate` requests. The agent's rules are
+recognised by their shape, its protected ranges by their description (which carries a
 fingerprint of everything it applied). A person's rules are never touched; when a delete by
 position fell on one, the plans here say where it goes back. Pure functions, no network.
 """
@@ -17,14 +18,21 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
-from agent.labels import KNOWN_STATUS_LABELS, STATUSES, fill_rgb
+from agent.labels import AGENT_FILL, KNOWN_STATUS_LABELS, STATUSES, fill_rgb, hex_rgb
 from agent.plan import Formatting, ScoreScale
+from agent.stores.google.look import freeze_requests, look_requests
 from agent.stores.google.ranges import Json
 
 Place = tuple[int, Json]  # a rule and its place in the tab's list of rules
 
 AGENT_MARK = "health-agent"  # starts the description of the agent's protected ranges
 FILLS = {status: fill_rgb(status) for status in STATUSES}
+SHADE = hex_rgb(AGENT_FILL)  # the agent's columns, and a blank score (before any status fill)
+SCORE_CONDITIONS = {  # the score's rules, first match wins: blank, green, orange, red
+    "BLANK": None,
+    "NUMBER_GREATER_THAN_EQ": ("green", "orange"),
+    "NUMBER_LESS": ("red",),
+}
 SCALE_POINTS = (("minpoint", "red"), ("midpoint", "orange"), ("maxpoint", "green"))
 
 
@@ -36,7 +44,8 @@ def formatting_requests(tab: Json, columns: list[str], formatting: Formatting) -
     none when it already is.
 
     The agent's own rules are recognised by their shape (TEXT_EQ on a status label with
-    one of its fills, or a colour scale through its three fills, on one whole column);
+    one of its fills, the score's fills on the thresholds, or the colour scale it once
+    wrote, on one whole column);
     its protected ranges by their description, which also carries a fingerprint of
     everything it applied (dropdowns included, as the API does not show them without
     grid data). A person's rules are never touched.
@@ -45,7 +54,7 @@ def formatting_requests(tab: Json, columns: list[str], formatting: Formatting) -
     return [
         *rule_requests(tab.get("conditionalFormats", []), sheet_id, columns, formatting),
         *protection_requests(tab.get("protectedRanges", []), sheet_id, columns, formatting),
-        *freeze_requests(tab),
+        *freeze_requests(tab, columns, formatting.key_column),
     ]
 
 
@@ -62,7 +71,7 @@ def rule_requests(
     )
     if formatting.score_scale is not None and formatting.score_column in columns:
         col = columns.index(formatting.score_column)
-        wanted.append(score_rule(sheet_id, col, formatting.score_scale))
+        wanted.extend(score_rules(sheet_id, col, formatting.score_scale))
     if [rule_shape(existing[i]) for i in ours] == [rule_shape(r) for r in wanted]:
         return []
     requests_: list[Json] = []
@@ -114,35 +123,13 @@ def protection_requests(
                 }
             }
         )
-    # dropdowns are not visible in the metadata: they follow the fingerprint
+    # dropdowns, shades, widths and notes are not visible in the metadata: they follow the
+    # fingerprint
     for column, allowed in formatting.dropdowns:
         if column in columns and allowed:
             requests_.append(dropdown(sheet_id, columns.index(column), allowed))
+    requests_.extend(look_requests(sheet_id, columns, formatting))
     return requests_
-
-
-def freeze_requests(tab: Json) -> list[Json]:
-    """Freeze the header row when it is not; a tab of one row (a header, no account yet), or
-    with a cell merged across the header and the row below, cannot freeze it: Google
-    refuses."""
-    props = tab["properties"]
-    grid = props.get("gridProperties", {})
-    if int(grid.get("frozenRowCount", 0)) >= 1 or int(grid.get("rowCount", 1000)) <= 1:
-        return []
-    # a merged cell across rows 1 and 2: Google refuses to freeze through it
-    if any(range_shape(m)[1] < 1 < (range_shape(m)[2] or 0) for m in tab.get("merges", [])):
-        return []
-    return [
-        {
-            "updateSheetProperties": {
-                "properties": {
-                    "sheetId": int(props.get("sheetId", 0)),
-                    "gridProperties": {"frozenRowCount": 1},
-                },
-                "fields": "gridProperties.frozenRowCount",
-            }
-        }
-    ]
 
 
 def column_range(sheet_id: int, col: int) -> Json:
@@ -196,9 +183,35 @@ def status_rules(sheet_id: int, col: int, formatting: Formatting) -> list[Json]:
     ]
 
 
+def score_rules(sheet_id: int, col: int, scale: ScoreScale) -> list[Json]:
+    """The score cell in its status's own fill: green from the green threshold up, orange
+    from the orange one, red below, the first matching rule winning as Google applies
+    them. A blank cell keeps the agent's shade first: Google compares a blank as 0, which
+    the red rule would take."""
+    rng = [column_range(sheet_id, col)]
+
+    def rule(condition: str, value: float | None, fill: tuple[float, float, float]) -> Json:
+        values = [] if value is None else [{"userEnteredValue": f"{value:g}"}]
+        return {
+            "ranges": rng,
+            "booleanRule": {
+                "condition": {"type": condition, **({"values": values} if values else {})},
+                "format": {"backgroundColor": colour(fill)},
+            },
+        }
+
+    return [
+        rule("BLANK", None, SHADE),
+        rule("NUMBER_GREATER_THAN_EQ", scale.green, FILLS["green"]),
+        rule("NUMBER_GREATER_THAN_EQ", scale.orange, FILLS["orange"]),
+        rule("NUMBER_LESS", scale.orange, FILLS["red"]),
+    ]
+
+
 def score_rule(sheet_id: int, col: int, scale: ScoreScale) -> Json:
-    """A colour scale on the score column: red at 0, orange at the orange threshold, green
-    at the green one (Google leaves blank cells out of a colour scale)."""
+    """The colour scale the agent wrote on the score column before its fills matched the
+    status (red at 0, orange and green at their thresholds, blended between): still
+    recognised as the agent's, so a pass replaces it rather than piling rules."""
     at = {"red": scale.red, "orange": scale.orange, "green": scale.green}
     return {
         "ranges": [column_range(sheet_id, col)],
@@ -270,8 +283,9 @@ def rule_shape(rule: Json) -> tuple[Any, ...]:
 
 def is_agent_rule(rule: Json) -> bool:
     """The agent's rules, on one whole column below the header: TEXT_EQ on a status label
-    with one of its fills, or a colour scale going through its three fills in order. (A
-    range Google bounded to the grid is opened first: `open_ended`.)"""
+    with one of its fills, a score rule (`score_rules`) with its fill, or the colour scale
+    it once wrote, through its three fills in order. (A range Google bounded to the grid is
+    opened first: `open_ended`.)"""
     ranges = rule.get("ranges", [])
     if len(ranges) != 1 or range_shape(ranges[0])[1:3] != (1, None):
         return False
@@ -282,12 +296,28 @@ def is_agent_rule(rule: Json) -> bool:
     condition = boolean.get("condition", {})
     values = condition.get("values", [])
     fill = colour_shape(boolean.get("format", {}).get("backgroundColor"))
+    if condition.get("type") in SCORE_CONDITIONS:
+        return _is_score_rule(condition.get("type"), values, fill)
     return (
         condition.get("type") == "TEXT_EQ"
         and len(values) == 1
         and values[0].get("userEnteredValue") in KNOWN_STATUS_LABELS
         and fill in {colour_shape(colour(c)) for c in FILLS.values()}
     )
+
+
+def _is_score_rule(kind: str, values: list[Json], fill: tuple[float, ...] | None) -> bool:
+    """A score rule of the agent's: blank in its shade, or one threshold in a status fill."""
+    statuses = SCORE_CONDITIONS[kind]
+    if statuses is None:
+        return not values and fill == colour_shape(colour(SHADE))
+    if len(values) != 1:
+        return False
+    try:
+        float(values[0].get("userEnteredValue", ""))
+    except ValueError:  # a formula: a person's
+        return False
+    return fill in {colour_shape(colour(FILLS[s])) for s in statuses}
 
 
 def open_rule(rule: Json, rows: int) -> Json:

@@ -46,7 +46,7 @@ from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, refusals, typed
+from agent.stores.google import capacity, formatting, look, refusals, typed, views
 from agent.stores.google.client import (
     AgentHTTPClient,
     Params,
@@ -75,7 +75,7 @@ log = logging.getLogger("agent.google")
 
 METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
-    "merges)"
+    "merges,filterViews)"
 )
 
 
@@ -415,12 +415,16 @@ class GoogleStore:
         """The grid changes (columns, the history tab and its rows) and the formatting
         requests that would bring the tabs up to date."""
         changes = capacity.grow_columns_requests(accounts, len(columns))
+        if plan.formatting is not None and plan.freshness and not plan.is_empty():
+            sheet_id = int(accounts["properties"].get("sheetId", 0))
+            changes += look.freshness_requests(sheet_id, columns, plan.formatting, plan.freshness)
         if rows_needed is not None:
             changes += capacity.history_tab_requests(
                 self.tab_properties(self.history_title), self.history_title, plan, rows_needed
             )
         wanted = (
             formatting.formatting_requests(accounts, columns, plan.formatting)
+            + views.view_requests(accounts, columns, plan.formatting, plan.owners)
             if plan.formatting is not None
             else []
         )
