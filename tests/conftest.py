@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -33,3 +34,15 @@ def example_config(tmp_path: Path, **sheet: object) -> Config:
 @pytest.fixture
 def seed_config(tmp_path: Path) -> Config:
     return example_config(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A command run in a test sets its own log handler on the root logger, writing to that
+    test's captured stderr; a server thread logging after the test would write to a closed
+    stream ("--- Logging error ---"). Each test leaves the root logger as it found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
