@@ -191,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agent.schedule import describe_status
+    from agent.status_report import describe_status
 
     config = load_config(args.config)
     require_writable(config, "state.dir")

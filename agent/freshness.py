@@ -55,11 +55,12 @@ def stale_since(
     return age if age > limit else None
 
 
-def age_text(age: dt.timedelta) -> str:
-    """An age as `status` says it: "3 days 2 h", "5 h 10 min", "45 min"."""
+def age_text(age: dt.timedelta, language: str = "en") -> str:
+    """An age as `status` says it: "3 days 2 h" ("3 j 2 h"), "5 h 10 min", "45 min"."""
     minutes = int(age.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+        unit = "j" if language == "fr" else f"day{'s' if days > 1 else ''}"
+        return f"{days} {unit} {hours} h"
     return f"{hours} h {mins} min" if hours else f"{mins} min"

@@ -24,7 +24,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.config import Config
 from agent.errors import HealthAgentError
-from agent.freshness import age_text, stale_since
 from agent.playbooks.contain import PlaybooksStopped
 from agent.state import AgentStatus, StateFolder
 from agent.stores.base import Store
@@ -290,52 +289,3 @@ def run_agents(
             scheduler.shutdown(wait=True)  # lets a running pass finish
             log.info("agent stopped")
     return 0
-
-
-def shown_time(value: str | dt.datetime | None, timezone: str) -> str:
-    """A stored time as the team reads it: its time zone, to the second ("never" if none)."""
-    if not value:
-        return "never"
-    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(ZoneInfo(timezone)).strftime("%a %d/%m/%Y %H:%M:%S %Z")
-
-
-def describe_status(config: Config, now: dt.datetime) -> list[str]:
-    """The lines `health-agent status` prints: passes and digests made by `run` or by hand."""
-    from agent.delivery import ledger_for, next_due
-
-    status = StateFolder(config.state_dir).read_status()
-    tz = config.digest.timezone
-    last = ledger_for(config).last_sent(config.digest.team)
-    digest = f"{shown_time(last.sent_at, tz)} ({last.week}, {last.via})" if last else "never"
-    error = ""
-    if status.last_error_at:
-        error = f"{shown_time(status.last_error_at, tz)} {status.last_error or ''}"
-    lines = [
-        f"last successful pass: {shown_time(status.last_success, tz)}",
-        f"last error:           {error or 'none'}",
-        f"failed passes in a row: {status.failures_in_a_row}",
-        "next pass:            "
-        + (shown_time(status.next_pass, tz) if status.next_pass else "when the agent runs"),
-        f"next digest:          {shown_time(next_due(config, now), tz)}",
-        f"last digest sent:     {digest}",
-    ]
-    if status.last_pass:
-        s = status.last_pass
-        lines.append(
-            f"last pass: {s.get('rows')} rows, {s.get('green')} green, "
-            f"{s.get('orange')} orange, {s.get('red')} red"
-        )
-        if s.get("write_note"):
-            lines.append(f"last pass wrote nothing: {s['write_note']}")
-    age = stale_since(status.last_success_time(), now, config.sync_every_minutes)
-    if age is not None:  # what the CSMs see is that old: say so first
-        every = f"{config.sync_every_minutes:g}"
-        lines.insert(
-            0,
-            f"scores are stale: no successful pass for {age_text(age)} "
-            f"(one is due every {every} minutes)",
-        )
-    return [line.rstrip() for line in lines]

@@ -12,8 +12,8 @@ import pytest
 from agent.config import Config
 from agent.freshness import age_text, freshness_line, stale_since
 from agent.labels import AGENT_NOTE
-from agent.schedule import describe_status
 from agent.state import StateFolder
+from agent.status_report import describe_status
 from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
 from tests.google_fixtures import (
@@ -103,10 +103,29 @@ def test_status_says_the_scores_are_stale(seed_config: Config) -> None:
     status.last_success = (MORNING - dt.timedelta(days=3)).isoformat()
     folder.write_status(status)
     lines = describe_status(seed_config, MORNING)
+    assert lines[0] == (
+        "scores périmés : aucun passage réussi depuis 3 j 0 h "
+        "(un passage est prévu toutes les 10 minutes)"
+    )
+    english = describe_status(dataclasses.replace(seed_config, language="en"), MORNING)
     assert (
-        lines[0]
+        english[0]
         == "scores are stale: no successful pass for 3 days 0 h (one is due every 10 minutes)"
     )
     status.last_success = (MORNING - dt.timedelta(minutes=5)).isoformat()
     folder.write_status(status)
-    assert not any("stale" in line for line in describe_status(seed_config, MORNING))
+    assert not any("périmés" in line for line in describe_status(seed_config, MORNING))
+
+
+def test_status_speaks_the_config_s_language(seed_config: Config) -> None:
+    folder = StateFolder(seed_config.state_dir)
+    folder.ensure()
+    status = folder.read_status()
+    status.last_success = (MORNING - dt.timedelta(minutes=5)).isoformat()
+    folder.write_status(status)
+    french = describe_status(seed_config, MORNING)
+    assert french[0] == "dernier passage réussi : lun. 07/12/2026 09:36:00 CET"
+    assert "dernier résumé envoyé :  jamais" in french
+    english = describe_status(dataclasses.replace(seed_config, language="en"), MORNING)
+    assert english[0] == "last successful pass: Mon 07/12/2026 09:36:00 CET"
+    assert "last digest sent:     never" in english

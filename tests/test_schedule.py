@@ -226,8 +226,8 @@ def test_status_shows_the_last_pass_error_and_next_digest(seed_config, tmp_path,
     agent.sync(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
     assert main(["status", "-c", str(config_path)]) == 0
     out = capsys.readouterr().out
-    assert "last successful pass: Tue 24/11/2026 10:00:00 CET" in out  # the team's time
-    assert "next digest:" in out and "last pass: 12 rows" in out
+    assert "dernier passage réussi : mar. 24/11/2026 10:00:00 CET" in out  # the team's time
+    assert "prochain résumé :" in out and "dernier passage : 12 comptes" in out
 
 
 def test_json_logs_are_one_object_per_line_and_hold_no_secret(capsys):
@@ -263,7 +263,7 @@ def test_status_reads_passes_and_digests_made_by_hand(tmp_path, capsys):
     assert "Écrit dans la boîte d'envoi : " in printed and "Prochain résumé prévu " in printed
     assert main(["status", "-c", str(config_path)]) == 0
     out = capsys.readouterr().out
-    to_the_second = r"\w{3} \d\d/\d\d/\d{4} \d\d:\d\d:\d\d CES?T"  # Paris time
-    assert re.search(rf"last successful pass: {to_the_second}", out), out
-    assert re.search(rf"last digest sent:     {to_the_second} \(\d{{4}}-W\d\d, outbox\)", out)
-    assert "never" not in out
+    to_the_second = r"\w{3}\. \d\d/\d\d/\d{4} \d\d:\d\d:\d\d CES?T"  # Paris time
+    assert re.search(rf"dernier passage réussi : {to_the_second}", out), out
+    assert re.search(rf"dernier résumé envoyé :  {to_the_second} \(\d{{4}}-W\d\d, outbox\)", out)
+    assert "jamais" not in out
