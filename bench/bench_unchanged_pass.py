@@ -17,25 +17,17 @@ import time
 import tomllib
 from pathlib import Path
 
-from agent.config import parse_config
-from agent.playbooks import load_playbooks
-from agent.stores.memory import MemoryStore
-from agent.sync import run_pass
+ROOT = Path.cwd()  # the tree measured: its agent, its tests' seed grid, its playbooks
+sys.path.insert(0, str(ROOT))
 
-ROOT = Path.cwd()
-TOP = ["Active 5 jours sur 7", "Rapide et engagé", "Positif ou neutre", "Test actif"]
-MID = ["Usage sporadique", "Réponses occasionnelles", "Quelques tensions", "Stagnation"]
-LOW = ["Inactif", "Silence prolongé", "Plainte ou friction claire", "Régression"]
-HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
-    "Date de renouvellement",
-]
+from agent.config import parse_config  # noqa: E402
+from agent.playbooks import load_playbooks  # noqa: E402
+from agent.stores.memory import MemoryStore  # noqa: E402
+from agent.sync import run_pass  # noqa: E402
+from tests.test_history import HEADER as SEED_HEADER  # noqa: E402  (the seed grid's columns)
+from tests.test_scoring import LOW, MID, TOP  # noqa: E402
+
+HEADER = [*SEED_HEADER, "Date de renouvellement"]
 
 
 def main(accounts: int, runs: int) -> None:

@@ -13,19 +13,11 @@ from agent.plan import churned_by
 from agent.sync import run_pass
 from tests.conftest import example_config
 from tests.store_backends import FACTORIES, Backend
+from tests.test_history import HEADER as SEED_HEADER
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)  # 2026-W48
-HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
-    "Date de départ",
-]
+HEADER = [*SEED_HEADER, "Date de départ"]
 ROWS = [
     ["Acme", "Camille", "PME", *TOP, None],
     ["Boréal", "Hugo", "PME", *LOW, "2026-11-25"],  # left on Wednesday of W48

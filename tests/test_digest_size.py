@@ -15,20 +15,11 @@ from agent.delivery import deliver
 from agent.digest import Digest
 from agent.stores.memory import MemoryStore
 from agent.sync import PassResult, run_pass
+from tests.test_history import HEADER as SEED_HEADER
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY_9_PARIS = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
-HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
-    "Date de renouvellement",
-    "ARR",
-]
+HEADER = [*SEED_HEADER, "Date de renouvellement", "ARR"]
 MAX_HTML = 100_000  # Gmail clips a message past about 102 KB
 
 

@@ -17,18 +17,10 @@ from agent.plan import score_cells, texts_or_none
 from agent.stores.google import history_cells, weeks_that_fit
 from agent.stores.memory import MemoryStore
 from agent.sync import run_pass
-from tests.test_scoring import LOW, MID, TOP
+from tests.test_scoring import LOW, MID, SEED_COLUMNS, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
-HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
-]
+HEADER = ["Client", "CSM", "Segment", *SEED_COLUMNS]  # the seed grid
 
 
 def sheet(rows: list[list[object]]) -> MemoryStore:

@@ -14,17 +14,12 @@ from agent.overrides import override_status, read_overrides
 from agent.sync import pass_contexts, run_pass
 from tests.conftest import example_config
 from tests.store_backends import FACTORIES, Backend
+from tests.test_history import HEADER as SEED_HEADER
 from tests.test_scoring import LOW, MID, TOP
 
 MONDAY = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 HEADER = [
-    "Client",
-    "CSM",
-    "Segment",
-    "Utilisation hebdomadaire",
-    "Réactivité aux relances",
-    "Feedback client",
-    "Adoption des nouveautés",
+    *SEED_HEADER,
     "Avis CSM",
     "Raison",
     "Jusqu'au",
