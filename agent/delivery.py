@@ -30,6 +30,7 @@ from agent.digest import Digest, DigestFacts, build_digest
 from agent.digest_sections import Baseline, history_baseline
 from agent.digest_words import OUTCOMES
 from agent.history import iso_week, shift_week, week_start
+from agent.labels import day_name
 from agent.ledger import DigestLedger
 from agent.mail import digest_message, message_id, send_smtp, write_outbox
 from agent.sync import PassResult
@@ -293,7 +294,7 @@ def outcome_lines(config: Config, outcome: Delivery, now: dt.datetime) -> list[s
 
     def when(moment: dt.datetime) -> str:
         local = moment.astimezone(tz)
-        return f"{say['days'].split()[local.weekday()]} {local:%d/%m %H:%M}"
+        return f"{day_name(local.weekday(), config.language)} {local:%d/%m %H:%M}"
 
     lines = [outcome.digest.subject] if outcome.digest is not None else []
     to = ", ".join(config.digest.to)

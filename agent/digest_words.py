@@ -127,7 +127,6 @@ WORDS: dict[str, dict[str, str]] = {
 # what `health-agent digest` prints about what it did (agent.delivery.outcome_lines)
 OUTCOMES: dict[str, dict[str, str]] = {
     "fr": {
-        "days": "lun. mar. mer. jeu. ven. sam. dim.",
         "preview": "Aperçu écrit dans {path} (rien n'est envoyé).",
         "outbox": "Écrit dans la boîte d'envoi : {path} (pas de [smtp] dans la config : "
         "aucun e-mail n'est parti).",
@@ -144,7 +143,6 @@ OUTCOMES: dict[str, dict[str, str]] = {
         "next": "Prochain résumé prévu le {when} ({tz}).",
     },
     "en": {
-        "days": "Mon Tue Wed Thu Fri Sat Sun",
         "preview": "Preview written to {path} (nothing sent).",
         "outbox": "Written to the outbox: {path} (no [smtp] in the config: nothing was emailed).",
         "outbox_again": "Written again (--force) to the outbox: {path} (no [smtp] in the "

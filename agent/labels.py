@@ -87,3 +87,14 @@ def number_text(value: float, language: str) -> str:
     rounded = round(value, 1)
     text = str(int(rounded)) if rounded == int(rounded) else f"{rounded:.1f}"
     return text.replace(".", ",") if language == "fr" else text
+
+
+DAY_NAMES = {  # a day as a sentence of the agent shows it: "lun. 07/12", "Mon 07/12"
+    "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def day_name(weekday: int, language: str) -> str:
+    """The short name of a day (Monday is 0) in the team's language."""
+    return DAY_NAMES.get(language, DAY_NAMES["en"])[weekday]

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from agent.config import Config
 from agent.freshness import age_text, stale_since
+from agent.labels import day_name
 from agent.state import StateFolder
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
-        "days": "lun. mar. mer. jeu. ven. sam. dim.",
         "never": "jamais",
         "none": "aucune",
         "last_success": "dernier passage réussi : {t}",
@@ -29,7 +29,6 @@ WORDS: dict[str, dict[str, str]] = {
         "(un passage est prévu toutes les {every} minutes)",
     },
     "en": {
-        "days": "Mon Tue Wed Thu Fri Sat Sun",
         "never": "never",
         "none": "none",
         "last_success": "last successful pass: {t}",
@@ -56,7 +55,7 @@ def shown_time(value: str | dt.datetime | None, timezone: str, language: str = "
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     local = when.astimezone(ZoneInfo(timezone))
-    return f"{words['days'].split()[local.weekday()]} {local:%d/%m/%Y %H:%M:%S %Z}"
+    return f"{day_name(local.weekday(), language)} {local:%d/%m/%Y %H:%M:%S %Z}"
 
 
 def describe_status(config: Config, now: dt.datetime) -> list[str]:
