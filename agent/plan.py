@@ -18,14 +18,13 @@ import pandas as pd
 
 from agent.cells import (
     CellValue,
-    cell_safe_text,
     each_distinct,
     key_is_storable,
     key_text,
     key_text_list,
 )
 from agent.config import Config
-from agent.labels import AGENT_NOTE, OWNER_VIEW, STATUS_LABELS, WHY, WRAPPED_WIDTH
+from agent.labels import AGENT_NOTE, OWNER_VIEW, STATUS_LABELS, WRAPPED_WIDTH
 from agent.scoring import Model
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
@@ -470,7 +469,6 @@ def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarra
     scores[:] = score_cells(accounts["shown"].to_numpy(dtype=float))
     why = texts_or_none(accounts["why"])
     next_actions = texts_or_none(accounts["next_action"])
-    _clean_next_actions(next_actions, why, config.language)
     wanted = {
         out.score: scores,
         out.status: texts_or_none(accounts["status_label"]),
@@ -481,20 +479,6 @@ def _wanted_cells(accounts: pd.DataFrame, config: Config) -> dict[str, np.ndarra
         trend = accounts["trend"] if "trend" in accounts else pd.Series([""] * len(accounts))
         wanted[out.trend] = texts_or_none(trend)
     return wanted
-
-
-def _clean_next_actions(actions: np.ndarray, why: np.ndarray, language: str) -> None:
-    """Remove from the next actions what no cell can hold (a playbook's bell or form
-    feed), and say so in the row's "why"; in place."""
-    words = WHY.get(language, WHY["en"])
-    for i, text in enumerate(actions.tolist()):
-        if text is None or text.isprintable():
-            continue
-        cleaned, changed = cell_safe_text(text)
-        if changed:
-            actions[i] = cleaned or None
-            note = words["text_cleaned"]
-            why[i] = words["separator"].join([why[i], note]) if why[i] else note
 
 
 def _changed_cells(

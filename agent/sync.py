@@ -34,6 +34,7 @@ from agent.history import (
     shift_week,
     trend_texts,
 )
+from agent.labels import WHY
 from agent.overrides import apply_overrides, read_overrides
 from agent.plan import WritePlan, WriteReport, plan_writes
 from agent.scoring import score_accounts
@@ -141,6 +142,29 @@ def score_sheet(snapshot: Snapshot, config: Config, now: dt.datetime) -> ScoredS
     return ScoredSheet(snapshot, raw, scored, history, trends, week, today)
 
 
+# the control characters a person's text never needs (a workbook refuses most of them)
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F], None)
+
+
+def clean_next_actions(scored: pd.DataFrame, language: str) -> None:
+    """Remove from the next actions what no cell can hold (a playbook's bell or escape),
+    and say so in the account's "why"; in place. The one place they are cleaned, so the
+    sheet, `run --json` and the digest agree."""
+    actions = scored["next_action"].tolist()
+    unprintable = [i for i, text in enumerate(actions) if text and not text.isprintable()]
+    if not unprintable:
+        return
+    words = WHY.get(language, WHY["en"])
+    why = scored["why"].tolist()
+    for i in unprintable:
+        cleaned = actions[i].translate(_CONTROL)
+        if cleaned != actions[i]:
+            actions[i] = cleaned
+            note = words["text_cleaned"]
+            why[i] = words["separator"].join([why[i], note]) if why[i] else note
+    scored["next_action"], scored["why"] = actions, why
+
+
 def pass_contexts(store: Store, config: Config, *, now: dt.datetime) -> list[dict[str, Any]]:
     """The playbook contexts of the sheet as it is now (for `playbooks check`)."""
     return score_sheet(store.read(), config, now).contexts(config).records()
@@ -209,6 +233,7 @@ def _one_pass(
             scored["next_action"] = list(choice.actions)
         else:
             scored.loc[with_status.index, "next_action"] = list(choice.actions)
+        clean_next_actions(scored, config.language)
         failures = [str(f) for f in choice.failures]
         for failure in failures:
             log.warning("playbook failed: %s", failure)

@@ -65,6 +65,9 @@ def test_hostile_playbooks_leave_every_other_action_and_are_each_named_once(seed
     for file in HOSTILE:
         assert sum(1 for line in log if line.startswith(f"playbook failed: {file}:")) == 1
     assert got[control_key] == f"Appeler {control_key}[31m maintenant ."
+    why = dict(zip(result.accounts["key"], result.accounts["why"], strict=True))
+    assert why[control_key].endswith("caractères de contrôle retirés de la prochaine action")
+    assert not any("contrôle" in w for k, w in why.items() if k != control_key)
 
 
 def test_each_refusal_says_what_the_playbook_did(seed_config, tmp_path):

@@ -204,34 +204,33 @@ def test_merged_agent_cells_do_not_stop_a_pass(tmp_path):
     assert ws.cell(row=3, column=score).value is None  # hidden by the merge: left alone
 
 
-class _BellPlaybooks:
-    """Next actions as a playbook with a bell and a form feed in its text writes them."""
-
-    names_read: frozenset[str] | None = frozenset()
-
-    def choose(self, contexts):
-        class Choice:
-            actions = ["Appeler\x07 le client\x0c demain"] * contexts.size
-            failures: list[str] = []
-
-        return Choice()
-
-
 def test_a_control_character_in_a_playbooks_text_is_removed_and_why_says_so(tmp_path):
+    """A real playbook file, written with a bell and an escape in its text (as pasted
+    from a terminal): the cell gets the text without them, and "why" says so."""
+    from agent.playbooks.files import load_playbooks
     from agent.sync import run_pass
 
     config = team_config(tmp_path, workbook_from=None)
     path = config.sheet.workbook
     assert path is not None
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "bell.md").write_bytes(
+        b'+++\nname = "bell"\npriority = 1\nwhen = "true"\n+++\n'
+        b"Appeler\x07 {{ key }}\x1b[1m demain\n"
+    )
     for _ in range(2):
-        result = run_pass(store_of(config), config, now=NOW, next_actions=_BellPlaybooks())
+        result = run_pass(store_of(config), config, now=NOW, next_actions=load_playbooks(folder))
+    assert not result.playbook_failures
     assert result.report.cells_written == 0  # the second pass finds its cells in place
     ws = load_workbook(path)["Comptes"]
     header = [c.value for c in ws[1]]
+    key = ws.cell(row=2, column=header.index(config.sheet.key_column) + 1).value
     action = ws.cell(row=2, column=header.index("Prochaine action") + 1).value
     why = ws.cell(row=2, column=header.index("Pourquoi") + 1).value
-    assert action == "Appeler le client demain"
-    assert "caractères de contrôle retirés" in why
+    assert action == f"Appeler {key}[1m demain"
+    assert why.endswith("caractères de contrôle retirés de la prochaine action")
+    assert result.accounts["next_action"].iloc[0] == action  # `run --json` says the same
 
 
 def test_a_key_of_40000_characters_is_flagged_not_scored_and_kept_out_of_history(tmp_path):

@@ -43,14 +43,9 @@ def one_line(text: str) -> str:
     return cut_to_cell(" ".join(text.split()))
 
 
-# control characters a cell cannot hold (a workbook refuses them; \t\n\r are squeezed)
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F], None)
-
-
 def cut_to_cell(flat: str) -> str:
-    """A one-line text, cut to MAX_ACTION_CHARS with an ellipsis, control characters out."""
-    if not flat.isprintable():
-        flat = flat.translate(_CONTROL)
+    """A one-line text, cut to MAX_ACTION_CHARS with an ellipsis. Characters no cell can
+    hold stay: the pass removes them and says so in the account's "why" (sync.py)."""
     return flat if len(flat) <= MAX_ACTION_CHARS else flat[: MAX_ACTION_CHARS - 1] + "…"
 
 
