@@ -44,6 +44,7 @@ def open_store(
         worksheet=sheet.worksheet,
         key_column=sheet.key_column,
         history_worksheet=sheet.history_worksheet,
+        language=config.language,
     )
 
 

@@ -18,6 +18,18 @@ AGENT_NOTE = {
 }
 WRAPPED_WIDTH = 320
 # The title of the filter view the agent keeps for each CSM on Google.
+# a person has the workbook open: the pass writes nothing, and says so (sync, status, digest)
+WORKBOOK_OPEN = {
+    "fr": (
+        "{file} est ouvert dans {program} ({by}depuis le {since:%d/%m à %H:%M}) : "
+        "les scores seront écrits à sa fermeture"
+    ),
+    "en": (
+        "{file} is open in {program} ({by}since {since:%Y-%m-%d %H:%M}): "
+        "scores will be written when it is closed"
+    ),
+}
+WORKBOOK_OPEN_BY = {"fr": "par {who}, ", "en": "by {who}, "}
 OWNER_VIEW = {"fr": "Comptes de {owner}", "en": "{owner}'s accounts"}
 
 STATUS_LABELS: dict[str, dict[str, str]] = {

@@ -51,19 +51,22 @@ def score_of(store: WorkbookStore, key: str = "Client 0") -> object:
 
 
 def test_a_libreoffice_lock_means_no_write_and_a_sentence_with_who_and_since(tmp_path, capsys):
-    config = team_config(tmp_path, workbook_from=None)
+    config = team_config(tmp_path, workbook_from=None)  # a French team
     path = config.sheet.workbook
     assert path is not None
     lock = path.parent / f".~lock.{path.name}#"
     lock.write_text(",Camille Martin,poste-12,06.12.2026 09:14,file:///home/camille/.config;")
+    os.utime(lock, (1796126400, 1796126400))  # 2026-12-01 12:00 UTC: the 1st in any zone
     before = path.read_bytes()
-    assert main(["sync", "--config", str(tmp_path / "config.toml")]) == 0
-    out = capsys.readouterr().out
-    assert "comptes.xlsx is open in LibreOffice (by Camille Martin, since " in out
-    assert "scores will be written when it is closed" in out
+    for _ in range(2):
+        assert main(["sync", "--config", str(tmp_path / "config.toml")]) == 0
+        out = capsys.readouterr().out
+        opened = "comptes.xlsx est ouvert dans LibreOffice (par Camille Martin, depuis le 01/12 à "
+        assert opened in out
+        assert "les scores seront écrits à sa fermeture" in out
     assert path.read_bytes() == before
     assert main(["status", "--config", str(tmp_path / "config.toml")]) == 0
-    assert "is open in LibreOffice" in capsys.readouterr().out
+    assert "est ouvert dans LibreOffice" in capsys.readouterr().out
     lock.unlink()
     assert main(["sync", "--config", str(tmp_path / "config.toml")]) == 0
     assert path.read_bytes() != before
@@ -394,9 +397,9 @@ def test_the_digest_says_the_workbook_is_open_when_the_pass_could_not_write(tmp_
     assert path is not None
     (path.parent / f".~lock.{path.name}#").write_text(",Camille,poste-12,06.12.2026 09:14,x;")
     result = one_pass(config)
-    assert result.report.note.startswith("comptes.xlsx is open in LibreOffice (by Camille")
+    assert result.report.note.startswith("comptes.xlsx est ouvert dans LibreOffice (par Camille")
     config = dataclasses.replace(config, state_dir=tmp_path / "state")
     outcome = deliver(config, result, now=NOW, location=str(path), last_synced=NOW, dry_run=True)
     assert outcome.digest is not None
-    assert "scores will be written when it is closed" in outcome.digest.sections["stale_note"]
-    assert "comptes.xlsx is open in LibreOffice" in outcome.digest.text
+    assert "les scores seront écrits à sa fermeture" in outcome.digest.sections["stale_note"]
+    assert "comptes.xlsx est ouvert dans LibreOffice" in outcome.digest.text

@@ -111,8 +111,10 @@ class WorkbookStore:
         worksheet: str,
         key_column: str,
         history_worksheet: str | None = None,
+        language: str = "en",
     ) -> None:
         self.path = Path(path)
+        self.language = language  # of the sentence saying a person has the file open
         self.worksheet = worksheet
         self.key_column = key_column
         self.history_worksheet = history_worksheet
@@ -187,7 +189,8 @@ class WorkbookStore:
             if body is None:
                 self._seen = loaded
                 return report
-            note = lock_note(self.path)  # a person has it open: theirs to save, not ours
+            # a person has it open: theirs to save, not ours
+            note = lock_note(self.path, language=self.language)
             if note is not None:
                 self._seen = loaded
                 return WriteReport(note=note)

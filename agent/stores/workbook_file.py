@@ -24,6 +24,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.labels import WORKBOOK_OPEN, WORKBOOK_OPEN_BY
+
 LEFTOVER_PREFIX = ".health-agent-"
 
 
@@ -60,8 +62,9 @@ def _owner_of_excel_lock(data: bytes) -> str:
     return data[1 : 1 + size].decode("cp1252", "replace").strip()
 
 
-def lock_note(path: Path, timezone: dt.tzinfo | None = None) -> str | None:
-    """The sentence saying who has the workbook open, or None when nobody does."""
+def lock_note(path: Path, timezone: dt.tzinfo | None = None, language: str = "en") -> str | None:
+    """The sentence saying who has the workbook open, in `language`, or None when nobody
+    does."""
     places = {path.parent, real_path(path).parent}
     names = {path.name, real_path(path).name}
     for folder in places:
@@ -80,10 +83,10 @@ def lock_note(path: Path, timezone: dt.tzinfo | None = None) -> str | None:
                     who = _owner_of_libreoffice_lock(data.decode("utf-8", "replace"))
                 else:
                     who = _owner_of_excel_lock(data)
-                by = f"by {who}, " if who else ""
-                return (
-                    f"{path.name} is open in {program} ({by}since "
-                    f"{since:%Y-%m-%d %H:%M}): scores will be written when it is closed"
+                words = language if language in WORKBOOK_OPEN else "en"
+                by = WORKBOOK_OPEN_BY[words].format(who=who) if who else ""
+                return WORKBOOK_OPEN[words].format(
+                    file=path.name, program=program, by=by, since=since
                 )
     return None
 
