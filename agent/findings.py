@@ -50,6 +50,15 @@ def absent_optional_columns(config: Config, tab: Tab) -> list[str]:
             "`days_to_renewal` stays empty, so renewal actions and the digest's renewals disappear",
         ),
         "value_column": (sheet.value_column, "the digest's value at risk is missing"),
+        "churned_column": (
+            sheet.churned_column,
+            "no account's history is kept as it was on the day it left, and `calibrate` "
+            "has no churns to learn from",
+        ),
+        "override_column": (
+            sheet.override_column,
+            "no CSM can set an account's status by hand: the scores' status holds everywhere",
+        ),
     }
     found = []
     for key, (column, loss) in feeds.items():

@@ -31,6 +31,23 @@ def test_a_configured_renewal_column_absent_from_the_tab_is_one_finding(seed_con
     assert len(found) == 1 and "`sheet.renewal_column`" in found[0]
 
 
+def test_churn_and_override_columns_absent_from_the_tab_are_findings_with_a_hint(seed_config):
+    sheet = dataclasses.replace(
+        seed_config.sheet, churned_column="Parti le", override_column="Avis du CSM"
+    )
+    config = dataclasses.replace(seed_config, sheet=sheet)
+    found = absent_optional_columns(config, tab([ROW]))
+    churn = [f for f in found if "`sheet.churned_column`" in f]
+    override = [f for f in found if "`sheet.override_column`" in f]
+    assert len(churn) == 1 and "`calibrate` has no churns to learn from" in churn[0]
+    assert len(override) == 1 and "set an account's status by hand" in override[0]
+    named = tab([ROW])
+    named.header.extend(["Parti le", "Avis du CSM"])
+    assert not [
+        f for f in absent_optional_columns(config, named) if "churned" in f or "override" in f
+    ]
+
+
 def test_labels_match_ignoring_case_and_spaces_and_others_are_counted(seed_config):
     rows = [ROW, [*ROW[:3], "  INACTIF ", *ROW[4:]], [*ROW[:3], "Inactive", *ROW[4:]]]
 
