@@ -1,5 +1,6 @@
 """The agent's own formatting in a worksheet's XML: status colours, the score in its
 status's colour, input dropdowns, the frozen header row; and the style entries they need.
+The agent columns' shade and wrapping are `workbook_look`'s.
 
 Rules and dropdowns a person made are never removed or duplicated: the agent's are
 recognised by their place (the status and score columns) and their shape (a status
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
 from agent.plan import Formatting, ScoreScale
+from agent.stores.workbook_look import apply_look
 from agent.stores.xlsx_cells import column_letters, escape
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
@@ -462,5 +464,11 @@ def apply_formatting(
         formatter.input_messages(owned, formatting.agent_note)
     formatter.autofilter(max(columns.values(), default=1))
     formatter.freeze_header(columns.get(formatting.key_column or ""))
+    looked, styles_looked = apply_look(formatter.xml, formatter.styles, columns, formatting)
+    if looked != formatter.xml or styles_looked is not None:
+        formatter.xml = looked
+        formatter.changed = True
+    if styles_looked is not None:
+        formatter.styles, formatter.styles_changed = styles_looked, True
     styles_out = formatter.styles if formatter.styles_changed else None
     return SheetFormat(formatter.xml, styles_out, formatter.changed)
