@@ -35,6 +35,7 @@ from agent.stores.workbook_file import (
     remove_leftovers,
     replace_file,
 )
+from agent.stores.workbook_notes import header_notes
 from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
 from agent.stores.xlsx_cells import (
     NotAddressed,
@@ -240,6 +241,7 @@ class _Edit:
                 self.report.formatting_written = True
                 if made.styles is not None and styles_part is not None:
                     self.parts[styles_part] = made.styles
+        xml = self._notes(xml, columns)
         if xml != accounts.xml:
             self.parts[accounts.part] = xml
         if not self.parts:
@@ -254,6 +256,30 @@ class _Edit:
         return self.report, out.getvalue()
 
     # --- the accounts tab ------------------------------------------------------------
+
+    def _notes(self, xml: bytes, columns: dict[str, int]) -> bytes:
+        """The header notes brought up to date; the freshness line only when the file is
+        written anyway (an unchanged pass leaves the file as it is)."""
+        plan, package = self.plan, self.loaded.package
+        if plan.formatting is None:
+            return xml
+        writes = bool(self.parts) or xml != self.loaded.accounts.xml
+        line = plan.freshness if writes and not plan.is_empty() else ""
+
+        def current(part: str) -> bytes | None:
+            body = self.parts.get(part)
+            if isinstance(body, bytes):
+                return body
+            return package.read(part) if package.has(part) else None
+
+        notes = header_notes(
+            package, current, self.loaded.accounts.part, xml, columns, plan.formatting, line
+        )
+        if notes is None:
+            return xml
+        self.parts.update(notes.parts)
+        self.report.formatting_written = True
+        return notes.xml
 
     def _columns(self) -> dict[str, int]:
         cells = self.loaded.accounts.cells

@@ -29,7 +29,7 @@ _KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
 # the agent's score rules: a number (a blank is no score, never red) against a threshold
 _SCORE_FORMULA = re.compile(r"AND\(ISNUMBER\(([A-Z]{1,3})2\),\1(?:2)(>=|<)(-?[0-9.]+)\)")
 # CT_Worksheet's children after sheetData, in order
-_AFTER_SHEET_DATA = [
+AFTER_SHEET_DATA = [
     "sheetCalcPr",
     "sheetProtection",
     "protectedRanges",
@@ -243,7 +243,7 @@ class Formatter:
         new += b"".join(keep + missing) + b"</conditionalFormatting>"
         for block in reversed(blocks):
             self.xml = self.xml[: block.start()] + self.xml[block.end() :]
-        self.xml = insert_in_order(self.xml, "conditionalFormatting", new, _AFTER_SHEET_DATA)
+        self.xml = insert_in_order(self.xml, "conditionalFormatting", new, AFTER_SHEET_DATA)
         self.changed = True
 
     def _priority(self) -> int:
@@ -315,7 +315,7 @@ class Formatter:
         if block is not None:
             self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "dataValidations", new, AFTER_SHEET_DATA)
         self.changed = True
 
     def _set_validations(self, block: re.Match[bytes] | None, rules: list[bytes]) -> None:
@@ -324,7 +324,7 @@ class Formatter:
         if block is not None:
             self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "dataValidations", new, AFTER_SHEET_DATA)
         self.changed = True
 
     def input_messages(self, columns: list[int], text: str) -> None:
@@ -371,7 +371,7 @@ class Formatter:
                 return
             self.xml = self.xml[: found.start()] + wanted + self.xml[found.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "autoFilter", wanted, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "autoFilter", wanted, AFTER_SHEET_DATA)
         self.changed = True
 
     def freeze_header(self, key: int | None = None) -> None:
