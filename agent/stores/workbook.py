@@ -35,7 +35,7 @@ from agent.stores.workbook_file import (
     remove_leftovers,
     replace_file,
 )
-from agent.stores.workbook_notes import header_notes
+from agent.stores.workbook_notes import header_notes, header_refs, notes_are_comments
 from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
 from agent.stores.xlsx_cells import (
     NotAddressed,
@@ -212,6 +212,7 @@ class _Edit:
         self.parts: dict[str, Body] = {}
         self.row_edits: dict[int, dict[int, CellValue]] = {}
         self.new_widths: dict[int, float] = {}  # column -> width, for the columns added
+        self.line = ""  # the freshness line this write puts on the score's header
 
     def run(self) -> tuple[WriteReport, bytes | None]:
         accounts = self.loaded.accounts
@@ -231,11 +232,17 @@ class _Edit:
             if self.report.columns_added:
                 xml = widen_dimension(xml, max(columns.values()))
                 xml = set_widths(xml, self.new_widths)
-        if self.plan.formatting is not None:
+        plan = self.plan
+        # the freshness line, only when the file is written anyway
+        self.line = plan.freshness if not plan.is_empty() and (self.parts or self.row_edits) else ""
+        if plan.formatting is not None:
             package = self.loaded.package
             styles_part = package.styles_part()
             styles = package.read(styles_part) if styles_part and package.has(styles_part) else None
-            made = apply_formatting(xml, styles, columns, self.plan.formatting)
+            headers = header_refs(columns, plan.formatting)
+            as_comments = notes_are_comments(package, self._current, accounts.part, xml, headers)
+            line = None if as_comments else self.line  # else in the score's input message
+            made = apply_formatting(xml, styles, columns, plan.formatting, line)
             if made.changed:
                 xml = made.xml
                 self.report.formatting_written = True
@@ -257,23 +264,28 @@ class _Edit:
 
     # --- the accounts tab ------------------------------------------------------------
 
+    def _current(self, part: str) -> bytes | None:
+        """A part as this write leaves it so far (None when there is none)."""
+        body = self.parts.get(part)
+        if isinstance(body, bytes):
+            return body
+        package = self.loaded.package
+        return package.read(part) if package.has(part) else None
+
     def _notes(self, xml: bytes, columns: dict[str, int]) -> bytes:
         """The header notes brought up to date; the freshness line only when the file is
         written anyway (an unchanged pass leaves the file as it is)."""
         plan, package = self.plan, self.loaded.package
         if plan.formatting is None:
             return xml
-        writes = bool(self.parts) or xml != self.loaded.accounts.xml
-        line = plan.freshness if writes and not plan.is_empty() else ""
-
-        def current(part: str) -> bytes | None:
-            body = self.parts.get(part)
-            if isinstance(body, bytes):
-                return body
-            return package.read(part) if package.has(part) else None
-
         notes = header_notes(
-            package, current, self.loaded.accounts.part, xml, columns, plan.formatting, line
+            package,
+            self._current,
+            self.loaded.accounts.part,
+            xml,
+            columns,
+            plan.formatting,
+            self.line,
         )
         if notes is None:
             return xml

@@ -6,10 +6,10 @@ A cell comment is three things: a comments part (the texts), a VML drawing (wher
 note's box is: Excel shows no note without it) and the worksheet's `<legacyDrawing>`
 pointing at the drawing, with their relationships and content types. The agent adds them
 when the accounts tab has no comments, and rewrites them while every comment in them is
-its own (author "health-agent", whatever a LibreOffice save renamed). A tab with a
-person's comments keeps its parts byte for byte: there the notes are the input message
-each agent cell shows (`xlsx_format.Formatter.input_messages`), and the freshness line
-is the score column's.
+one of its notes. A tab with a person's comments keeps their parts byte for byte (the
+agent's notes are then the input message each agent cell shows,
+`xlsx_format.Formatter.input_messages`); once a person comments a tab that has the
+agent's notes, only the texts of the agent's notes change in the part they share.
 
 The freshness line is written only by a pass that writes the file anyway: a pass with
 nothing to write keeps the line it finds.
@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent.labels import AGENT_NOTE
 from agent.plan import Formatting
 from agent.stores.xlsx_cells import column_letters, escape, unescape
 from agent.stores.xlsx_format import AFTER_SHEET_DATA, insert_in_order
@@ -37,7 +38,6 @@ _VML_CONTENT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*?/>")
 _COMMENT = re.compile(rb"<comment\b([^>]*)>(.*?)</comment>", re.S)
-_AUTHOR = re.compile(rb"<author>(.*?)</author>|<author/>", re.S)
 _TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _LEGACY = re.compile(rb"<legacyDrawing\b[^>]*/>")
 
@@ -62,18 +62,41 @@ def _target(sheet_part: str, relation: bytes) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(sheet_part), target))
 
 
-def agents_comments(comments: bytes) -> dict[str, str] | None:
-    """The header notes in a comments part, by cell (`J1`), when every comment in it is
-    the agent's; None when a person wrote one."""
-    authors = [unescape(m[1] or b"") for m in _AUTHOR.finditer(comments)]
-    found: dict[str, str] = {}
+def _text(inner: bytes) -> str:
+    return "".join(unescape(t[1] or b"") for t in _TEXT.finditer(inner))
+
+
+def _is_note(text: str) -> bool:
+    return any(text == note or text.endswith("\n" + note) for note in AGENT_NOTE.values())
+
+
+def agents_comments(comments: bytes, headers: set[str]) -> tuple[dict[str, re.Match[bytes]], bool]:
+    """The agent's notes in a comments part, by cell (`J1`), and whether a person's
+    comment is there too. A note is known by its place and its words (an agent header,
+    the agent's sentence last), not by its author: LibreOffice saves every author blank."""
+    ours: dict[str, re.Match[bytes]] = {}
+    theirs = False
     for comment in _COMMENT.finditer(comments):
-        author = int(_attr(comment[1], b"authorId") or -1)
-        if not 0 <= author < len(authors) or authors[author] != AUTHOR:
-            return None
-        text = "".join(unescape(t[1] or b"") for t in _TEXT.finditer(comment[2]))
-        found[_attr(comment[1], b"ref") or ""] = text
-    return found
+        ref = _attr(comment[1], b"ref") or ""
+        if ref in headers and ref not in ours and _is_note(_text(comment[2])):
+            ours[ref] = comment
+        else:
+            theirs = True
+    return ours, theirs
+
+
+def _spliced(comments: bytes, ours: dict[str, re.Match[bytes]], notes: dict[str, str]) -> bytes:
+    """A comments part shared with a person's: only the agent's notes' texts replaced,
+    every other byte kept."""
+    changes = sorted(
+        (m.start(2), m.end(2), notes[ref])
+        for ref, m in ours.items()
+        if ref in notes and _text(m[2]) != notes[ref]
+    )
+    for start, end, text in reversed(changes):
+        inner = f'<text><t xml:space="preserve">{escape(text)}</t></text>'.encode()
+        comments = comments[:start] + inner + comments[end:]
+    return comments
 
 
 def comments_xml(notes: dict[str, str]) -> bytes:
@@ -143,6 +166,39 @@ def wanted_notes(
     return notes
 
 
+def _comments_relation(
+    package: Package, current: Callable[[str], bytes | None], sheet_part: str
+) -> tuple[bytes | None, list[bytes], bytes | None]:
+    """The tab's relationships part, its relationships, and the one to its comments."""
+    rels = current(package.rels_part(sheet_part))
+    relations = [m[0] for m in _RELATIONSHIP.finditer(rels or b"")]
+    comments_rel = next((r for r in relations if _attr(r, b"Type") == _COMMENTS_TYPE), None)
+    return rels, relations, comments_rel
+
+
+def header_refs(columns: dict[str, int], formatting: Formatting) -> set[str]:
+    return {f"{column_letters(columns[n])}1" for n in formatting.agent_columns if n in columns}
+
+
+def notes_are_comments(
+    package: Package,
+    current: Callable[[str], bytes | None],
+    sheet_part: str,
+    xml: bytes,
+    headers: set[str],
+) -> bool:
+    """Whether the header notes can be comments: the tab has none yet, or the agent's
+    notes are among them. Else (a person's comments only) they are the input messages."""
+    _, _, comments_rel = _comments_relation(package, current, sheet_part)
+    legacy = _LEGACY.search(xml)
+    if comments_rel is None:
+        return legacy is None
+    if legacy is None:
+        return False
+    ours, theirs = agents_comments(current(_target(sheet_part, comments_rel)) or b"", headers)
+    return bool(ours) or not theirs
+
+
 def header_notes(
     package: Package,
     current: Callable[[str], bytes | None],
@@ -158,18 +214,21 @@ def header_notes(
     tab too."""
     if not formatting.agent_note:
         return None
-    rels_part = package.rels_part(sheet_part)
-    rels = current(rels_part)
-    relations = [m[0] for m in _RELATIONSHIP.finditer(rels or b"")]
-    comments_rel = next((r for r in relations if _attr(r, b"Type") == _COMMENTS_TYPE), None)
+    rels, relations, comments_rel = _comments_relation(package, current, sheet_part)
     legacy = _LEGACY.search(xml)
+    headers = header_refs(columns, formatting)
     before: dict[str, str] = {}
     if comments_rel is not None:
-        comments = current(_target(sheet_part, comments_rel))
-        found = agents_comments(comments or b"")
-        if found is None or legacy is None:
-            return None  # a person's comments: theirs, untouched
-        before = found
+        if legacy is None:
+            return None
+        comments_part = _target(sheet_part, comments_rel)
+        comments = current(comments_part) or b""
+        ours, theirs = agents_comments(comments, headers)
+        before = {ref: _text(m[2]) for ref, m in ours.items()}
+        if theirs:  # a person's comments: theirs untouched, the agent's texts kept fresh
+            notes = wanted_notes(columns, formatting, line, before)
+            spliced = _spliced(comments, ours, notes)
+            return HeaderNotes(xml, {comments_part: spliced}) if spliced != comments else None
     elif legacy is not None:
         return None  # a drawing of a person's (form controls): left as it is
     notes = wanted_notes(columns, formatting, line, before)
