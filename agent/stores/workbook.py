@@ -6,9 +6,11 @@ tables, formulas and their computed values all stay as their program wrote them:
 - read: the accounts and history tabs' XML, parsed as text (`xlsx_cells`): a formula
   cell reads as its computed value, a percentage as "80%", a date as a date;
 - write: only the accounts tab (the agent's cells, its rules, dropdowns and frozen
-  header), the history tab (rows added or replaced by week and key) and, when a status
-  colour is missing, the styles change; every other part is copied byte for byte
-  (`xlsx_package`). A pass that writes nothing leaves the file untouched.
+  header, its columns' shade and wrapping: `workbook_look`), its header notes (a comments
+  part and drawing of the agent's own: `workbook_notes`), the history tab (rows added or
+  replaced by week and key) and, when a style it needs is missing, the styles change;
+  every other part is copied byte for byte (`xlsx_package`). A pass that writes nothing
+  leaves the file untouched.
 
 Around a write (`workbook_file`): no write while a person has the file open (a lock file
 of LibreOffice or Excel), never over a save made by someone else since the read (the
