@@ -21,7 +21,7 @@ from agent.config import Config, load_config
 from agent.freshness import freshness_line
 from agent.labels import AGENT_FILL, AGENT_NOTE, WRAPPED_WIDTH
 from agent.sheet_templates import init
-from agent.stores.workbook_look import Styles, apply_look, width_of
+from agent.stores.workbook_look import Styles, apply_look, lines_of, width_of
 from agent.stores.workbook_notes import AUTHOR
 from tests.test_sync_workbook import NOW
 from tests.workbook_fixtures import one_pass, parts, team_config
@@ -71,6 +71,29 @@ def test_why_and_the_next_action_wrap_at_a_readable_width(sample: Config) -> Non
     assert ws.column_dimensions[where["Prochaine action"]].width == 70  # theirs, wider
     assert not ws[f"{where['Score']}2"].alignment.wrap_text  # a number: no wrapping
     assert not ws[f"{where['Notes']}2"].alignment.wrap_text  # not the agent's column
+
+
+def test_a_row_is_as_tall_as_its_wrapped_answer_and_reads_from_the_top(sample: Config) -> None:
+    """LibreOffice keeps a row at one line unless the file says otherwise: the agent gives
+    each account's row the height of its wrapped text, and the key reads from the top like
+    the answer beside it."""
+    path = workbook(sample)
+    result = one_pass(sample)
+    ws = load_workbook(path)["Comptes"]
+    where = {c.value: c.column_letter for c in ws[1]}
+    wide = ws.column_dimensions[where["Pourquoi"]].width
+    rows = {ws[f"A{n}"].value: n for n in range(2, ws.max_row + 1)}
+    for key, why, action in zip(
+        result.accounts["key"], result.accounts["why"], result.accounts["next_action"], strict=True
+    ):
+        lines = max(lines_of(str(why), wide), lines_of(str(action), wide))
+        height = ws.row_dimensions[rows[key]].height
+        assert (height or 15) == 15 * lines, key
+        assert ws[f"A{rows[key]}"].alignment.vertical == "top"
+    assert any(ws.row_dimensions[n].height for n in rows.values())  # some do wrap
+    assert lines_of("un deux trois", 5) == 3  # 6 letters a line, whole words
+    assert lines_of("un deux trois", 12) == 1
+    assert lines_of("x" * 200, 10) == 17 and lines_of("", 45) == 1
 
 
 def test_the_agent_columns_are_shaded_whole_and_a_csm_colour_stays(sample: Config) -> None:

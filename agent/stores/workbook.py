@@ -37,6 +37,7 @@ from agent.stores.workbook_file import (
     remove_leftovers,
     replace_file,
 )
+from agent.stores.workbook_look import fit_rows, lines_of, wrapped_widths
 from agent.stores.workbook_notes import header_notes, header_refs, notes_are_comments
 from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
 from agent.stores.xlsx_cells import (
@@ -250,6 +251,7 @@ class _Edit:
                 self.report.formatting_written = True
                 if made.styles is not None and styles_part is not None:
                     self.parts[styles_part] = made.styles
+            xml = self._fit_rows(xml, columns)
         xml = self._notes(xml, columns)
         if xml != accounts.xml:
             self.parts[accounts.part] = xml
@@ -265,6 +267,30 @@ class _Edit:
         return self.report, out.getvalue()
 
     # --- the accounts tab ------------------------------------------------------------
+
+    def _fit_rows(self, xml: bytes, columns: dict[str, int]) -> bytes:
+        """Each account's row as tall as its wrapped "why" and next action."""
+        assert self.plan.formatting is not None
+        widths = wrapped_widths(xml, columns, self.plan.formatting)
+        if not widths:
+            return xml
+        rows = self.loaded.accounts.cells.rows
+        lines: dict[int, int] = {}
+        for number in set(rows) | set(self.row_edits):
+            if number == 1:
+                continue
+            row, edits = rows.get(number, []), self.row_edits.get(number, {})
+            count = 1
+            for column, width in widths.items():
+                value = (
+                    edits[column]
+                    if column in edits
+                    else (row[column - 1] if column - 1 < len(row) else None)
+                )
+                if isinstance(value, str):
+                    count = max(count, lines_of(value, width))
+            lines[number] = count
+        return fit_rows(xml, lines)
 
     def _current(self, part: str) -> bytes | None:
         """A part as this write leaves it so far (None when there is none)."""

@@ -35,6 +35,7 @@ SHADE_FILL = (
     + b'"/><bgColor indexed="64"/></patternFill></fill>'
 )
 DEFAULT_WIDTH = 9.140625  # Excel's column width when a sheet names none
+CHARACTERS_PER_DIGIT = 1.2  # letters of ordinary text in the width of one digit
 
 
 def width_of(pixels: int) -> float:
@@ -93,25 +94,27 @@ class Styles:
                 self._shade = len(self.fills) - 1
         return self._shade
 
-    def _fine(self, xf: bytes, shade: bool, wrap: bool) -> bool:
+    def _fine(self, xf: bytes, shade: bool, wrap: bool, top: bool) -> bool:
         if shade:
             fill_id = int(_attr(xf, b"fillId") or b"0")
             if fill_id >= len(self.fills) or not _has_fill(self.fills[fill_id]):
                 return False
-        if wrap:
-            alignment = re.search(rb"<alignment\b[^>]*>", xf)
-            if alignment is None or not (_WRAPS.search(alignment[0]) and _TOP.search(alignment[0])):
-                return False
-        return True
+        alignment = re.search(rb"<alignment\b[^>]*>", xf)
+        if wrap and (
+            alignment is None or not (_WRAPS.search(alignment[0]) and _TOP.search(alignment[0]))
+        ):
+            return False
+        return not (top and (alignment is None or b" vertical=" not in alignment[0]))
 
-    def look(self, index: int, *, shade: bool, wrap: bool) -> int:
+    def look(self, index: int, *, shade: bool, wrap: bool = False, top: bool = False) -> int:
         """The style of a cell styled `index`, with the shade (when it has no fill of its
-        own) and the wrapping asked: `index` itself when it has them already."""
-        key = (index, shade, wrap)
+        own), the wrapping from the top, and the text read from the top (when it has no
+        vertical alignment of its own) asked: `index` itself when it has them already."""
+        key = (index, shade, wrap, top)
         if key in self._looks:
             return self._looks[key]
         xf = self.xfs[index] if index < len(self.xfs) else (self.xfs[0] if self.xfs else b"")
-        if not xf or self._fine(xf, shade, wrap):
+        if not xf or self._fine(xf, shade, wrap, top):
             self._looks[key] = index
             return index
         head_end = xf.find(b">") + 1
@@ -120,17 +123,23 @@ class Styles:
         if shade and (fill_id >= len(self.fills) or not _has_fill(self.fills[fill_id])):
             head = set_attr(head, b"fillId", b"%d" % self.shade())
             head = set_attr(head, b"applyFill", b"1")
-        if wrap:
+        alignment = re.search(rb"<alignment\b[^>]*?/?>", rest)
+        wanted = [(b"vertical", b"top"), (b"wrapText", b"1")] if wrap else []
+        if top and not wrap and (alignment is None or b" vertical=" not in alignment[0]):
+            wanted = [(b"vertical", b"top")]
+        if wanted:
             head = set_attr(head, b"applyAlignment", b"1")
-            alignment = re.search(rb"<alignment\b[^>]*?/?>", rest)
             if alignment is not None:
-                new = set_attr(set_attr(alignment[0], b"wrapText", b"1"), b"vertical", b"top")
+                new = alignment[0]
+                for name, value in wanted:
+                    new = set_attr(new, name, value)
                 rest = rest[: alignment.start()] + new + rest[alignment.end() :]
-            elif head.endswith(b"/>"):
-                head = head[:-2] + b">"
-                rest = b'<alignment vertical="top" wrapText="1"/></xf>'
             else:
-                rest = b'<alignment vertical="top" wrapText="1"/>' + rest
+                element = b"<alignment" + b"".join(b' %s="%s"' % pair for pair in wanted) + b"/>"
+                if head.endswith(b"/>"):
+                    head, rest = head[:-2] + b">", element + b"</xf>"
+                else:
+                    rest = element + rest
         derived = head + rest
         if derived in self.xfs:
             found = self.xfs.index(derived)
@@ -164,11 +173,17 @@ class _Column:
     shade: bool
     wrap: bool
     width: float | None  # at least this wide, in characters
+    top: bool = True  # below the header, read from the top like a wrapped answer beside it
 
 
 def _wanted(columns: dict[str, int], formatting: Formatting) -> dict[int, _Column]:
+    """The look of each agent column, and of the key's: read from the top, so an account
+    and its answer start on the same line of a row made tall by a wrapped "why"."""
     wrapped = {name: px for name, px in formatting.wrapped}
     wanted: dict[int, _Column] = {}
+    key = columns.get(formatting.key_column or "")
+    if key is not None and wrapped:
+        wanted[key] = _Column(False, False, None)
     for name in dict.fromkeys(formatting.agent_columns):
         if name in columns:
             px = wrapped.get(name)
@@ -194,7 +209,8 @@ def _restyle_cells(xml: bytes, wanted: dict[int, _Column], styles: Styles) -> by
             return cell[0]
         found = _STYLE.search(cell[3])
         current = int(found[1]) if found else 0
-        new = styles.look(current, shade=want.shade, wrap=want.wrap and cell[2] != b"1")
+        body = cell[2] != b"1"
+        new = styles.look(current, shade=want.shade, wrap=want.wrap and body, top=want.top and body)
         if new == current:
             return cell[0]
         attrs = set_attr(cell[3] + b">", b"s", b"%d" % new)[:-1]
@@ -233,7 +249,11 @@ def _column_looks(xml: bytes, wanted: dict[int, _Column], styles: Styles) -> byt
         else:
             col = cols[at]
         style = int(_attr(col, b"style") or b"0")
-        new = set_attr(col, b"style", b"%d" % styles.look(style, shade=want.shade, wrap=want.wrap))
+        new = set_attr(
+            col,
+            b"style",
+            b"%d" % styles.look(style, shade=want.shade, wrap=want.wrap, top=want.top),
+        )
         hidden = _attr(col, b"hidden") in (b"1", b"true")
         width = float(_attr(col, b"width") or 0)
         if want.width is not None and not hidden and width < want.width:
@@ -260,6 +280,79 @@ def _column_looks(xml: bytes, wanted: dict[int, _Column], styles: Styles) -> byt
         return xml[: block.start()] + new_block + xml[block.end() :]
     at_data = xml.find(b"<sheetData")
     return xml[:at_data] + new_block + xml[at_data:]
+
+
+_ROW_HEAD = re.compile(rb'<row r="(\d+)"([^>]*?)(/?)>')
+
+
+def lines_of(text: str, width: float) -> int:
+    """How many lines a wrapped text takes in a column `width` characters wide, words
+    wrapped whole. A width counts the default font's digits; ordinary text is narrower,
+    about 1.2 characters a digit (a line to spare rather than a line cut)."""
+    per_line = max(int(width * CHARACTERS_PER_DIGIT), 1)
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines += 1
+        used = 0
+        for word in paragraph.split(" "):
+            size = len(word)
+            if used and used + 1 + size > per_line:
+                lines += 1 + (size - 1) // per_line
+                used = size % per_line or per_line
+            elif not used and size > per_line:
+                lines += (size - 1) // per_line
+                used = size % per_line or per_line
+            else:
+                used += size + (1 if used else 0)
+    return max(lines, 1)
+
+
+def fit_rows(xml: bytes, lines: dict[int, int]) -> bytes:
+    """The rows of `lines` (row number -> lines of wrapped text) as tall as their text:
+    LibreOffice keeps a row's height from the file, and a row without one at a single
+    line, so the agent says it. A height a person set (`customHeight`) stays; a row back
+    to one line loses the height the agent gave it."""
+    found = re.search(rb'<sheetFormatPr\b[^>]*\sdefaultRowHeight="([0-9.]+)"', xml)
+    line = float(found[1]) if found else 15.0
+    start, end = xml.find(b"<sheetData"), xml.find(b"</sheetData>")
+    if start < 0 or end < 0 or not lines:
+        return xml
+
+    def fit(row: re.Match[bytes]) -> bytes:
+        count = lines.get(int(row[1]))
+        attrs = row[2]
+        if count is None or re.search(rb'\scustomHeight="(?:1|true)"', attrs):
+            return row[0]
+        height = re.search(rb'\sht="([0-9.]+)"', attrs)
+        current = float(height[1]) if height else None
+        if count > 1:
+            wanted = f"{count * line:g}".encode()
+            if height is not None and height[1] == wanted:
+                return row[0]
+            attrs = set_attr(attrs + b">", b"ht", wanted)[:-1]
+        elif current is not None and current > line:
+            attrs = set_attr(attrs + b">", b"ht", f"{line:g}".encode())[:-1]
+        else:
+            return row[0]
+        return b'<row r="' + row[1] + b'"' + attrs + row[3] + b">"
+
+    return xml[:start] + _ROW_HEAD.sub(fit, xml[start:end]) + xml[end:]
+
+
+def wrapped_widths(xml: bytes, columns: dict[str, int], formatting: Formatting) -> dict[int, float]:
+    """Each wrapped agent column's width in characters, as the sheet has it now."""
+    widths: dict[int, float] = {}
+    cols = [m[0] for m in _COL.finditer(xml[: max(xml.find(b"<sheetData"), 0)])]
+    for name, px in formatting.wrapped:
+        column = columns.get(name)
+        if column is None:
+            continue
+        width = width_of(px)
+        for col in cols:
+            if int(_attr(col, b"min") or 0) <= column <= int(_attr(col, b"max") or 0):
+                width = float(_attr(col, b"width") or width)
+        widths[column] = width
+    return widths
 
 
 def apply_look(
