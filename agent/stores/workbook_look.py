@@ -80,7 +80,7 @@ class Styles:
         self._added_fills = 0
         self._added_xfs = 0
         self._shade: int | None = None
-        self._looks: dict[tuple[int, bool, bool], int] = {}
+        self._looks: dict[tuple[int, bool, bool, bool], int] = {}
 
     def shade(self) -> int:
         """The index of the shade's fill, added when the styles have none."""
