@@ -4,11 +4,14 @@ its styles.
 
 A cell's look is its style (an `<xf>` of `cellXfs`): each agent cell gets a style derived
 from its own, with the shade when it has no fill of its own (a colour a person gave a cell
-stays; the status colours are rules drawn over it) and, in a wrapped column below the
-header, text wrapping from the top. The column's own style (`<col style>`) gets the same,
-so a row a CSM adds looks alike, and a wrapped column is at least its width. A style that
-already has all this is kept as it is, whoever wrote it (LibreOffice rewrites every style
-its own way on save): a pass that finds the look in place changes nothing.
+stays; the status colours are rules drawn over it), below the header its text read from
+the top and, in a wrapped column, wrapping. The key column's cells read from the top too
+(when they have no vertical alignment of their own), so an account and its answer start
+on the same line. The column's own style (`<col style>`) gets the same, so a row a CSM
+adds looks alike, and a wrapped column is at least its width. A style that already has
+all this is kept as it is, whoever wrote it (LibreOffice rewrites every style its own way
+on save): a pass that finds the look in place changes nothing. Each account's row is
+given the height of its wrapped text (`fit_rows`): LibreOffice does not measure it.
 """
 
 from __future__ import annotations
