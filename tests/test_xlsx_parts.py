@@ -108,9 +108,9 @@ def test_new_elements_go_where_ecma_376_puts_them():
 
 
 def _order() -> list[str]:
-    from agent.stores.xlsx_format import _AFTER_SHEET_DATA
+    from agent.stores.xlsx_format import AFTER_SHEET_DATA
 
-    return list(_AFTER_SHEET_DATA)
+    return list(AFTER_SHEET_DATA)
 
 
 FORMAT = Formatting(

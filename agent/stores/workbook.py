@@ -6,9 +6,11 @@ tables, formulas and their computed values all stay as their program wrote them:
 - read: the accounts and history tabs' XML, parsed as text (`xlsx_cells`): a formula
   cell reads as its computed value, a percentage as "80%", a date as a date;
 - write: only the accounts tab (the agent's cells, its rules, dropdowns and frozen
-  header), the history tab (rows added or replaced by week and key) and, when a status
-  colour is missing, the styles change; every other part is copied byte for byte
-  (`xlsx_package`). A pass that writes nothing leaves the file untouched.
+  header, its columns' shade and wrapping: `workbook_look`), its header notes (a comments
+  part and drawing of the agent's own: `workbook_notes`), the history tab (rows added or
+  replaced by week and key) and, when a style it needs is missing, the styles change;
+  every other part is copied byte for byte (`xlsx_package`). A pass that writes nothing
+  leaves the file untouched.
 
 Around a write (`workbook_file`): no write while a person has the file open (a lock file
 of LibreOffice or Excel), never over a save made by someone else since the read (the
@@ -35,6 +37,8 @@ from agent.stores.workbook_file import (
     remove_leftovers,
     replace_file,
 )
+from agent.stores.workbook_look import fit_rows, lines_of, wrapped_widths
+from agent.stores.workbook_notes import header_notes, header_refs, notes_are_comments
 from agent.stores.workbook_sheets import add_sheet, history_sheet_xml, replace_sheet_data
 from agent.stores.xlsx_cells import (
     NotAddressed,
@@ -214,6 +218,7 @@ class _Edit:
         self.parts: dict[str, Body] = {}
         self.row_edits: dict[int, dict[int, CellValue]] = {}
         self.new_widths: dict[int, float] = {}  # column -> width, for the columns added
+        self.line = ""  # the freshness line this write puts on the score's header
 
     def run(self) -> tuple[WriteReport, bytes | None]:
         accounts = self.loaded.accounts
@@ -233,16 +238,24 @@ class _Edit:
             if self.report.columns_added:
                 xml = widen_dimension(xml, max(columns.values()))
                 xml = set_widths(xml, self.new_widths)
-        if self.plan.formatting is not None:
+        plan = self.plan
+        # the freshness line, only when the file is written anyway
+        self.line = plan.freshness if not plan.is_empty() and (self.parts or self.row_edits) else ""
+        if plan.formatting is not None:
             package = self.loaded.package
             styles_part = package.styles_part()
             styles = package.read(styles_part) if styles_part and package.has(styles_part) else None
-            made = apply_formatting(xml, styles, columns, self.plan.formatting)
+            headers = header_refs(columns, plan.formatting)
+            as_comments = notes_are_comments(package, self._current, accounts.part, xml, headers)
+            line = None if as_comments else self.line  # else in the score's input message
+            made = apply_formatting(xml, styles, columns, plan.formatting, line)
             if made.changed:
                 xml = made.xml
                 self.report.formatting_written = True
                 if made.styles is not None and styles_part is not None:
                     self.parts[styles_part] = made.styles
+            xml = self._fit_rows(xml, columns)
+        xml = self._notes(xml, columns)
         if xml != accounts.xml:
             self.parts[accounts.part] = xml
         if not self.parts:
@@ -257,6 +270,59 @@ class _Edit:
         return self.report, out.getvalue()
 
     # --- the accounts tab ------------------------------------------------------------
+
+    def _fit_rows(self, xml: bytes, columns: dict[str, int]) -> bytes:
+        """Each account's row as tall as its wrapped "why" and next action."""
+        assert self.plan.formatting is not None
+        widths = wrapped_widths(xml, columns, self.plan.formatting)
+        if not widths:
+            return xml
+        rows = self.loaded.accounts.cells.rows
+        lines: dict[int, int] = {}
+        for number in set(rows) | set(self.row_edits):
+            if number == 1:
+                continue
+            row, edits = rows.get(number, []), self.row_edits.get(number, {})
+            count = 1
+            for column, width in widths.items():
+                value = (
+                    edits[column]
+                    if column in edits
+                    else (row[column - 1] if column - 1 < len(row) else None)
+                )
+                if isinstance(value, str):
+                    count = max(count, lines_of(value, width))
+            lines[number] = count
+        return fit_rows(xml, lines)
+
+    def _current(self, part: str) -> bytes | None:
+        """A part as this write leaves it so far (None when there is none)."""
+        body = self.parts.get(part)
+        if isinstance(body, bytes):
+            return body
+        package = self.loaded.package
+        return package.read(part) if package.has(part) else None
+
+    def _notes(self, xml: bytes, columns: dict[str, int]) -> bytes:
+        """The header notes brought up to date; the freshness line only when the file is
+        written anyway (an unchanged pass leaves the file as it is)."""
+        plan, package = self.plan, self.loaded.package
+        if plan.formatting is None:
+            return xml
+        notes = header_notes(
+            package,
+            self._current,
+            self.loaded.accounts.part,
+            xml,
+            columns,
+            plan.formatting,
+            self.line,
+        )
+        if notes is None:
+            return xml
+        self.parts.update(notes.parts)
+        self.report.formatting_written = True
+        return notes.xml
 
     def _columns(self) -> dict[str, int]:
         cells = self.loaded.accounts.cells

@@ -1,5 +1,6 @@
 """The agent's own formatting in a worksheet's XML: status colours, the score in its
 status's colour, input dropdowns, the frozen header row; and the style entries they need.
+The agent columns' shade and wrapping are `workbook_look`'s.
 
 Rules and dropdowns a person made are never removed or duplicated: the agent's are
 recognised by their place (the status and score columns) and their shape (a status
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
 from agent.plan import Formatting, ScoreScale
+from agent.stores.workbook_look import apply_look
 from agent.stores.xlsx_cells import column_letters, escape
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too
@@ -27,7 +29,7 @@ _KNOWN_STATUS_FORMULAS = {f'"{label}"' for label in KNOWN_STATUS_LABELS}
 # the agent's score rules: a number (a blank is no score, never red) against a threshold
 _SCORE_FORMULA = re.compile(r"AND\(ISNUMBER\(([A-Z]{1,3})2\),\1(?:2)(>=|<)(-?[0-9.]+)\)")
 # CT_Worksheet's children after sheetData, in order
-_AFTER_SHEET_DATA = [
+AFTER_SHEET_DATA = [
     "sheetCalcPr",
     "sheetProtection",
     "protectedRanges",
@@ -241,7 +243,7 @@ class Formatter:
         new += b"".join(keep + missing) + b"</conditionalFormatting>"
         for block in reversed(blocks):
             self.xml = self.xml[: block.start()] + self.xml[block.end() :]
-        self.xml = insert_in_order(self.xml, "conditionalFormatting", new, _AFTER_SHEET_DATA)
+        self.xml = insert_in_order(self.xml, "conditionalFormatting", new, AFTER_SHEET_DATA)
         self.changed = True
 
     def _priority(self) -> int:
@@ -313,7 +315,7 @@ class Formatter:
         if block is not None:
             self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "dataValidations", new, AFTER_SHEET_DATA)
         self.changed = True
 
     def _set_validations(self, block: re.Match[bytes] | None, rules: list[bytes]) -> None:
@@ -322,17 +324,20 @@ class Formatter:
         if block is not None:
             self.xml = self.xml[: block.start()] + new + self.xml[block.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "dataValidations", new, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "dataValidations", new, AFTER_SHEET_DATA)
         self.changed = True
 
-    def input_messages(self, columns: list[int], text: str) -> None:
+    def input_messages(
+        self, columns: list[int], text: str, score: int | None = None, line: str | None = None
+    ) -> None:
         """A message shown on selecting a cell of an agent column (a validation of type
         "none": nothing refused, so a pass never fights a person), saying the agent
         writes it. The agent's are known by their title and type, one per column however
-        LibreOffice merged them; a person's own validation on a column stands."""
+        LibreOffice merged them; a person's own validation on a column stands. With a
+        `line` (a tab whose comments are a person's: no header note of the agent's), the
+        score column's message begins with the freshness line; "" keeps the line it has."""
         block = _DV_BLOCK.search(self.xml)
         rules = [m[0] for m in _DV.finditer(block[0])] if block else []
-        prompt = escape(text).replace('"', "&quot;")
         ours, wanted = [], []
         for rule in rules:
             element = _element(rule)
@@ -347,6 +352,10 @@ class Formatter:
             sqref = f"{letter}2:{letter}{LAST_ROW}".encode()
             if any(_same_column(_sqref(r), sqref) for r in theirs):
                 continue
+            said = text
+            if column == score and line is not None:
+                said = f"{line}\n{text}" if line else _kept_line(ours, sqref, text)
+            prompt = escape(said).replace('"', "&quot;").replace("\n", "&#10;")
             wanted.append(
                 (
                     '<dataValidation type="none" allowBlank="1" showInputMessage="1" '
@@ -369,7 +378,7 @@ class Formatter:
                 return
             self.xml = self.xml[: found.start()] + wanted + self.xml[found.end() :]
         else:
-            self.xml = insert_in_order(self.xml, "autoFilter", wanted, _AFTER_SHEET_DATA)
+            self.xml = insert_in_order(self.xml, "autoFilter", wanted, AFTER_SHEET_DATA)
         self.changed = True
 
     def freeze_header(self, key: int | None = None) -> None:
@@ -410,6 +419,19 @@ class Formatter:
         self.changed = True
 
 
+def _kept_line(ours: list[bytes], sqref: bytes, text: str) -> str:
+    """The score column's message as the agent left it, when it holds a freshness line
+    before `text`; else `text`."""
+    for rule in ours:
+        element = _element(rule)
+        refs = (_sqref(rule) or b"").split()
+        if element is not None and any(_same_column(ref, sqref) for ref in refs):
+            prompt = element.get("prompt") or ""
+            if prompt.endswith("\n" + text):
+                return prompt
+    return text
+
+
 def _formula1(element: ET.Element) -> str | None:
     found = [e.text for e in element if _local(e.tag) == "formula1"]
     return found[0] if found else None
@@ -443,9 +465,14 @@ def _insert_style_block(styles: bytes, block: bytes) -> bytes:
 
 
 def apply_formatting(
-    xml: bytes, styles: bytes | None, columns: dict[str, int], formatting: Formatting
+    xml: bytes,
+    styles: bytes | None,
+    columns: dict[str, int],
+    formatting: Formatting,
+    score_line: str | None = None,
 ) -> SheetFormat:
-    """The worksheet with the agent's formatting brought up to date."""
+    """The worksheet with the agent's formatting brought up to date; `score_line` is the
+    freshness line for the score column's input message (see `input_messages`)."""
     formatter = Formatter(xml, styles)
     status = columns.get(formatting.status_column)
     if status is not None:
@@ -459,8 +486,16 @@ def apply_formatting(
             formatter.dropdown(col, allowed)
     if formatting.agent_note:
         owned = [columns[n] for n in dict.fromkeys(formatting.agent_columns) if n in columns]
-        formatter.input_messages(owned, formatting.agent_note)
+        formatter.input_messages(
+            owned, formatting.agent_note, columns.get(formatting.score_column), score_line
+        )
     formatter.autofilter(max(columns.values(), default=1))
     formatter.freeze_header(columns.get(formatting.key_column or ""))
+    looked, styles_looked = apply_look(formatter.xml, formatter.styles, columns, formatting)
+    if looked != formatter.xml or styles_looked is not None:
+        formatter.xml = looked
+        formatter.changed = True
+    if styles_looked is not None:
+        formatter.styles, formatter.styles_changed = styles_looked, True
     styles_out = formatter.styles if formatter.styles_changed else None
     return SheetFormat(formatter.xml, styles_out, formatter.changed)
