@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.conftest import ROOT
 from tests.test_docs import quick_start_commands
@@ -53,8 +54,14 @@ def test_the_quick_start_sample_leaves_the_clone_clean(clone):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Comptes: 12 · ")
     assert "Aperçu écrit dans" in done.stdout
-    assert (clone / ".health-agent" / "comptes.xlsx").exists()
+    synced = clone / ".health-agent" / "comptes.xlsx"
+    assert synced.exists()
     assert git(clone, "status", "--porcelain", "--untracked-files=all") == ""
+    # the sample as the CSM opens it: the header and the key column frozen (the shipped
+    # file freezes the header alone, as openpyxl wrote it: the agent widens it to the key)
+    ws = load_workbook(synced)["Comptes"]
+    assert load_workbook(ROOT / "examples" / "comptes.xlsx")["Comptes"].freeze_panes == "A2"
+    assert ws.freeze_panes == "B2" and ws["A1"].value == "Client"
 
 
 def test_what_the_test_command_leaves_behind_is_ignored_by_git(clone):

@@ -78,6 +78,19 @@ _STYLE_ORDER = [
     "extLst",
 ]
 _HEADER_PANE = b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+
+
+def _header_only(pane: bytes) -> bool:
+    """A pane freezing the header row alone (the agent's before it froze the key, or the
+    one openpyxl writes for a template, `<pane ... />` with a space): widened to the key."""
+    attributes = dict(re.findall(rb'(\w+)="([^"]*)"', pane))
+    return (
+        attributes.get(b"ySplit") == b"1"
+        and attributes.get(b"xSplit", b"0") == b"0"
+        and attributes.get(b"state") == b"frozen"
+    )
+
+
 _CF_BLOCK = re.compile(rb"<conditionalFormatting\b[^>]*>.*?</conditionalFormatting>", re.S)
 _CF_RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.S)
 _DV_BLOCK = re.compile(rb"<dataValidations\b[^>]*?(?:/>|>.*?</dataValidations>)", re.S)
@@ -394,7 +407,7 @@ class Formatter:
         else:
             pane = _HEADER_PANE
         found = re.search(rb"<pane\b[^>]*/>", self.xml)
-        if found is not None and found[0] == _HEADER_PANE and pane != _HEADER_PANE:
+        if found is not None and _header_only(found[0]) and pane != _HEADER_PANE:
             self.xml = self.xml[: found.start()] + pane + self.xml[found.end() :]
             self.changed = True
             return
