@@ -27,8 +27,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from agent.cells import CellValue, cell_text, rows_by_key
 from agent.errors import SheetError
+from agent.history_merge import merge_history
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
-from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport, merge_history
+from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too

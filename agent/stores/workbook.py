@@ -26,7 +26,8 @@ from pathlib import Path
 
 from agent.cells import CellValue, cell_text, rows_by_key
 from agent.errors import SheetError, TransientError
-from agent.plan import WritePlan, WriteReport, merge_history
+from agent.history_merge import merge_history
+from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
 from agent.stores.workbook_file import (
     Identity,

@@ -29,7 +29,8 @@ from agent.cells import (
     rows_by_key,
 )
 from agent.errors import SheetError
-from agent.plan import HistoryRows, WritePlan, cells_by_column, merge_history
+from agent.history_merge import merge_history
+from agent.plan import HistoryRows, WritePlan, cells_by_column
 from agent.stores.base import Tab
 
 Json = dict[str, Any]
