@@ -530,7 +530,9 @@ def _history_rows(
         at = scored.index.get_indexer(changed.index)
         extra.append([overrides[i] for i in at.tolist()])
     shown_week = week_label(week, config.language)
-    model_words = model_cell(model, config.language, last_model(history, week))
+    # the model's words, after what changed since the last week's rows (when any row goes)
+    before = last_model(history, week) if count else ""
+    model_words = model_cell(model, config.language, before)
     return HistoryRows(
         [[shown_week] * count, [day] * count, *columns, [model_words] * count, *extra]
     )
