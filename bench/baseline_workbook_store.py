@@ -1,6 +1,6 @@
 """The baseline of bench_workbook.py: the workbook store as it was on main (d3a859b), which
-loads the whole file with openpyxl and saves it back. Kept unchanged but for its imports of merge_history and Formatting;
-not used by the agent.
+loads the whole file with openpyxl and saves it back. Kept unchanged but for its imports
+(merge_history moved to agent/history_merge.py); not used by the agent.
 
 A local .xlsx workbook through openpyxl: the embedded default, no Google account needed.
 
