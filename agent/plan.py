@@ -531,8 +531,8 @@ def _history_rows(
         extra.append([overrides[i] for i in at.tolist()])
     shown_week = week_label(week, config.language)
     # the model's words, after what changed since the last week's rows (when any row goes)
-    before = last_model(history, week) if count else ""
-    model_words = model_cell(model, config.language, before)
+    last_week_model = last_model(history, week) if count else ""
+    model_words = model_cell(model, config.language, last_week_model)
     return HistoryRows(
         [[shown_week] * count, [day] * count, *columns, [model_words] * count, *extra]
     )
