@@ -131,3 +131,27 @@ def test_a_workbook_history_tab_made_before_gets_widths_and_a_persons_width_stay
     run_pass(backend.store, seed_config, now=MONDAY + dt.timedelta(weeks=1))
     wanted = [width_in_characters(w) for w in history_widths(header)]
     assert widths_of(path, "Historique", len(wanted)) == [wanted[0], 30, *wanted[2:]]
+
+
+def test_the_width_requests_reach_as_far_as_the_tabs_grid_and_follow_its_id() -> None:
+    from agent.stores.google.capacity import free_sheet_id, history_after
+    from agent.stores.google.formatting import formatting_fingerprint
+    from agent.stores.google.look import history_width_requests
+    from tests.google_fixtures import FORMAT
+
+    tab = {"properties": {"sheetId": 7, "gridProperties": {"columnCount": 2}}}
+    sent = history_width_requests(tab, (80, 95, 170))
+    assert [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in sent] == [80, 95]
+    assert {r["updateDimensionProperties"]["range"]["sheetId"] for r in sent} == {7}
+    assert history_width_requests(None, (80,)) == [] and history_width_requests(tab, ()) == []
+    grown = history_after(tab, [{"appendDimension": {"dimension": "COLUMNS", "length": 1}}])
+    assert grown is not None and len(history_width_requests(grown, (80, 95, 170))) == 3
+    # a history tab made anew (another id) gets its widths again
+    columns = ["Client", "Score", "Statut"]
+    assert formatting_fingerprint(FORMAT, columns, 0, 7) != formatting_fingerprint(
+        FORMAT, columns, 0, 8
+    )
+    # the id a made tab gets: free, and the same for a title each time
+    metadata = {"sheets": [{"properties": {"sheetId": free_sheet_id({}, "Historique")}}]}
+    assert free_sheet_id(metadata, "Historique") != free_sheet_id({}, "Historique")
+    assert free_sheet_id({}, "Historique") == free_sheet_id({}, "Historique") > 0
