@@ -33,6 +33,7 @@ from agent.history import iso_week, shift_week, week_start
 from agent.labels import day_name
 from agent.ledger import DigestLedger
 from agent.mail import digest_message, message_id, send_smtp, write_outbox
+from agent.model_note import model_text
 from agent.sync import PassResult
 
 Transport = Callable[[EmailMessage], None]
@@ -145,6 +146,7 @@ def render(
         location=location,
         team=config.digest.team,
         model_version=config.model.version(),
+        model_text=model_text(config.model, config.language),
         last_synced=last_synced,
         now=now,
         today=now.astimezone(ZoneInfo(config.digest.timezone)).date(),

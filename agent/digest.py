@@ -29,6 +29,7 @@ from agent.digest_words import WORDS
 from agent.errors import ConfigError
 from agent.history import account_trends, shift_week, week_start
 from agent.labels import STATUS_LABELS, STATUSES
+from agent.model_note import last_model, model_changes
 from agent.overrides import override_weeks
 
 TEMPLATES = Path(__file__).resolve().parent / "digest_templates"
@@ -64,6 +65,7 @@ class DigestFacts:
     week_ago: Baseline | None = None
     four_weeks_ago: Baseline | None = None
     write_note: str = ""  # why the pass wrote nothing (a person has the workbook open)
+    model_text: str = ""  # the model in words, as the history's model column says it
 
 
 def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
@@ -164,8 +166,12 @@ def _notes(history: pd.DataFrame, facts: DigestFacts) -> dict[str, str]:
     old_versions.discard("")
     model_note = ""
     if old_versions and old_versions != {facts.model_version}:
+        before = last_model(history, facts.week)  # the model words of last week's rows
+        changes = model_changes(before, facts.model_text, facts.language) if before else None
         model_note = words["model_changed"].format(
-            old=", ".join(sorted(old_versions)), new=facts.model_version
+            changes=", ".join(changes)
+            if changes
+            else f"version {', '.join(sorted(old_versions))} → {facts.model_version}"
         )
     stale_note = ""
     if facts.last_synced is None:

@@ -44,7 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "renewal_today": "renouvellement aujourd'hui ({date})",
         "renewal_past": "renouvellement dépassé depuis {days} j ({date})",
         "model_changed": "Le modèle de score a changé cette semaine "
-        "(version {old} → {new}) : une partie des écarts vient du modèle, pas des clients.",
+        "({changes}) : une partie des écarts vient du modèle, pas des clients.",
         "stale": "Attention : la dernière synchronisation réussie du tableau date du {when}.",
         "never_synced": "Attention : le tableau n'a pas encore été synchronisé.",
         "compared_digest": "Comparé à l'état envoyé dans les digests précédents.",
@@ -103,7 +103,7 @@ WORDS: dict[str, dict[str, str]] = {
         "renewal_today": "renews today ({date})",
         "renewal_past": "renewal {days} days overdue ({date})",
         "model_changed": "The scoring model changed this week "
-        "(version {old} → {new}): part of the movement comes from the model, not customers.",
+        "({changes}): part of the movement comes from the model, not customers.",
         "stale": "Warning: the sheet was last synced successfully on {when}.",
         "never_synced": "Warning: the sheet has not been synced yet.",
         "compared_digest": "Compared with the state sent in the previous digests.",

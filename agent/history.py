@@ -1,5 +1,7 @@
 """The weekly history tab: one row per account per ISO week, and the trends read from it.
 
+A week reads "S49 2026" in the tab and is its ISO code, "2026-W49", here (`history_look`).
+
 Pure functions: the tab's cells in, a DataFrame and per-account trends out. The current
 week's row is replaced in place on every pass, so re-running never duplicates a row.
 """
@@ -16,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from agent.cells import cell_text, each_distinct, key_text_list, parse_number
+from agent.history_look import week_code
 from agent.labels import STATUS_LABELS, number_text
+from agent.model_note import model_version_of
 from agent.scoring import Criterion, Model
 from agent.stores.base import Tab
 
@@ -90,7 +94,11 @@ def _criterion_at(header: list[Any], criterion: Criterion, label: str) -> int | 
 
 
 def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
-    """The history tab as a DataFrame: week, date, key, score, status, model_version, points.*.
+    """The history tab as a DataFrame: week, date, key, score, status, model_version,
+    model_text, points.*.
+
+    A week is its ISO code however the cell says it ("S49 2026", "W49 2026", "2026-W49");
+    `model_version` the model's reference in its cell, `model_text` the cell as it reads.
 
     Columns are found by position (week, date, key, score, status first; model last), so
     a renamed header or a language switch does not lose the past.
@@ -103,6 +111,7 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
         "score",
         "status",
         "model_version",
+        "model_text",
         *(f"points.{i}" for i in ids),
     ]
     if tab is None or not tab.rows:
@@ -123,12 +132,13 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
     if has_override:  # the model's column is the one before
         last -= 1
     data: dict[str, Any] = {
-        "week": each_distinct(cells(0), _text),
+        "week": each_distinct(cells(0), week_code),  # "S49 2026" and "2026-W49" alike
         "date": each_distinct(cells(1), _text),
         "key": key_text_list(cells(2)),
         "score": _numbers(pd.Series(cells(3), dtype=object)),
         "status": each_distinct(cells(4), _status, blank=None),
-        "model_version": each_distinct(cells(last), _text) if last >= 5 else "",
+        "model_version": each_distinct(cells(last), _version) if last >= 5 else "",
+        "model_text": each_distinct(cells(last), _text) if last >= 5 else "",
     }
     key_column = _text(header[2]) if len(header) > 2 else ""
     for criterion, label in zip(model.criteria, criteria_headers(model, key_column), strict=True):
@@ -146,6 +156,10 @@ def history_frame(tab: Tab | None, model: Model) -> pd.DataFrame:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else cell_text(value).strip()
+
+
+def _version(value: Any) -> str:
+    return model_version_of(_text(value))
 
 
 def _status(value: Any) -> str | None:

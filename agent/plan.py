@@ -1,16 +1,15 @@
 """The write plan: what a pass asks a store to change, and how it is planned.
 
 `plan_writes` compares the sheet as read with what the pass wants and keeps only what
-differs; a store applies the plan it is given (`merge_history` is how every store applies
-its history rows). Pure: frames and plain objects in, a plan out.
+differs; a store applies the plan it is given (`history_merge.merge_history` is how every
+store applies its history rows). Pure: frames and plain objects in, a plan out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import compress
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
@@ -18,14 +17,12 @@ import pandas as pd
 
 from agent.cells import (
     CellValue,
-    each_distinct,
     key_is_storable,
-    key_text,
-    key_text_list,
 )
 from agent.config import Config
+from agent.history_look import history_widths, week_label
 from agent.labels import AGENT_NOTE, OWNER_VIEW, STATUS_LABELS, WRAPPED_WIDTH
-from agent.scoring import Model
+from agent.model_note import last_model, model_cell
 
 if TYPE_CHECKING:  # a type only: stores/base imports this module
     from agent.stores.base import Snapshot
@@ -176,6 +173,7 @@ class Formatting:
     agent_note: str = ""  # the note on each agent column's header: the agent writes it
     owner_column: str | None = None
     owner_views: str = ""  # a filter view per owner, titled so ("Comptes de {owner}")
+    history_widths: tuple[int, ...] = ()  # the history tab's columns, in pixels
 
 
 @dataclass
@@ -228,71 +226,6 @@ class WriteReport:
             or self.formatting_written
             or self.columns_added
         )
-
-
-# --- the history rows of a plan, as a store applies them ----------------------------
-
-
-@dataclass
-class HistoryMerge:
-    """The history tab after a plan, and where it changed."""
-
-    header: list[str]
-    rows: list[list[CellValue]]
-    written: int  # rows inserted, replaced or dropped
-    touched: set[int]  # positions in `rows` of the rows inserted or replaced
-    first_dropped: int | None  # position of the first dropped row: rows from there moved up
-
-
-def merge_history(header: list[str], rows: list[list[CellValue]], plan: WritePlan) -> HistoryMerge:
-    """The history tab after the plan: rows upserted by (week, key), old weeks dropped.
-
-    Keeps the order: existing rows stay where they were (moving up past dropped ones),
-    new ones go at the end.
-    """
-    new_header = plan.history_header or header
-    weeks = each_distinct([row[0] if row else "" for row in rows], key_text)  # a few weeks
-    keys = key_text_list([row[2] if len(row) >= 3 else "" for row in rows])
-    oldest = plan.history_oldest_week
-    kept = rows
-    first_dropped: int | None = None
-    written = 0
-    if oldest and any(week and week < oldest for week in weeks):
-        keep = [not (week and week < oldest) for week in weeks]
-        first_dropped = keep.index(False)
-        written = keep.count(False)  # a dropped row is a change too
-        kept, weeks, keys = (list(compress(c, keep)) for c in (rows, weeks, keys))
-    kept = list(kept)  # old rows are never changed: a replaced row gets a new list
-    new_rows = plan.history_rows
-    new_weeks = each_distinct([row[0] for row in new_rows], key_text)
-    new_keys = key_text_list([row[2] for row in new_rows])
-    # (week, key) -> position, for the keys the plan writes (the last row wins); rows too
-    # short to hold a key are kept but never matched
-    wanted = set(new_keys)
-    index = {
-        (week, key): i
-        for i, (week, key, row) in enumerate(zip(weeks, keys, kept, strict=True))
-        if key in wanted and len(row) >= 3
-    }
-    touched: set[int] = set()
-    if not index and len(set(zip(new_weeks, new_keys, strict=True))) == len(new_rows):
-        # every row is new, once (a week's first pass): all appended at once
-        touched.update(range(len(kept), len(kept) + len(new_rows)))
-        kept.extend(list(row) for row in new_rows)
-        return HistoryMerge(new_header, kept, written + len(new_rows), touched, first_dropped)
-    for week, key, row in zip(new_weeks, new_keys, new_rows, strict=True):
-        ident = (week, key)
-        position = index.get(ident)
-        if position is None:
-            index[ident] = position = len(kept)
-            kept.append(list(row))
-        elif kept[position] != list(row):
-            kept[position] = list(row)
-        else:
-            continue
-        touched.add(position)
-        written += 1
-    return HistoryMerge(new_header, kept, written, touched, first_dropped)
 
 
 # --- planning ------------------------------------------------------------------------
@@ -404,7 +337,10 @@ def plan_writes(
     """
     out = config.output
     header = snapshot.accounts.header
-    plan = WritePlan(formatting=formatting_for(config))
+    override = bool(config.sheet.override_column)
+    formatting = formatting_for(config)
+    formatting = replace(formatting, history_widths=history_widths(history_header, override))
+    plan = WritePlan(formatting=formatting)
     plan.new_columns = [c for c in out.all() if c not in header]
     keyed = ~accounts["skipped"].to_numpy(dtype=bool)  # the rows with a key
     keys = accounts["key"].to_numpy(dtype=object)
@@ -423,7 +359,7 @@ def plan_writes(
     with_score &= ~churned_by(accounts, today)  # what the score said before they left stays
     with_score &= storable
     scored = accounts if with_score.all() else accounts[with_score]  # the usual: no copy
-    plan.history_rows = _history_rows(scored, history, config.model, week, today)
+    plan.history_rows = _history_rows(scored, history, config, week, today)
     if plan.history_rows or snapshot.history is None or snapshot.history.header != history_header:
         plan.history_header = history_header
     if len(history) and (history["week"] < oldest_week).any():
@@ -523,9 +459,11 @@ def _code(value: Any) -> str | None:
 
 
 def _history_rows(
-    scored: pd.DataFrame, history: pd.DataFrame, model: Model, week: str, today: dt.date
+    scored: pd.DataFrame, history: pd.DataFrame, config: Config, week: str, today: dt.date
 ) -> HistoryRows:
-    """This week's history row of each scored account whose row differs from the tab's."""
+    """This week's history row of each scored account whose row differs from the tab's:
+    its week as the team reads it ("S49 2026"), its model in words."""
+    model = config.model
     version = model.version()
     ids = [c.id for c in model.criteria]
     overrides: list[Any] | None = None
@@ -575,4 +513,10 @@ def _history_rows(
     if overrides is not None:  # the override's label, after the model's column
         at = scored.index.get_indexer(changed.index)
         extra.append([overrides[i] for i in at.tolist()])
-    return HistoryRows([[week] * count, [day] * count, *columns, [version] * count, *extra])
+    shown_week = week_label(week, config.language)
+    # the model's words, after what changed since the last week's rows (when any row goes)
+    last_week_model = last_model(history, week) if count else ""
+    model_words = model_cell(model, config.language, last_week_model)
+    return HistoryRows(
+        [[shown_week] * count, [day] * count, *columns, [model_words] * count, *extra]
+    )

@@ -1,6 +1,6 @@
 """The baseline of bench_workbook.py: the workbook store as it was on main (d3a859b), which
-loads the whole file with openpyxl and saves it back. Kept unchanged but for this line;
-not used by the agent.
+loads the whole file with openpyxl and saves it back. Kept unchanged but for its imports
+(merge_history moved to agent/history_merge.py); not used by the agent.
 
 A local .xlsx workbook through openpyxl: the embedded default, no Google account needed.
 
@@ -27,8 +27,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from agent.cells import CellValue, cell_text, rows_by_key
 from agent.errors import SheetError
+from agent.history_merge import merge_history
 from agent.labels import KNOWN_STATUS_LABELS, STATUS_FILLS
-from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport, merge_history
+from agent.plan import Formatting, ScoreScale, WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
 
 LAST_ROW = 1048576  # rules cover the whole column, so rows a CSM adds get them too

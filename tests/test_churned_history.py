@@ -42,7 +42,7 @@ def test_a_churned_accounts_rows_stay_as_they_were_over_later_passes(backend, tm
     config = example_config(tmp_path, churned_column="Date de départ")
     run_pass(backend.store, config, now=MONDAY)  # before Boréal left: its row is written
     before = history_of(backend, "Boréal")
-    assert len(before) == 1 and before[0][0] == "2026-W48"
+    assert len(before) == 1 and before[0][0] == "S48 2026"
     # a new model (another version, other scores) and passes after Boréal left, that week
     # and the next ones: every other account's rows follow, Boréal's do not move
     model = config.model
@@ -55,7 +55,7 @@ def test_a_churned_accounts_rows_stay_as_they_were_over_later_passes(backend, tm
         run_pass(backend.store, later, now=MONDAY + dt.timedelta(days=days))
     assert history_of(backend, "Boréal") == before
     acme = history_of(backend, "Acme")
-    assert [r[0] for r in acme] == ["2026-W48", "2026-W49", "2026-W50"]
+    assert [r[0] for r in acme] == ["S48 2026", "S49 2026", "S50 2026"]
     assert acme[0][-1] != before[0][-1]  # Acme's W48 row was rewritten with the new model
     assert len(history_of(backend, "Cèdre")) == 3  # not gone yet on 2026-12-08
 

@@ -169,7 +169,7 @@ def test_a_stale_sheet_and_a_model_change_are_mentioned(seed_config):
     )
     assert outcome.digest is not None
     assert "dernière synchronisation réussie du tableau date du 2026-11-20" in (outcome.digest.html)
-    assert "Le modèle de score a changé cette semaine" in outcome.digest.html
+    assert "Le modèle de score a changé cette semaine (seuil vert 6→7)" in outcome.digest.html
 
 
 def test_header_injection_from_sheet_text_adds_no_header_or_recipient(seed_config, server):

@@ -13,6 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from agent.history import iso_week, shift_week
+from agent.model_note import model_text
 from agent.plan import score_cells, texts_or_none
 from agent.stores.google import history_cells, weeks_that_fit
 from agent.stores.memory import MemoryStore
@@ -56,7 +57,7 @@ def test_passes_in_three_weeks_leave_three_rows_per_account(seed_config):
             run_pass(store, seed_config, now=MONDAY + dt.timedelta(weeks=week, days=day))
     rows = history_rows(store)
     assert len(rows) == 9
-    assert sorted({r[0] for r in rows}) == ["2026-W48", "2026-W49", "2026-W50"]
+    assert sorted({r[0] for r in rows}) == ["S48 2026", "S49 2026", "S50 2026"]
 
 
 def test_the_current_week_row_is_updated_in_place(seed_config):
@@ -87,7 +88,7 @@ def test_history_row_holds_week_date_key_score_status_points_and_model(seed_conf
     ]
     acme = [r for r in history_rows(store) if r[2] == "Acme"][0]
     assert acme == [
-        "2026-W48",
+        "S48 2026",  # the week as a French team reads it
         "2026-11-23",
         "Acme",
         8,
@@ -96,7 +97,7 @@ def test_history_row_holds_week_date_key_score_status_points_and_model(seed_conf
         2,
         2,
         2,
-        seed_config.model.version(),
+        model_text(seed_config.model, "fr"),  # the model in words, with its reference
     ]
 
 
@@ -106,7 +107,7 @@ def test_rows_of_accounts_that_disappeared_stay(seed_config):
     del store.accounts.rows[1]
     run_pass(store, seed_config, now=MONDAY + dt.timedelta(weeks=1))
     keys = [(r[0], r[2]) for r in history_rows(store)]
-    assert ("2026-W48", "Boréal") in keys and ("2026-W49", "Boréal") not in keys
+    assert ("S48 2026", "Boréal") in keys and ("S49 2026", "Boréal") not in keys
 
 
 def test_retention_drops_weeks_older_than_configured(seed_config):
@@ -118,7 +119,7 @@ def test_retention_drops_weeks_older_than_configured(seed_config):
     store = sheet(accounts())
     for week in range(4):
         run_pass(store, config, now=MONDAY + dt.timedelta(weeks=week))
-    assert sorted({r[0] for r in history_rows(store)}) == ["2026-W49", "2026-W50", "2026-W51"]
+    assert sorted({r[0] for r in history_rows(store)}) == ["S49 2026", "S50 2026", "S51 2026"]
 
 
 def test_delta_over_four_weeks_and_status_a_week_ago(seed_config):
@@ -153,7 +154,8 @@ def test_iso_weeks_across_year_ends(day, week):
 
 
 def test_merging_replaces_the_last_row_of_a_week_and_key_appends_new_ones_and_drops_old():
-    from agent.plan import WritePlan, merge_history
+    from agent.history_merge import merge_history
+    from agent.plan import WritePlan
 
     header = ["Semaine", "Date", "Client", "Score"]
     old = [
@@ -188,7 +190,8 @@ def test_merging_replaces_the_last_row_of_a_week_and_key_appends_new_ones_and_dr
 
 
 def test_a_weeks_first_merge_appends_every_row_in_order():
-    from agent.plan import WritePlan, merge_history
+    from agent.history_merge import merge_history
+    from agent.plan import WritePlan
 
     old = [["2026-W47", "2026-11-16", "Acme", 4]]
     new = [["2026-W48", "2026-11-23", key, i] for i, key in enumerate(["Acme", "Boréal"])]
@@ -239,7 +242,8 @@ HISTORY_ROW = st.one_of(
     oldest=st.sampled_from([None, "2026-W44"]),
 )
 def test_the_history_merge_is_the_row_by_row_upsert_it_describes(old, new, oldest):
-    from agent.plan import WritePlan, merge_history
+    from agent.history_merge import merge_history
+    from agent.plan import WritePlan
 
     before = [list(r) for r in old]
     plan = WritePlan(history_rows=new, history_oldest_week=oldest)

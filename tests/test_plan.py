@@ -8,13 +8,13 @@ import datetime as dt
 from agent.accounts import accounts_frame
 from agent.config import Config
 from agent.history import history_frame, history_header, iso_week, shift_week
+from agent.history_merge import merge_history
 from agent.plan import (
     CellWrite,
     ScoreScale,
     StatusColours,
     WritePlan,
     formatting_for,
-    merge_history,
     plan_writes,
 )
 from agent.scoring import score_accounts

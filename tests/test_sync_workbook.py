@@ -330,7 +330,7 @@ def test_tab_names_in_the_config_match_the_tabs_whatever_their_case(sample):
     wb = load_workbook(config.sheet.workbook)
     assert wb.sheetnames == ["Comptes", "Historique"]
     weeks = sorted({r[0] for r in wb["Historique"].iter_rows(min_row=2, values_only=True)})
-    assert weeks == ["2026-W48", "2026-W49", "2026-W50"]
+    assert weeks == ["S48 2026", "S49 2026", "S50 2026"]
 
 
 def test_the_workbook_gets_an_autofilter_and_a_message_on_the_agents_columns(sample):

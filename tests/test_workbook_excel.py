@@ -57,8 +57,13 @@ def test_three_passes_keep_every_part_excel_wrote_and_score_alike(tmp_path, exce
     for name, body in before.items():
         if name not in OWNED:
             assert after[name] == body, f"{name} changed"
-    added = set(after) - set(before)
-    assert len(added) == 1 and added.pop().startswith("xl/worksheets/")  # the history tab
+    # the history tab, and the agent's header notes on the accounts tab (their own parts)
+    assert set(after) - set(before) == {
+        "xl/worksheets/sheet2.xml",
+        "xl/worksheets/_rels/sheet_comptes.xml.rels",
+        "xl/comments/health-agent-sheet_comptes.xml",
+        "xl/drawings/health-agent-sheet_comptes.vml",
+    }
     first = scores(results[0])
     assert len(first) == 3 and first["Boulangerie Martin"] == (8.0, "green")
     assert first["Garage du Port"][1] == "red"

@@ -6,7 +6,8 @@ import copy
 
 from agent.cells import CellValue, filled_width, rows_by_key
 from agent.errors import SheetError
-from agent.plan import Formatting, WritePlan, WriteReport, merge_history
+from agent.history_merge import merge_history
+from agent.plan import Formatting, WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab
 
 

@@ -23,12 +23,15 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.cells import CellValue, cell_text, rows_by_key
 from agent.errors import SheetError, TransientError
-from agent.plan import WritePlan, WriteReport, merge_history
+from agent.history_look import width_in_characters
+from agent.history_merge import merge_history
+from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
 from agent.stores.workbook_file import (
     Identity,
@@ -395,11 +398,17 @@ class _Edit:
         if not merge.written and merge.header == header:
             return
         self.report.history_rows_written = merge.written or 1
+        formatting = plan.formatting
+        widths = {
+            col: width_in_characters(pixels)
+            for col, pixels in enumerate(formatting.history_widths if formatting else (), 1)
+        }
         if tab is None:
             title = self.store.history_worksheet or "History"
             every = [row_xml(1, merge.header)]
             every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
-            self.parts.update(add_sheet(loaded.package, title, history_sheet_xml(every)))
+            sheet = set_widths(history_sheet_xml(every), widths)
+            self.parts.update(add_sheet(loaded.package, title, sheet))
             return
         unchanged_rows = merge.first_dropped is None and merge.header == header
         if unchanged_rows and streaming and tab.streamed:
@@ -409,9 +418,10 @@ class _Edit:
             appended = [
                 row_xml(p + 2, merge.rows[p]) for p in sorted(merge.touched) if p >= len(rows)
             ]
-            self.parts[tab.part] = stream_rows(loaded.package.open(tab.part), replaced, appended)
+            streamed = stream_rows(loaded.package.open(tab.part), replaced, appended)
+            self.parts[tab.part] = _widths_at_head(streamed, widths)
             return
-        xml = loaded.package.read(tab.part)
+        xml = set_widths(loaded.package.read(tab.part), widths)
         if not unchanged_rows:
             every = [row_xml(1, merge.header)]
             every += [row_xml(n, row) for n, row in enumerate(merge.rows, start=2)]
@@ -426,6 +436,16 @@ class _Edit:
             self.parts[tab.part] = splice_rows(xml, spans, rows_out)
         else:
             self.parts[tab.part] = splice_pieces(xml, spans, rows_out)
+
+
+def _widths_at_head(pieces: Iterator[bytes], widths: dict[int, float]) -> Iterator[bytes]:
+    """A streamed sheet with `set_widths` applied to its head (the first slice holds
+    everything before the first row: `<cols>` comes before `<sheetData>`)."""
+    first = next(pieces, None)
+    if first is None:
+        return
+    yield set_widths(first, widths) if b"<sheetData" in first else first
+    yield from pieces
 
 
 def _same(current: CellValue, wanted: CellValue) -> bool:

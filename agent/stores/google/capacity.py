@@ -8,6 +8,7 @@ over the metadata Google gives (`sheets[].properties.gridProperties`).
 from __future__ import annotations
 
 import sys
+import zlib
 
 from agent.plan import HistoryRows, WritePlan
 from agent.stores.google.ranges import Json
@@ -60,10 +61,23 @@ def grow_columns_requests(tab: Json, width: int) -> list[Json]:
     return [_append(sheet_id, "COLUMNS", width - have)]
 
 
+def free_sheet_id(metadata: Json, title: str) -> int:
+    """An id no tab of the spreadsheet has, for a tab the agent makes: given in its
+    addSheet, so the same call can size its columns. The same for a title each time."""
+    taken = {int(s["properties"].get("sheetId", 0)) for s in metadata.get("sheets", [])}
+    start = zlib.crc32(title.encode()) % 1_000_000_000 + 1
+    return next(i for i in range(start, start + len(taken) + 1) if i not in taken)
+
+
 def history_tab_requests(
-    history: Json | None, title: str | None, plan: WritePlan, rows_needed: int
+    history: Json | None,
+    title: str | None,
+    plan: WritePlan,
+    rows_needed: int,
+    sheet_id: int | None = None,
 ) -> list[Json]:
-    """Create the history tab (`history` is None), or grow it, so the rows to write fit."""
+    """Create the history tab (`history` is None; with `sheet_id` as its id when given),
+    or grow it, so the rows to write fit."""
     rows = plan.history_rows
     widest = (
         len(rows.columns)  # a pass's rows, all as wide: not made one by one to be measured
@@ -76,6 +90,7 @@ def history_tab_requests(
             {
                 "addSheet": {
                     "properties": {
+                        **({} if sheet_id is None else {"sheetId": sheet_id}),
                         "title": title,
                         "gridProperties": {
                             "rowCount": max(1000, rows_needed + HISTORY_SPARE_ROWS),
@@ -97,3 +112,18 @@ def history_tab_requests(
     if width > columns_have:
         requests_.append(_append(sheet_id, "COLUMNS", width - columns_have))
     return requests_
+
+
+def history_after(history: Json | None, requests_: list[Json]) -> Json | None:
+    """The history tab's metadata once `requests_` (`history_tab_requests`') are made: the
+    tab they add, or the tab with the columns they append."""
+    for request in requests_:
+        if "addSheet" in request:
+            return dict(request["addSheet"])
+        append = request.get("appendDimension", {})
+        if history is not None and append.get("dimension") == "COLUMNS":
+            props = history["properties"]
+            grid = dict(props.get("gridProperties", {}))
+            grid["columnCount"] = int(grid.get("columnCount", 26)) + int(append["length"])
+            history = {**history, "properties": {**props, "gridProperties": grid}}
+    return history

@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.labels import AGENT_FILL, KNOWN_STATUS_LABELS, STATUSES, fill_rgb, hex_rgb
 from agent.plan import Formatting, ScoreScale
-from agent.stores.google.look import freeze_requests, look_requests
+from agent.stores.google.look import freeze_requests, history_width_requests, look_requests
 from agent.stores.google.ranges import Json
 
 Place = tuple[int, Json]  # a rule and its place in the tab's list of rules
@@ -39,7 +39,9 @@ SCALE_POINTS = (("minpoint", "red"), ("midpoint", "orange"), ("maxpoint", "green
 # --- the requests -----------------------------------------------------------------------------
 
 
-def formatting_requests(tab: Json, columns: list[str], formatting: Formatting) -> list[Json]:
+def formatting_requests(
+    tab: Json, columns: list[str], formatting: Formatting, history: Json | None = None
+) -> list[Json]:
     """Requests that bring the agent's formatting of a tab (its metadata `tab`) up to date;
     none when it already is.
 
@@ -48,12 +50,14 @@ def formatting_requests(tab: Json, columns: list[str], formatting: Formatting) -
     wrote, on one whole column);
     its protected ranges by their description, which also carries a fingerprint of
     everything it applied (dropdowns included, as the API does not show them without
-    grid data). A person's rules are never touched.
+    grid data). A person's rules are never touched. `history` is the history tab's
+    metadata (its column widths go with the look; None before it exists).
     """
     sheet_id = int(tab["properties"].get("sheetId", 0))
+    protected = tab.get("protectedRanges", [])
     return [
         *rule_requests(tab.get("conditionalFormats", []), sheet_id, columns, formatting),
-        *protection_requests(tab.get("protectedRanges", []), sheet_id, columns, formatting),
+        *protection_requests(protected, sheet_id, columns, formatting, history),
         *freeze_requests(tab, columns, formatting.key_column),
     ]
 
@@ -84,11 +88,17 @@ def rule_requests(
 
 
 def protection_requests(
-    protected_ranges: list[Json], sheet_id: int, columns: list[str], formatting: Formatting
+    protected_ranges: list[Json],
+    sheet_id: int,
+    columns: list[str],
+    formatting: Formatting,
+    history: Json | None = None,
 ) -> list[Json]:
     """Make the agent's protected ranges (and its dropdowns) anew when they differ from the
-    wanted ones, or when the fingerprint of what it applies changed."""
-    fingerprint = formatting_fingerprint(formatting, columns, sheet_id)
+    wanted ones, or when the fingerprint of what it applies changed (the history tab's
+    widths with it: a history tab made anew has another id)."""
+    history_id = None if history is None else int(history["properties"].get("sheetId", 0))
+    fingerprint = formatting_fingerprint(formatting, columns, sheet_id, history_id)
     description = f"{AGENT_MARK}: filled in by the agent on every pass [{fingerprint}]"
     protected = [
         p for p in protected_ranges if str(p.get("description", "")).startswith(AGENT_MARK)
@@ -129,6 +139,7 @@ def protection_requests(
         if column in columns and allowed:
             requests_.append(dropdown(sheet_id, columns.index(column), allowed))
     requests_.extend(look_requests(sheet_id, columns, formatting))
+    requests_.extend(history_width_requests(history, formatting.history_widths))
     return requests_
 
 
@@ -222,8 +233,11 @@ def score_rule(sheet_id: int, col: int, scale: ScoreScale) -> Json:
     }
 
 
-def formatting_fingerprint(formatting: Formatting, columns: list[str], sheet_id: int) -> str:
-    """A short hash of the formatting the agent applies, with the positions it applies at."""
+def formatting_fingerprint(
+    formatting: Formatting, columns: list[str], sheet_id: int, history_id: int | None = None
+) -> str:
+    """A short hash of the formatting the agent applies, with the positions it applies at
+    (and the history tab it sizes, when there is one)."""
     used = {formatting.status_column, *formatting.agent_columns}
     used.update(column for column, _ in formatting.dropdowns)
     data = {
@@ -231,6 +245,8 @@ def formatting_fingerprint(formatting: Formatting, columns: list[str], sheet_id:
         "positions": {c: columns.index(c) for c in sorted(used) if c in columns},
         "sheet": sheet_id,
     }
+    if history_id is not None:
+        data["history"] = history_id
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

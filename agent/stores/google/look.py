@@ -2,7 +2,8 @@
 
 The header row and the key column frozen (scrolling right to read the answer keeps its
 account), the agent's columns shaded whole with a note on their header saying the agent
-writes them, "why" and the next action wrapped at a readable width. The freeze is read
+writes them, "why" and the next action wrapped at a readable width, the history tab's
+columns as wide as their words. The freeze is read
 back from the metadata; shade, wrap, widths and notes are not in it without grid data, so
 they are sent with the protections whenever the fingerprint of what the agent applies
 changes (`formatting.protection_requests`). Pure functions, no network.
@@ -160,3 +161,29 @@ def look_requests(sheet_id: int, columns: list[str], formatting: Formatting) -> 
             }
         )
     return requests_
+
+
+def history_width_requests(history: Json | None, widths: tuple[int, ...]) -> list[Json]:
+    """The history tab's columns at a readable width (its metadata `history`; none
+    without the tab), as far as its grid reaches. Sent with the rest of the look, when the
+    fingerprint changes: a width a person gave a column stays until then."""
+    if history is None or not widths:
+        return []
+    props = history["properties"]
+    sheet_id = int(props.get("sheetId", 0))
+    reach = int(props.get("gridProperties", {}).get("columnCount", 26))
+    return [
+        {
+            "updateDimensionProperties": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "startIndex": col,
+                    "endIndex": col + 1,
+                },
+                "properties": {"pixelSize": width},
+                "fields": "pixelSize",
+            }
+        }
+        for col, width in enumerate(widths[:reach])
+    ]

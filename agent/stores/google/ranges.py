@@ -29,7 +29,9 @@ from agent.cells import (
     rows_by_key,
 )
 from agent.errors import SheetError
-from agent.plan import HistoryRows, WritePlan, cells_by_column, merge_history
+from agent.history_look import week_code
+from agent.history_merge import merge_history
+from agent.plan import HistoryRows, WritePlan, cells_by_column
 from agent.stores.base import Tab
 
 Json = dict[str, Any]
@@ -315,9 +317,9 @@ def appended_history(title: str, old: Tab, plan: WritePlan) -> tuple[list[Json],
     new = plan.history_rows
     if not isinstance(new, HistoryRows) or not len(new) or len(new.columns) < 3:
         return None
-    new_weeks = each_distinct(new.columns[0], key_text)
+    new_weeks = each_distinct(new.columns[0], week_code)  # "S49 2026" and "2026-W49" alike
     weeks = set(new_weeks)
-    old_weeks = set(each_distinct([row[0] if row else "" for row in old.rows], key_text))
+    old_weeks = set(each_distinct([row[0] if row else "" for row in old.rows], week_code))
     oldest = plan.history_oldest_week
     if old_weeks.intersection(weeks) or (oldest and any(w and w < oldest for w in old_weeks)):
         return None

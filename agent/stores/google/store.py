@@ -418,12 +418,19 @@ class GoogleStore:
         if plan.formatting is not None and plan.freshness and not plan.is_empty():
             sheet_id = int(accounts["properties"].get("sheetId", 0))
             changes += look.freshness_requests(sheet_id, columns, plan.formatting, plan.freshness)
-        if rows_needed is not None:
-            changes += capacity.history_tab_requests(
-                self.tab_properties(self.history_title), self.history_title, plan, rows_needed
+        history = self.tab_properties(self.history_title)
+        if rows_needed is not None and self.history_title is not None:
+            made_id = (
+                None if history else capacity.free_sheet_id(self.metadata or {}, self.history_title)
             )
+            grown = capacity.history_tab_requests(
+                history, self.history_title, plan, rows_needed, sheet_id=made_id
+            )
+            changes += grown
+            # the tab as it will be after these changes: its columns sized in the same call
+            history = capacity.history_after(history, grown)
         wanted = (
-            formatting.formatting_requests(accounts, columns, plan.formatting)
+            formatting.formatting_requests(accounts, columns, plan.formatting, history)
             + views.view_requests(accounts, columns, plan.formatting, plan.owners)
             if plan.formatting is not None
             else []
