@@ -83,7 +83,7 @@ def test_a_new_tab_gets_rules_protections_a_dropdown_and_a_frozen_header() -> No
         "addProtectedRange": 2,
         "setDataValidation": 1,
         "updateSheetProperties": 1,
-        "repeatCell": 2,  # the agent's two columns shaded
+        "repeatCell": 3,  # the agent's two columns shaded, the score centred
     }
 
 

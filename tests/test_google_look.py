@@ -72,6 +72,9 @@ def test_the_header_and_the_key_column_are_frozen_shaded_wrapped_and_noted(
             assert tab.format_at(3, col)["wrapStrategy"] == "WRAP"
             assert tab.column_widths[col] == width
         assert "wrapStrategy" not in tab.format_at(3, header.index("Statut"))
+        score = header.index("Score")  # centred, apart from the status's text beside it
+        assert tab.format_at(3, score)["horizontalAlignment"] == "CENTER"
+        assert "horizontalAlignment" not in tab.format_at(0, score)
         assert "backgroundColor" not in tab.format_at(3, header.index("Client"))
         emulator.reset_counters()
         for _ in range(3):  # nothing changed: no formatting call

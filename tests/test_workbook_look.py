@@ -96,6 +96,19 @@ def test_a_row_is_as_tall_as_its_wrapped_answer_and_reads_from_the_top(sample: C
     assert lines_of("x" * 200, 10) == 17 and lines_of("", 45) == 1
 
 
+def test_the_score_is_centred_apart_from_the_status_beside_it(sample: Config) -> None:
+    """A number sits at its cell's right edge and the status's text at its cell's left:
+    side by side they read "8En bonne santé". The score is centred; its header is not."""
+    path = workbook(sample)
+    one_pass(sample)
+    ws = load_workbook(path)["Comptes"]
+    score = {c.value: c.column_letter for c in ws[1]}["Score"]
+    cells = [ws[f"{score}{n}"] for n in range(2, ws.max_row + 1)]
+    assert cells and all(c.alignment.horizontal == "center" for c in cells)
+    assert ws[f"{score}1"].alignment.horizontal != "center"
+    assert one_pass(sample).report.cells_written == 0
+
+
 def test_the_agent_columns_are_shaded_whole_and_a_csm_colour_stays(sample: Config) -> None:
     path = workbook(sample)
     wb = load_workbook(path)

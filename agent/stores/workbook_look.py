@@ -83,7 +83,7 @@ class Styles:
         self._added_fills = 0
         self._added_xfs = 0
         self._shade: int | None = None
-        self._looks: dict[tuple[int, bool, bool, bool], int] = {}
+        self._looks: dict[tuple[int, bool, bool, bool, bool], int] = {}
 
     def shade(self) -> int:
         """The index of the shade's fill, added when the styles have none."""
@@ -97,7 +97,7 @@ class Styles:
                 self._shade = len(self.fills) - 1
         return self._shade
 
-    def _fine(self, xf: bytes, shade: bool, wrap: bool, top: bool) -> bool:
+    def _fine(self, xf: bytes, shade: bool, wrap: bool, top: bool, center: bool) -> bool:
         if shade:
             fill_id = int(_attr(xf, b"fillId") or b"0")
             if fill_id >= len(self.fills) or not _has_fill(self.fills[fill_id]):
@@ -107,17 +107,29 @@ class Styles:
             alignment is None or not (_WRAPS.search(alignment[0]) and _TOP.search(alignment[0]))
         ):
             return False
+        if center and (alignment is None or b" horizontal=" not in alignment[0]):
+            return False
         return not (top and (alignment is None or b" vertical=" not in alignment[0]))
 
-    def look(self, index: int, *, shade: bool, wrap: bool = False, top: bool = False) -> int:
+    def look(
+        self,
+        index: int,
+        *,
+        shade: bool,
+        wrap: bool = False,
+        top: bool = False,
+        center: bool = False,
+    ) -> int:
         """The style of a cell styled `index`, with the shade (when it has no fill of its
         own), the wrapping from the top, and the text read from the top (when it has no
-        vertical alignment of its own) asked: `index` itself when it has them already."""
-        key = (index, shade, wrap, top)
+        vertical alignment of its own), centred (the score: apart from the status beside it,
+        when it has no horizontal alignment of its own) asked: `index` itself when it has
+        them already."""
+        key = (index, shade, wrap, top, center)
         if key in self._looks:
             return self._looks[key]
         xf = self.xfs[index] if index < len(self.xfs) else (self.xfs[0] if self.xfs else b"")
-        if not xf or self._fine(xf, shade, wrap, top):
+        if not xf or self._fine(xf, shade, wrap, top, center):
             self._looks[key] = index
             return index
         head_end = xf.find(b">") + 1
@@ -130,6 +142,8 @@ class Styles:
         wanted = [(b"vertical", b"top"), (b"wrapText", b"1")] if wrap else []
         if top and not wrap and (alignment is None or b" vertical=" not in alignment[0]):
             wanted = [(b"vertical", b"top")]
+        if center and (alignment is None or b" horizontal=" not in alignment[0]):
+            wanted.append((b"horizontal", b"center"))
         if wanted:
             head = set_attr(head, b"applyAlignment", b"1")
             if alignment is not None:
@@ -177,6 +191,7 @@ class _Column:
     wrap: bool
     width: float | None  # at least this wide, in characters
     top: bool = True  # below the header, read from the top like a wrapped answer beside it
+    center: bool = False  # the score, centred: "8" apart from "En bonne santé" beside it
 
 
 def _wanted(columns: dict[str, int], formatting: Formatting) -> dict[int, _Column]:
@@ -190,7 +205,12 @@ def _wanted(columns: dict[str, int], formatting: Formatting) -> dict[int, _Colum
     for name in dict.fromkeys(formatting.agent_columns):
         if name in columns:
             px = wrapped.get(name)
-            wanted[columns[name]] = _Column(True, px is not None, width_of(px) if px else None)
+            wanted[columns[name]] = _Column(
+                True,
+                px is not None,
+                width_of(px) if px else None,
+                center=name == formatting.score_column,
+            )
     return wanted
 
 
@@ -213,7 +233,13 @@ def _restyle_cells(xml: bytes, wanted: dict[int, _Column], styles: Styles) -> by
         found = _STYLE.search(cell[3])
         current = int(found[1]) if found else 0
         body = cell[2] != b"1"
-        new = styles.look(current, shade=want.shade, wrap=want.wrap and body, top=want.top and body)
+        new = styles.look(
+            current,
+            shade=want.shade,
+            wrap=want.wrap and body,
+            top=want.top and body,
+            center=want.center and body,
+        )
         if new == current:
             return cell[0]
         attrs = set_attr(cell[3] + b">", b"s", b"%d" % new)[:-1]
@@ -255,7 +281,10 @@ def _column_looks(xml: bytes, wanted: dict[int, _Column], styles: Styles) -> byt
         new = set_attr(
             col,
             b"style",
-            b"%d" % styles.look(style, shade=want.shade, wrap=want.wrap, top=want.top),
+            b"%d"
+            % styles.look(
+                style, shade=want.shade, wrap=want.wrap, top=want.top, center=want.center
+            ),
         )
         hidden = _attr(col, b"hidden") in (b"1", b"true")
         width = float(_attr(col, b"width") or 0)

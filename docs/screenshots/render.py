@@ -5,7 +5,8 @@ sees them after scrolling right: the frozen key column beside the agent's column
 
 The columns between the key and the agent's are hidden in a copy made for the picture
 (that is what scrolling right with the key frozen shows); the workbook the agent wrote is
-not touched. Needs `soffice` (apt-get install -y libreoffice-calc-nogui).
+not touched. Needs `soffice` (apt-get install -y libreoffice-calc-nogui) and pypdfium2
+(`.venv/bin/pip install -e '.[docs]'`).
 """
 
 from __future__ import annotations

@@ -120,6 +120,16 @@ def look_requests(sheet_id: int, columns: list[str], formatting: Formatting) -> 
                 }
             }
         )
+        if column == formatting.score_column:  # "8" apart from "En bonne santé" beside it
+            requests_.append(
+                {
+                    "repeatCell": {
+                        "range": _whole_column(sheet_id, col, start_row=1),
+                        "cell": {"userEnteredFormat": {"horizontalAlignment": "CENTER"}},
+                        "fields": "userEnteredFormat.horizontalAlignment",
+                    }
+                }
+            )
         if formatting.agent_note and column != formatting.score_column:  # see freshness
             header = {**_whole_column(sheet_id, col), "endRowIndex": 1}
             requests_.append(
