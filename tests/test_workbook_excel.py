@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.excel_workbooks import ACCOUNTS_PART, EXCEL_FILES, with_accounts
+from tests.libreoffice import convert, soffice
 from tests.workbook_fixtures import one_pass, parts, scores, team_config
 
 # what a pass may change: the accounts tab, the history tab it adds and what registers it,
@@ -79,29 +78,9 @@ def test_three_passes_keep_every_part_excel_wrote_and_score_alike(tmp_path, exce
 
 @pytest.mark.parametrize("excel_file", EXCEL_FILES[:1], ids=lambda f: f.stem)
 def test_libreoffice_opens_the_written_excel_file(tmp_path, excel_file):
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice is not installed (apt-get install libreoffice-calc-nogui)")
+    soffice()
     config = excel_config(tmp_path, excel_file)
     for _ in range(3):
         one_pass(config)
-    path = config.sheet.workbook
-    out = tmp_path / "pdf"
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    pdf = out / f"{path.stem}.pdf"
-    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), done.stdout + done.stderr
+    pdf = convert(config.sheet.workbook, tmp_path, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")

@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from agent.labels import AGENT_FILL, AGENT_NOTE, WRAPPED_WIDTH
 from agent.sheet_templates import init
 from agent.stores.workbook_look import Styles, apply_look, lines_of, width_of
 from agent.stores.workbook_notes import AUTHOR
+from tests.libreoffice import convert
 from tests.test_sync_workbook import NOW
 from tests.workbook_fixtures import one_pass, parts, team_config
 
@@ -288,33 +288,14 @@ def test_a_col_covering_several_columns_is_split_only_for_the_agents(sample: Con
     assert again == xml and same_styles is None  # in place: nothing to do
 
 
-def _soffice() -> str:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice is not installed (apt-get install libreoffice-calc-nogui)")
-    return soffice
-
-
-def _convert(soffice: str, path: Path, work: Path, to: str) -> Path:
-    out = work / to.split(":")[0]
-    done = subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{work}/profile", "--headless",
-         "--convert-to", to, "--outdir", str(out), str(path)],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return out / f"{path.stem}.{to.split(':')[0]}"
-
-
 def test_libreoffice_opens_the_look_and_a_save_of_it_is_known_again(
     sample: Config, tmp_path: Path
 ) -> None:
-    soffice = _soffice()
     path = workbook(sample)
     one_pass(sample, NOW)
-    pdf = _convert(soffice, path, tmp_path, "pdf")
+    pdf = convert(path, tmp_path, "pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
-    saved = _convert(soffice, path, tmp_path, "xlsx:Calc MS Excel 2007 XML")
+    saved = convert(path, tmp_path, "xlsx:Calc MS Excel 2007 XML")
     shutil.copyfile(saved, path)  # a CSM opened it in LibreOffice and saved
     with zipfile.ZipFile(path) as zf:
         comments = [n for n in zf.namelist() if "comments" in n and n.endswith(".xml")]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import zipfile
 
-import pytest
 from openpyxl import load_workbook
 
+from tests.libreoffice import convert, soffice
 from tests.workbook_fixtures import TEAM_FILE, one_pass, parts, scores, team_config
 
 # the parts a pass may change: the accounts tab, the history tab it adds (registered in the
@@ -74,38 +73,16 @@ def test_the_written_file_keeps_its_chart_image_table_and_comment_for_openpyxl(t
     assert wb["Historique"].max_row == 5
 
 
-def _soffice() -> str:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice is not installed (apt-get install libreoffice-calc-nogui)")
-    return soffice
-
-
 def test_a_file_libreoffice_saved_after_the_agent_gets_no_rule_twice(tmp_path):
     """A CSM opens the agent's file in LibreOffice and saves it: LibreOffice rewrites the
     agent's rules and dropdowns its own way; the next pass still knows them."""
-    soffice = _soffice()
+    soffice()
     config = team_config(tmp_path)
     one_pass(config)
     path = config.sheet.workbook
     assert path is not None
-    out = tmp_path / "saved"
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=True,
-    )
-    shutil.copyfile(out / path.name, path)
+    saved = convert(path, tmp_path, "xlsx:Calc MS Excel 2007 XML")
+    shutil.copyfile(saved, path)
     for _ in range(2):
         again = one_pass(config)
         assert again.report.cells_written == 0 and again.report.history_rows_written == 0
@@ -116,46 +93,14 @@ def test_a_file_libreoffice_saved_after_the_agent_gets_no_rule_twice(tmp_path):
 
 
 def test_libreoffice_opens_the_written_file(tmp_path):
-    soffice = _soffice()
+    soffice()
     config = team_config(tmp_path)
     for _ in range(3):
         one_pass(config)
     path = config.sheet.workbook
     assert path is not None
-    out = tmp_path / "pdf"
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    pdf = out / "comptes.pdf"
-    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF"), done.stdout + done.stderr
-    # and back to xlsx: LibreOffice reads the agent's cells and history
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "csv",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=True,
-    )
-    text = (out / "comptes.csv").read_text(encoding="utf-8", errors="replace")
+    pdf = convert(path, tmp_path, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # and back to text: LibreOffice reads the agent's cells and history
+    text = convert(path, tmp_path, "csv").read_text(encoding="utf-8", errors="replace")
     assert "Atelier Dupont" in text and "Score" in text
