@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.sheets_emulator import looks
+from tests.sheets_emulator import cell_updates, looks
 from tests.sheets_emulator.grid import (
     EMPTY,
     ApiError,
@@ -862,6 +862,14 @@ class SheetsEmulator:
         tab.protected_ranges.append(protected)
         return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
 
+    def _do_updateCells(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        grid, rows = cell_updates.update_cells(book, body)
+        self.check_protected(grid, rows, self.caller_email)
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                grid.tab.set(grid.row0 + i, grid.col0 + j, value)
+        return {}  # Google's reply to an updateCells is empty (Response has no field for it)
+
     def _do_repeatCell(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         within_grid(book, body.get("range") or {})
         return looks.repeat_cell(book, body)
@@ -886,6 +894,32 @@ class SheetsEmulator:
                     tab.protected_ranges.remove(p)
                     return {}
         raise bad_request(f"No protected range with id: {wanted}")
+
+
+def spreadsheet_answer(
+    emu: SheetsEmulator,
+    book: Spreadsheet,
+    ranges: list[str],
+    with_data: bool,
+    mask: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A Spreadsheet resource as spreadsheets.get answers it (and a batchUpdate's
+    `updatedSpreadsheet`): masked, the cells masked as they are made."""
+    answer = emu.metadata(book, ranges, with_data, mask)
+    grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
+    out = masked(answer, mask)  # the cells are masked already, as they were made
+    data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
+    for sheet, data in zip(out.get("sheets", []), grids, strict=False):
+        if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
+            sheet["data"] = [
+                {
+                    k: v if k == "rowData" or not data_mask else masked(v, data_mask[k])
+                    for k, v in d.items()
+                    if not data_mask or k in data_mask
+                }
+                for d in data
+            ]
+    return out
 
 
 def within_grid(book: Spreadsheet, rng: dict[str, Any]) -> None:
@@ -1212,6 +1246,8 @@ class _Handler(BaseHTTPRequestHandler):
                 call.kind, name, spreadsheet_id, target = _route(method, url.path)
                 if name == "get" and wants_grid_data(query):
                     call.kind = "read"  # cells, not only the tabs' properties
+                if name == "batchUpdate" and b'"updateCells"' in raw:
+                    call.kind = "write"  # it writes cells (with formatting, maybe)
         except ApiError as exc:
             self._error(exc, call)
             return
@@ -1295,25 +1331,32 @@ class _Handler(BaseHTTPRequestHandler):
         emu.caller_email = email
         if name == "get":
             mask = field_mask(one("fields", "*"))
-            answer = emu.metadata(book, query.get("ranges", []), wants_grid_data(query), mask)
-            grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
-            out = masked(answer, mask)  # the cells are masked already, as they were made
-            data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
-            for sheet, data in zip(out.get("sheets", []), grids, strict=False):
-                if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
-                    sheet["data"] = [
-                        {
-                            k: v if k == "rowData" or not data_mask else masked(v, data_mask[k])
-                            for k, v in d.items()
-                            if not data_mask or k in data_mask
-                        }
-                        for d in data
-                    ]
-            return out
+            return spreadsheet_answer(
+                emu, book, query.get("ranges", []), wants_grid_data(query), mask
+            )
         if name == "batchUpdate":
             requests = (body or {}).get("requests") or []
             replies = emu.batch_update(book, requests)
-            return {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+            answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+            mask = field_mask(one("fields", "*"))
+            if (body or {}).get("includeSpreadsheetInResponse"):
+                # BatchUpdateSpreadsheetRequest in the discovery document: the spreadsheet
+                # after the updates, limited to `responseRanges`, with grid data when
+                # `responseIncludeGridData` (ignored when a field mask is set: the mask says)
+                inner = None if mask is None else mask.get("updatedSpreadsheet") or None
+                with_data = (
+                    bool(body.get("responseIncludeGridData"))
+                    if mask is None
+                    else inner is not None and "data" in (inner.get("sheets") or {})
+                )
+                answer["updatedSpreadsheet"] = spreadsheet_answer(
+                    emu, book, list(body.get("responseRanges") or []), with_data, inner
+                )
+            if mask:  # the spreadsheet is masked already, as it was made
+                return masked(
+                    answer, {k: None if k == "updatedSpreadsheet" else v for k, v in mask.items()}
+                )
+            return answer
         render = one("valueRenderOption", "FORMATTED_VALUE")
         dates = one("dateTimeRenderOption", "SERIAL_NUMBER")
         major = one("majorDimension", "ROWS")

@@ -19,7 +19,7 @@ from gspread.urls import SPREADSHEET_URL
 
 from agent.cells import CellValue, cell_text, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
-from agent.stores.google import typed
+from agent.stores.google import cell_updates, typed
 from agent.stores.google.client import Params
 from agent.stores.google.columns_moved import moved_after_the_write, now_at
 from agent.stores.google.ranges import (
@@ -90,6 +90,54 @@ class MovedRows:
     tries: int  # rounds of re-read and rewrite
     header_now: list[str] | None = None  # the header as the key re-read saw it
     read_width: int | None = None  # columns of the header as read (the agent's new ones after)
+    runs: list[tuple[int, int]] | None = None  # the runs of rows whose keys are read back
+
+    def read_back_ranges(
+        self, columns: list[str], written_cells: dict[int, ColumnCells]
+    ) -> list[str]:
+        """The ranges to read again in the write's own reply: the key cells of the rows
+        written when they make few runs (a pass that changed a few accounts), else the whole
+        key column; then the header row."""
+        read = self.read
+        letter = column_letter(columns.index(read.key_column))
+        title = quote(read.title)
+        written_rows = set().union(*(rows for rows, _ in written_cells.values()))
+        self.runs = self.written_runs(written_rows)
+        if self.runs is None:
+            keys = [f"{title}!{letter}2:{letter}"]
+        else:
+            keys = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in self.runs]
+        return [*keys, f"{title}!1:1"]
+
+    def written_runs(self, rows: set[int]) -> list[tuple[int, int]] | None:
+        """The runs of consecutive rows written, when checking their keys alone is cheaper
+        than reading the whole key column (None otherwise)."""
+        if not rows or len(rows) * 2 > len(self.read.key_cells):
+            return None
+        ordered = sorted(rows)
+        blocks = row_blocks(ordered, len(ordered))  # runs of consecutive rows, uncut
+        runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
+        return runs if len(runs) <= KEY_CHECK_RANGES else None
+
+    def first_look(self, reply: Json | None) -> tuple[bool, list[CellValue] | None]:
+        """From the write's reply: whether the rows written still hold the keys the read
+        saw there (when only theirs were read back), or the whole key column as it is now;
+        the header goes to `header_now`. (False, None) when the reply read nothing back."""
+        found = None if reply is None else cell_updates.read_back_rows(reply, self.read.title)
+        asked = (len(self.runs) if self.runs is not None else 1) + 1
+        if found is None or len(found) != asked:
+            return False, None
+        header = found.pop()
+        self.header_now = [cell_text(v).strip() for v in (header[0] if header else [])]
+        cells = [typed.first_column(rows) for rows in found]
+        if self.runs is None:
+            return False, cells[0]
+        seen = self.read.key_cells
+        held = all(
+            now == without_blank_tail(seen[first : last + 1])
+            for (first, last), now in zip(self.runs, cells, strict=True)
+        )
+        return held, None
 
     def put_right(
         self,
@@ -97,18 +145,22 @@ class MovedRows:
         columns: list[str],
         written_cells: dict[int, ColumnCells],
         header_from: int | None = None,
+        reply: Json | None = None,
     ) -> int:
-        """Re-read the keys of the rows written (or the whole key column); when rows moved
-        meanwhile, rewrite the agent cells by key. How many cells were rewritten."""
+        """Check the keys read back with the write (or read them now, when its reply has
+        none); when rows moved meanwhile, rewrite the agent cells by key. How many cells
+        were rewritten."""
         read = self.read
         letter = column_letter(columns.index(read.key_column))
         key_range = f"{quote(read.title)}!{letter}2:{letter}"
         expected = list(read.keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
-        written_rows = set().union(*(rows for rows, _ in written_cells.values()))
         self.header_now = None
-        held = self.written_rows_hold_their_keys(letter, written_rows)
+        held, column = self.first_look(reply)
+        if self.header_now is None:  # nothing read back: read the keys now
+            written_rows = set().union(*(rows for rows, _ in written_cells.values()))
+            held = self.written_rows_hold_their_keys(letter, written_rows)
         if self.columns_moved(columns, written_cells):
             return self.restore_persons_cells(columns, written_cells, header_from)
         if held:
@@ -118,9 +170,12 @@ class MovedRows:
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for attempt in range(self.tries):
-            [cells] = self.key_cells([key_range]) or [[]]
-            if attempt == 0 and self.columns_moved(columns, written_cells):
-                return self.restore_persons_cells(columns, written_cells, header_from)
+            if attempt == 0 and column is not None:
+                cells = column  # read back with the write
+            else:
+                [cells] = self.key_cells([key_range]) or [[]]
+                if attempt == 0 and self.columns_moved(columns, written_cells):
+                    return self.restore_persons_cells(columns, written_cells, header_from)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)

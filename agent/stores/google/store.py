@@ -38,15 +38,22 @@ from gspread.exceptions import APIError
 from gspread.urls import (
     SPREADSHEET_BATCH_UPDATE_URL,
     SPREADSHEET_URL,
-    SPREADSHEET_VALUES_BATCH_UPDATE_URL,
 )
-from gspread.utils import a1_to_rowcol, rowcol_to_a1
+from gspread.utils import rowcol_to_a1
 
 from agent.cells import key_text_list
 from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, look, refusals, typed, views
+from agent.stores.google import (
+    capacity,
+    cell_updates,
+    formatting,
+    look,
+    refusals,
+    typed,
+    views,
+)
 from agent.stores.google.client import (
     AgentHTTPClient,
     Params,
@@ -58,7 +65,6 @@ from agent.stores.google.client import (
 from agent.stores.google.ranges import (
     MAX_BODY_BYTES,
     Json,
-    bodies,
     cells_at_key_rows,
     column_ranges,
     history_ranges,
@@ -67,6 +73,7 @@ from agent.stores.google.ranges import (
     to_tab,
 )
 from agent.stores.google.rows_moved import AccountsAsRead, MovedRows
+from agent.stores.google.unsure_writes import CellsSender
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -77,37 +84,8 @@ METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
     "merges,filterViews)"
 )
-
-
-def sent_area(sent: Json) -> str:
-    """The whole area a ValueRange wrote: its range may name its first cell only."""
-    title, cells = sent["range"].rsplit("!", 1)
-    row, col = a1_to_rowcol(cells.split(":")[0])
-    values = sent.get("values", [])
-    height, width = len(values), max((len(v) for v in values), default=1)
-    if sent.get("majorDimension") == "COLUMNS":
-        height, width = width, height
-    last = rowcol_to_a1(row + max(height, 1) - 1, col + max(width, 1) - 1)
-    return f"{title}!{rowcol_to_a1(row, col)}:{last}"
-
-
-def landed(sent: Json, now: list[list[Any]]) -> bool:
-    """Whether cells read back (rows) hold what a ValueRange sent (RAW)."""
-    rows = sent.get("values", [])
-    if sent.get("majorDimension") == "COLUMNS":
-        height = max((len(c) for c in rows), default=0)
-        rows = [[c[i] if i < len(c) else None for c in rows] for i in range(height)]
-    for r, row in enumerate(rows):
-        got = now[r] if r < len(now) else []
-        for c, value in enumerate(row):
-            if value is None:
-                continue  # null leaves a cell as it is
-            there = got[c] if c < len(got) else ""
-            if there != value and not (
-                isinstance(value, int | float) and isinstance(there, int | float) and there == value
-            ):
-                return False
-    return True
+# the metadata and, in the same call, each cell's value and number format type (typed.py)
+READ_FIELDS = METADATA_FIELDS[:-1] + "," + typed.CELL_DATA_FIELDS + ")"
 
 
 def opened_answer(answer: Json, rows: int) -> Json:
@@ -157,11 +135,16 @@ class GoogleStore:
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
         )
         self._http: AgentHTTPClient | None = None
+        self.sender = CellsSender(
+            self.call, self.client, spreadsheet_id, max_body_bytes, self._titles
+        )
         # what the last read saw; write() addresses rows through it
         self.metadata: Json | None = None
         self._header: list[str] = []
         self._accounts: AccountsAsRead | None = None
         self._history: Tab | None = None
+        self._tabs_seen: tuple[str, str] | None = None  # both tabs, as the last read saw them
+        self._whole_metadata = False  # whether the last read saw every tab
 
     @classmethod
     def from_config(
@@ -250,9 +233,41 @@ class GoogleStore:
         found = tab_named(titles, title)
         return None if found is None else sheets[titles.index(found)]
 
+    def read_spreadsheet(self) -> tuple[Json, dict[str, list[list[Any]]]]:
+        """The metadata and the tabs' cells, with their number formats (`typed.py`): one
+        spreadsheets.get. Only the accounts and history tabs when the last read saw both
+        ("Limiting the range returns only the portions of the spreadsheet that intersect
+        the requested ranges", the discovery document's spreadsheets.get); else every tab
+        (a first read, a history tab not made yet), and again so when a tab of the last
+        read is gone or renamed ("Unable to parse range")."""
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        ranged = self._tabs_seen is not None
+
+        def get(client: AgentHTTPClient) -> Json | None:
+            params: Params = {"fields": READ_FIELDS}
+            if ranged and self._tabs_seen is not None:
+                params["ranges"] = [quote(t) for t in self._tabs_seen]
+            try:
+                return typed.loads(client.request("get", url, params=params).content)
+            except APIError as exc:
+                if ranged and exc.response.status_code == 400 and "Unable to parse" in str(exc):
+                    return None
+                raise
+
+        answer = self.call(get)
+        if answer is None:
+            self._tabs_seen, ranged = None, False
+            answer = self.call(get)
+        tabs = typed.rows_by_title(answer)
+        for sheet in answer.get("sheets", []):
+            sheet.pop("data", None)
+        answer["sheets"] = [formatting.open_ended(s) for s in answer.get("sheets", [])]
+        self._whole_metadata = not ranged
+        return answer, tabs
+
     def read(self) -> Snapshot:
-        """The accounts tab and the history tab (None if it does not exist yet): two calls."""
-        self.metadata = self.read_metadata()
+        """The accounts tab and the history tab (None if it does not exist yet): one call."""
+        self.metadata, tabs = self.read_spreadsheet()
         worksheet, history_worksheet = self.worksheet, self.history_worksheet
         accounts_sheet = self.tab_properties(worksheet)
         if accounts_sheet is None:
@@ -267,14 +282,6 @@ class GoogleStore:
         self.history_title = (
             history_sheet["properties"]["title"] if history_sheet else history_worksheet
         )
-        ranges = [quote(self.accounts_title)]
-        if has_history and self.history_title is not None:
-            ranges.append(quote(self.history_title))
-        # the cells with their number formats, as the CSM typed them (typed.py)
-        params: Params = {"ranges": ranges, "fields": typed.GRID_FIELDS}
-        url = SPREADSHEET_URL % self.spreadsheet_id
-        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
-        tabs = typed.rows_by_title(answer)
         accounts = to_tab(self.accounts_title, tabs.get(self.accounts_title, []))
         if self.key_column not in accounts.header:
             raise SheetError(
@@ -290,8 +297,10 @@ class GoogleStore:
             self.accounts_title, self.key_column, accounts.rows, key_cells, key_text_list(key_cells)
         )
         self._history = None
+        self._tabs_seen = None
         if has_history and self.history_title is not None:
             self._history = to_tab(self.history_title, tabs.get(self.history_title, []))
+            self._tabs_seen = (self.accounts_title, self.history_title)
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
@@ -301,6 +310,8 @@ class GoogleStore:
         (0 when it does not exist yet: each row it grows costs that many cells)."""
         if self.metadata is None:
             self.read()
+        if not self._whole_metadata:  # the last read had only the agent's two tabs
+            self.metadata, self._whole_metadata = self.read_metadata(), True
         return capacity.grid_cells(self.metadata or {}, self.history_title)
 
     # write -------------------------------------------------------------------------------------
@@ -324,9 +335,7 @@ class GoogleStore:
             history_data, report.history_rows_written, rows_needed = history_ranges(
                 self.history_title, self._history, plan
             )
-        report.formatting_written = self._update_layout(plan, columns, rows_needed)
-
-        data: list[Json] = []
+        data: list[Json] = []  # ValueRanges: where each cell goes, as a values write says it
         if new_columns:
             start = rowcol_to_a1(1, len(header) + 1)
             data.append({"range": f"{quote(self.accounts_title)}!{start}", "values": [new_columns]})
@@ -340,16 +349,22 @@ class GoogleStore:
         data += column_ranges(self.accounts_title, by_column)
         report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
+        moved = MovedRows(
+            self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
+        )
+        moved.read_width = len(header)
+        # the key cells of the rows written (and the header), read back in the same call
+        read_back = moved.read_back_ranges(columns, by_column) if by_column else []
+        report.formatting_written, reply = self._update_sheet(
+            plan, columns, rows_needed, data, read_back
+        )
         if data:
-            self.send_values(data)
             self._header = columns
+            if history_data and self.history_title is not None:
+                self._tabs_seen = (self.accounts_title, self.history_title)
             if by_column:
-                moved = MovedRows(
-                    self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
-                )
-                moved.read_width = len(header)
                 report.rewrites = moved.put_right(
-                    plan, columns, by_column, len(header) if new_columns else None
+                    plan, columns, by_column, len(header) if new_columns else None, reply
                 )
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
@@ -358,56 +373,14 @@ class GoogleStore:
         return report
 
     def send_values(self, data: list[Json]) -> None:
-        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit.
+        """One values:batchUpdate (RAW), split by size, never sent twice blindly."""
+        self.sender.send_values(data)
 
-        A body whose answer is lost (a timeout, a 5xx after it was sent) may have landed:
-        it is not sent again blindly. The cells it names are read back, and only the ranges
-        that do not hold what was sent go again (bounded tries)."""
-        client = self.client()
-        for body in bodies(data, self.max_body_bytes):
-            left: bytes | None = body
-            for attempt in range(client.max_tries):
-                assert left is not None
-                try:
-                    self._post_values(left)
-                    break
-                except UnsureWrite as exc:
-                    log.info("Values write unconfirmed (%s); reading what landed", exc)
-                    client.sleep(backoff(attempt, client.rng))
-                    left = self.values_not_landed(left)
-                    if left is None:
-                        break
-            else:
-                raise TransientError(
-                    f"Google Sheets did not confirm the agent's cells after {client.max_tries} "
-                    "tries; the next pass will look again."
-                )
+    def values_not_landed(self, sent: list[Json]) -> list[Json]:
+        return self.sender.values_not_landed(sent)
 
-    def _post_values(self, body: bytes) -> Any:
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        return self.call(
-            lambda c: c.request("post", url, data=body, headers=headers, replayable=False).json()
-        )
-
-    def values_not_landed(self, body: bytes) -> bytes | None:
-        """The part of a values body whose cells do not hold what it sent, read back in one
-        call (None when all of it landed)."""
-        sent = json.loads(body)["data"]
-        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE", "majorDimension": "ROWS"}
-        ranges = [sent_area(item) for item in sent]
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
-        found = answer.get("valueRanges", [])
-        missing = [
-            item
-            for i, item in enumerate(sent)
-            if i >= len(found) or not landed(item, found[i].get("values", []))
-        ]
-        if not missing:
-            return None
-        return json.dumps({"valueInputOption": "RAW", "data": missing}, ensure_ascii=False).encode(
-            "utf-8", "surrogatepass"
-        )
+    def _titles(self) -> set[str]:
+        return {s["properties"]["title"] for s in (self.metadata or {}).get("sheets", [])}
 
     def _layout_requests(
         self, accounts: Json, plan: WritePlan, columns: list[str], rows_needed: int | None
@@ -430,18 +403,31 @@ class GoogleStore:
         )
         return changes, wanted
 
-    def _update_layout(self, plan: WritePlan, columns: list[str], rows_needed: int | None) -> bool:
-        """Make room for the cells (columns, the history tab and its rows) and bring the
-        formatting up to date, in one call when anything differs; whether formatting went.
+    def _update_sheet(
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        rows_needed: int | None,
+        cells: list[Json],
+        read_back: list[str],
+    ) -> tuple[bool, Json | None]:
+        """Make room for the cells (columns, the history tab and its rows), bring the
+        formatting up to date and write the cells, in one spreadsheets.batchUpdate that
+        reads `read_back` again in its reply (`cell_updates.py`); more than one only when
+        the cells do not fit in 2 MB. Whether formatting went, and the reply that read back.
 
         That call deletes rules and ranges by position and id: made twice, the second time
         could fall on a person's rule. So it is not sent again blindly when its answer is
-        lost: the metadata is read again and what still differs is sent (bounded tries).
+        lost: the metadata is read again, and the cells it carried (read back by the values
+        API), and what still differs is sent (bounded tries). Formatting Google refuses (a
+        freeze a merged cell forbids) is left out and the call made again without it: the
+        cells still land.
         """
         client = self.client()
         tries = client.max_tries
         maybe_made = False
         refused: set[str] = set()  # formatting Google refused this pass: left out
+        left = list(cells)  # the cells not known to have landed
         for attempt in range(tries + 1):  # the last round only looks
             accounts = self.tab_properties(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
@@ -451,11 +437,11 @@ class GoogleStore:
                 )
             changes, wanted = self._layout_requests(accounts, plan, columns, rows_needed)
             wanted = [w for w in wanted if json.dumps(w, sort_keys=True) not in refused]
-            if not changes and not wanted:
-                return maybe_made
+            if not changes and not wanted and not left:
+                return maybe_made, None
             if attempt == tries:
                 raise TransientError(
-                    f"Google Sheets did not confirm the formatting after {tries} tries (or "
+                    f"Google Sheets did not confirm the agent's changes after {tries} tries (or "
                     "a person kept changing the rules meanwhile); the next pass will look again."
                 )
             theirs = [
@@ -463,12 +449,16 @@ class GoogleStore:
                 for i, r in enumerate(accounts.get("conditionalFormats", []))
                 if not formatting.is_agent_rule(r)
             ]
-            body = {"requests": changes + wanted}
+            ids = self._sheet_ids(changes)
+            requests_ = changes + wanted
+            [(first, carried), *more] = cell_updates.bodies(
+                requests_, left, ids, read_back, self.max_body_bytes
+            )
             try:
-                reply = self._send_formatting(body)
+                reply = self.sender.send_batch(first)
             except UnsureWrite as exc:
                 maybe_made = maybe_made or bool(wanted)
-                log.info("Formatting call unconfirmed (%s); reading the metadata again", exc)
+                log.info("Sheet update unconfirmed (%s); reading what landed", exc)
                 if attempt < tries - 1:
                     client.sleep(backoff(attempt, client.rng))
                 self.metadata = self.read_metadata()
@@ -476,9 +466,10 @@ class GoogleStore:
                 # gone since is put back (one a delete fell on, if the call was made)
                 now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
                 self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
+                left = self.values_not_landed(left[:carried]) + left[carried:]
                 continue
             except SheetError as exc:
-                left_out = refusals.refused_formatting(str(exc), body["requests"], len(changes))
+                left_out = refusals.refused_formatting(str(exc), requests_, len(changes))
                 if left_out is not None:
                     # a freeze a merged cell forbids, a dropdown Google will not take: the
                     # call, all or nothing, made no change; the values still go, without it
@@ -494,16 +485,35 @@ class GoogleStore:
                 continue
             rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
             answers = [opened_answer(a, rows) for a in reply.get("replies", [])]
+            answers = answers[: len(requests_)]  # the cells' own replies are empty
             for answer in answers:
                 if "addSheet" in answer and self.metadata is not None:
                     self.metadata.setdefault("sheets", []).append(
                         {"properties": answer["addSheet"]["properties"]}
                     )
-            if self._put_back(formatting.persons_rules_deleted(body["requests"], answers)):
+            left = left[carried:]
+            if self._put_back(formatting.persons_rules_deleted(requests_, answers)):
                 maybe_made = True  # the agent's rules may now be there twice: look again
                 continue
-            return bool(wanted)
+            last: Json | None = reply
+            if more:  # a first pass of a very large sheet: the rest of its cells
+                last = self.sender.send_cells(left, ids, read_back)
+            return bool(wanted) or maybe_made, last if read_back else None
         raise AssertionError("unreachable: the last round returns or raises")
+
+    def _sheet_ids(self, changes: list[Json]) -> dict[str, int]:
+        """Each tab's id by title; a tab `changes` adds gets one here, so that its cells can
+        be written in the same call."""
+        ids = {
+            s["properties"]["title"]: int(s["properties"].get("sheetId", 0))
+            for s in (self.metadata or {}).get("sheets", [])
+        }
+        for change in changes:
+            if "addSheet" in change:
+                made = change["addSheet"]["properties"]
+                made.setdefault("sheetId", cell_updates.new_sheet_id(made["title"], ids.values()))
+                ids[made["title"]] = made["sheetId"]
+        return ids
 
     def _send_formatting(self, body: Json) -> Any:
         """One spreadsheets.batchUpdate, never sent twice by the client (UnsureWrite when

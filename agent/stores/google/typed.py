@@ -34,10 +34,10 @@ Json = dict[str, Any]
 KEY_FIELDS = (
     "sheets(properties/title,data/rowData/values(effectiveValue,effectiveFormat/numberFormat/type))"
 )
-GRID_FIELDS = (
-    "sheets(properties/title,"
-    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type)))"
+CELL_DATA_FIELDS = (
+    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type))"
 )
+GRID_FIELDS = f"sheets(properties/title,{CELL_DATA_FIELDS})"
 SERIAL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Sheets' date serial numbers
 ERROR_TEXTS = {  # ErrorValue.type -> what the cell shows
     "NAME": "#NAME?",
