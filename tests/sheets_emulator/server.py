@@ -1336,6 +1336,12 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if name == "batchUpdate":
             requests = (body or {}).get("requests") or []
+            if (body or {}).get("includeSpreadsheetInResponse"):
+                # a range it cannot read back makes the request invalid, and "if any
+                # request is not valid, no requests will be applied" (the discovery
+                # document): checked before any change, as a bad range of a values write
+                for text in body.get("responseRanges") or []:
+                    parse_range(book, text)
             replies = emu.batch_update(book, requests)
             answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "replies": replies}
             mask = field_mask(one("fields", "*"))
