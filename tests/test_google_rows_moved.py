@@ -13,7 +13,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from agent.errors import TransientError
 from agent.plan import CellWrite, WritePlan
 from agent.stores.google import quote
 from tests.google_fixtures import (
