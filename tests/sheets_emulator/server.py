@@ -1411,6 +1411,17 @@ class _Handler(BaseHTTPRequestHandler):
                 emu.write_range(book, target, grid, option)
                 for target, grid in zip(planned, grids, strict=True)
             ]
+            if body.get("includeValuesInResponse"):
+                # BatchUpdateValuesRequest.includeValuesInResponse in the discovery document:
+                # each response's `updatedData`; "if the range to write was larger than the
+                # range actually written, the response includes all values in the requested
+                # range (excluding trailing empty rows and columns)"
+                shown = body.get("responseValueRenderOption") or "FORMATTED_VALUE"
+                shown_dates = body.get("responseDateTimeRenderOption") or "SERIAL_NUMBER"
+                for d, response in zip(data, responses, strict=True):
+                    text = d.get("range", "")
+                    asked = text if ":" in text.rsplit("!", 1)[-1] else response["updatedRange"]
+                    response["updatedData"] = emu.read_range(book, asked, shown, shown_dates)
             return {
                 "spreadsheetId": book.spreadsheet_id,
                 "totalUpdatedRows": sum(r["updatedRows"] for r in responses),

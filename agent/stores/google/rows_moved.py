@@ -19,7 +19,7 @@ from gspread.urls import SPREADSHEET_URL
 
 from agent.cells import CellValue, cell_text, key_text, key_text_list
 from agent.plan import WritePlan, cells_by_column
-from agent.stores.google import cell_updates, typed
+from agent.stores.google import typed
 from agent.stores.google.client import Params
 from agent.stores.google.columns_moved import moved_after_the_write, now_at
 from agent.stores.google.ranges import (
@@ -80,6 +80,16 @@ def wanted_by_key(
 
 
 @dataclass
+class ReadBack:
+    """The ranges read back with the write, each as rows: with their number formats
+    (`typed.py`, as the pass read the tab) or as plain values (a values write's answer:
+    a date key then reads otherwise, so only agreement with the read is trusted)."""
+
+    rows: list[list[list[CellValue]]]
+    typed: bool
+
+
+@dataclass
 class MovedRows:
     """The re-read of keys after a values write, and the rewrite of misplaced cells."""
 
@@ -119,20 +129,22 @@ class MovedRows:
         runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
         return runs if len(runs) <= KEY_CHECK_RANGES else None
 
-    def first_look(self, reply: Json | None) -> tuple[bool, list[CellValue] | None]:
-        """From the write's reply: whether the rows written still hold the keys the read
-        saw there (when only theirs were read back), or the whole key column as it is now;
-        the header goes to `header_now`. (False, None) when the reply read nothing back."""
-        found = None if reply is None else cell_updates.read_back_rows(reply, self.read.title)
+    def first_look(self, read_back: ReadBack | None) -> tuple[bool, list[CellValue] | None]:
+        """From what the write read back: whether the rows written still hold the keys the
+        read saw there (or, the whole column read back, whether it is as read), or the whole
+        key column as it is now; the header goes to `header_now`. (False, None) when
+        nothing was read back."""
         asked = (len(self.runs) if self.runs is not None else 1) + 1
-        if found is None or len(found) != asked:
+        if read_back is None or len(read_back.rows) != asked:
             return False, None
-        header = found.pop()
+        *found, header = read_back.rows
         self.header_now = [cell_text(v).strip() for v in (header[0] if header else [])]
         cells = [typed.first_column(rows) for rows in found]
-        if self.runs is None:
-            return False, cells[0]
         seen = self.read.key_cells
+        if self.runs is None:
+            if read_back.typed:
+                return False, cells[0]
+            return cells[0] == without_blank_tail(seen), None
         held = all(
             now == without_blank_tail(seen[first : last + 1])
             for (first, last), now in zip(self.runs, cells, strict=True)
@@ -145,7 +157,7 @@ class MovedRows:
         columns: list[str],
         written_cells: dict[int, ColumnCells],
         header_from: int | None = None,
-        reply: Json | None = None,
+        read_back: ReadBack | None = None,
     ) -> int:
         """Check the keys read back with the write (or read them now, when its reply has
         none); when rows moved meanwhile, rewrite the agent cells by key. How many cells
@@ -157,7 +169,7 @@ class MovedRows:
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
         self.header_now = None
-        held, column = self.first_look(reply)
+        held, column = self.first_look(read_back)
         if self.header_now is None:  # nothing read back: read the keys now
             written_rows = set().union(*(rows for rows, _ in written_cells.values()))
             held = self.written_rows_hold_their_keys(letter, written_rows)

@@ -72,7 +72,7 @@ from agent.stores.google.ranges import (
     quote,
     to_tab,
 )
-from agent.stores.google.rows_moved import AccountsAsRead, MovedRows
+from agent.stores.google.rows_moved import AccountsAsRead, MovedRows, ReadBack
 from agent.stores.google.unsure_writes import CellsSender
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ METADATA_FIELDS = (
     "merges,filterViews)"
 )
 # the metadata and, in the same call, each cell's value and number format type (typed.py)
+# past this many cells a write goes as values (about 40 bytes less a cell than as
+# updateCells: 20,000 cells are some 800 KB, what one more call costs at 20 Mbit/s)
+CELLS_IN_ONE_CALL = 20_000
 READ_FIELDS = METADATA_FIELDS[:-1] + "," + typed.CELL_DATA_FIELDS + ")"
 
 
@@ -355,7 +358,7 @@ class GoogleStore:
         moved.read_width = len(header)
         # the key cells of the rows written (and the header), read back in the same call
         read_back = moved.read_back_ranges(columns, by_column) if by_column else []
-        report.formatting_written, reply = self._update_sheet(
+        report.formatting_written, found = self._update_sheet(
             plan, columns, rows_needed, data, read_back
         )
         if data:
@@ -364,7 +367,7 @@ class GoogleStore:
                 self._tabs_seen = (self.accounts_title, self.history_title)
             if by_column:
                 report.rewrites = moved.put_right(
-                    plan, columns, by_column, len(header) if new_columns else None, reply
+                    plan, columns, by_column, len(header) if new_columns else None, found
                 )
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
@@ -410,7 +413,7 @@ class GoogleStore:
         rows_needed: int | None,
         cells: list[Json],
         read_back: list[str],
-    ) -> tuple[bool, Json | None]:
+    ) -> tuple[bool, ReadBack | None]:
         """Make room for the cells (columns, the history tab and its rows), bring the
         formatting up to date and write the cells, in one spreadsheets.batchUpdate that
         reads `read_back` again in its reply (`cell_updates.py`); more than one only when
@@ -423,6 +426,13 @@ class GoogleStore:
         freeze a merged cell forbids) is left out and the call made again without it: the
         cells still land.
         """
+        if sum(len(line) for item in cells for line in item.get("values", ())) > CELLS_IN_ONE_CALL:
+            # many cells (a first pass, a week's history): in a values write, a third of
+            # the bytes; the grid changes and the formatting in a call before it
+            made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
+            ask = [] if self._read_back_refusable() else read_back
+            found = self.sender.send_values(cells, ask)
+            return made, None if found is None else ReadBack(found, typed=False)
         client = self.client()
         tries = client.max_tries
         maybe_made = False
@@ -496,10 +506,23 @@ class GoogleStore:
                 maybe_made = True  # the agent's rules may now be there twice: look again
                 continue
             last: Json | None = reply
-            if more:  # a first pass of a very large sheet: the rest of its cells
+            if more:  # cells that did not fit in the first call
                 last = self.sender.send_cells(left, ids, read_back)
-            return bool(wanted) or maybe_made, last if read_back else None
+            back = None if last is None else cell_updates.read_back_rows(last, self.accounts_title)
+            made = bool(wanted) or maybe_made
+            return made, ReadBack(back, typed=True) if back is not None and read_back else None
         raise AssertionError("unreachable: the last round returns or raises")
+
+    def _read_back_refusable(self) -> bool:
+        """Whether a person's protected range on the accounts tab might refuse the nulls a
+        values write reads the keys back with (what Google makes of nulls there is not
+        written anywhere): then the keys are read in a call of their own."""
+        tab = self.tab_properties(self.accounts_title) or {}
+        return any(
+            not p.get("warningOnly")
+            and not str(p.get("description", "")).startswith(formatting.AGENT_MARK)
+            for p in tab.get("protectedRanges", [])
+        )
 
     def _sheet_ids(self, changes: list[Json]) -> dict[str, int]:
         """Each tab's id by title; a tab `changes` adds gets one here, so that its cells can

@@ -25,6 +25,17 @@ from agent.stores.google.ranges import Json, bodies
 
 log = logging.getLogger("agent.google")
 
+RAW_HEAD = b'{"valueInputOption":"RAW",'  # how `ranges.bodies` starts a values body
+# A values write that reads ranges back in its answer: a range written with nulls only
+# ("Null values will be skipped", ValueRange.values) comes back whole ("If the range to
+# write was larger than the range actually written, the response includes all values in
+# the requested range", BatchUpdateValuesRequest.includeValuesInResponse; both in the
+# discovery document, sheets.v4.json)
+READ_BACK = (
+    b'{"valueInputOption":"RAW","includeValuesInResponse":true,'
+    b'"responseValueRenderOption":"UNFORMATTED_VALUE",'
+)
+
 
 def sent_area(sent: Json) -> str:
     """The whole area a ValueRange wrote: its range may name its first cell only."""
@@ -67,23 +78,38 @@ class CellsSender:
     max_body_bytes: int
     titles: Callable[[], set[str]]  # the tabs that exist, as last read
 
-    def send_values(self, data: list[Json]) -> None:
-        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit.
+    def send_values(
+        self, data: list[Json], read_back: list[str] | None = None
+    ) -> list[list[list[Any]]] | None:
+        """values:batchUpdate (RAW: text stays text), split so no body exceeds the limit;
+        the last body reads `read_back` again (`READ_BACK`), and the rows of each of those
+        ranges are returned (None when nothing was read back).
 
         A body whose answer is lost (a timeout, a 5xx after it was sent) may have landed:
         it is not sent again blindly. The cells it names are read back, and only the ranges
         that do not hold what was sent go again (bounded tries)."""
         client = self.client()
-        for body in bodies(data, self.max_body_bytes):
+        asked = [{"range": r, "values": [[None]]} for r in read_back or []]
+        found: list[list[list[Any]]] | None = None
+        sent = list(bodies(data + asked, self.max_body_bytes - len(READ_BACK)))
+        for n, body in enumerate(sent):
             left: bytes | None = body
+            if asked and n == len(sent) - 1:
+                left = READ_BACK + body[len(RAW_HEAD) :]
             for attempt in range(client.max_tries):
                 assert left is not None
                 try:
-                    self.post_values(left)
+                    answer = self.post_values(left)
+                    if left.startswith(READ_BACK):
+                        found = [
+                            (r.get("updatedData") or {}).get("values", [])
+                            for r in (answer.get("responses") or [])[-len(asked) :]
+                        ]
                     break
                 except UnsureWrite as exc:
                     log.info("Values write unconfirmed (%s); reading what landed", exc)
                     client.sleep(backoff(attempt, client.rng))
+                    # the ranges only read back (nulls) hold what they "sent": left out
                     missing = self.values_not_landed(json.loads(left)["data"])
                     if not missing:
                         break
@@ -93,6 +119,7 @@ class CellsSender:
                     f"Google Sheets did not confirm the agent's cells after {client.max_tries} "
                     "tries; the next pass will look again."
                 )
+        return found if found is not None and len(found) == len(asked) else None
 
     def post_values(self, body: bytes) -> Any:
         url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
