@@ -225,7 +225,15 @@ STRUCTURE = ("addSheet", "appendDimension")  # requests without which cells cann
 def values_bodies(emulator: SheetsEmulator, agent_bodies: list[Any]) -> list[Any]:
     """The cells the agent wrote (updateCells in its spreadsheets.batchUpdate) as a bare
     script writes them: values:batchUpdate bodies, RAW, split under 2 MB."""
-    data = [d for body in agent_bodies for d in cell_updates_of(emulator, body)]
+    data = [
+        d
+        for body in agent_bodies
+        for d in (
+            cell_updates_of(emulator, body)
+            if "requests" in body
+            else [d for d in body.get("data", []) if d.get("values") != [[None]]]  # not reads
+        )
+    ]
     return [json.loads(b) for b in bodies(data, MAX_BODY_BYTES)]
 
 
@@ -235,7 +243,7 @@ def split_structure(agent_bodies: list[Any]) -> tuple[list[Any], list[Any]]:
     rest (rules, protections, dropdowns, frozen header)."""
     made, rest = [], []
     for body in agent_bodies:
-        requests = [r for r in body["requests"] if "updateCells" not in r]
+        requests = [r for r in body.get("requests", []) if "updateCells" not in r]
         made += [r for r in requests if next(iter(r)) in STRUCTURE]
         rest += [r for r in requests if next(iter(r)) not in STRUCTURE]
     return ([{"requests": made}] if made else []), ([{"requests": rest}] if rest else [])

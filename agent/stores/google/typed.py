@@ -104,7 +104,13 @@ def tab_rows(sheet: Json) -> list[list[CellValue]]:
         rows.extend([] for _ in range(int(data.get("startRow", 0))))
         pad: list[CellValue] = [""] * int(data.get("startColumn", 0))
         for row in data.get("rowData", []):
-            cells: list[CellValue] = [cell_value(c) if c else "" for c in row.get("values", ())]
+            # most cells are text: read inline, the rest through cell_value
+            cells: list[CellValue] = [
+                ev["stringValue"]
+                if (ev := c.get("effectiveValue")) and "stringValue" in ev
+                else cell_value(c)
+                for c in row.get("values", ())
+            ]
             while cells and cells[-1] == "":
                 cells.pop()
             rows.append(pad + cells if cells else [])
