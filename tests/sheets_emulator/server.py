@@ -868,9 +868,13 @@ class SheetsEmulator:
     def _do_updateCells(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         grid, rows = cell_updates.update_cells(book, body)
         self.check_protected(grid, rows, self.caller_email)
+        tab = grid.tab
         for i, row in enumerate(rows):
+            at = grid.row0 + i
+            if at < len(tab.rows):  # a fresh list: a failed batch puts the saved one back
+                tab.rows[at] = list(tab.rows[at])
             for j, value in enumerate(row):
-                grid.tab.set(grid.row0 + i, grid.col0 + j, value)
+                tab.set(at, grid.col0 + j, value)
         return {}  # Google's reply to an updateCells is empty (Response has no field for it)
 
     def _do_repeatCell(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,7 @@ class GoogleStore:
         rate_limit: Any = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         rewrite_tries: int = 3,
+        cells_in_one_call: int = CELLS_IN_ONE_CALL,
     ) -> None:
         self.spreadsheet_id = spreadsheet_id
         self.worksheet = worksheet  # the tabs as the config names them
@@ -133,6 +134,7 @@ class GoogleStore:
         self.credentials_path = credentials
         self.max_body_bytes = max_body_bytes
         self.rewrite_tries = rewrite_tries
+        self.cells_in_one_call = cells_in_one_call
         self.base_url = sheets_base_url(endpoint)
         self.client_class = http_client_class(
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
@@ -426,7 +428,8 @@ class GoogleStore:
         freeze a merged cell forbids) is left out and the call made again without it: the
         cells still land.
         """
-        if sum(len(line) for item in cells for line in item.get("values", ())) > CELLS_IN_ONE_CALL:
+        many = sum(len(line) for item in cells for line in item.get("values", ()))
+        if many > self.cells_in_one_call:
             # many cells (a first pass, a week's history): in a values write, a third of
             # the bytes; the grid changes and the formatting in a call before it
             made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
