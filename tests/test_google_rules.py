@@ -380,13 +380,13 @@ def test_a_formatting_call_never_confirmed_fails_the_pass_after_bounded_tries(
 
 
 def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path: Path) -> None:
-    # the call that makes the history tab is made, its answer lost: making the tab again
-    # would be refused ("already exists") and fail the pass
+    # the call that makes the history tab (and writes the cells) is made, its answer lost:
+    # making the tab again would be refused ("already exists") and fail the pass
     with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client") as (
         emulator,
         store,
     ):
-        emulator.inject(Fault(reset=True, after=True, kinds=frozenset({"format"})))
+        emulator.inject(Fault(reset=True, after=True, kinds=frozenset({"write"})))
         plan = plan_for(store)
         plan.history_rows = [
             ["2026-W48", "2026-11-23", f"Compte {i:06d}", i, "ok"] for i in range(5)
@@ -398,3 +398,4 @@ def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path
         ]
         assert len(emulator.spreadsheets[SPREADSHEET_ID].tabs) == 2
         assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == AGENT_RULES
+        assert not emulator.faults and emulator.calls["write"] == 1  # landed: not sent again
