@@ -2,18 +2,22 @@
 
 One pass costs a constant number of calls whatever the number of rows:
 
-- `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
-  holds) and one read of the accounts and history tabs' cells together, each with the
-  type of its number format (`typed.py`: a typed `80 %` is handed out as 80.0);
+- `read()`: one spreadsheets.get for the metadata (tabs, grid sizes, the formatting the
+  sheet holds) and the accounts and history tabs' cells, each with the type of its number
+  format (`typed.py`: a typed `80 %` is handed out as 80.0); answers come gzipped;
 - `write(plan)`: nothing at all when the plan is empty and the formatting is current;
-  otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
-  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
-  with only the plan's cells (split so no body exceeds 2 MB), and one re-read of keys:
-  those of the rows written when they are few, else the whole key column.
+  otherwise one spreadsheets.batchUpdate carrying the grid changes (new columns, a
+  missing history tab), the agent's formatting when it differs, and the cells as
+  updateCells, which reads the keys back in its own reply (`cell_updates.py`). Past
+  `CELLS_IN_ONE_CALL` cells (a first pass, a week's history on a big sheet) the cells go
+  instead as a values:batchUpdate (RAW, a third of the bytes) after the formatting call,
+  reading the keys back in its own answer; bodies stay under 2 MB, split when needed.
 
-Rows are addressed by their key. The re-read of keys catches rows a CSM sorted, inserted
-or deleted while the pass ran; the agent cells that went to the wrong rows are rewritten
-to the right ones (after a read of the whole column), a bounded number of times.
+An unchanged pass costs 1 call, a pass that changes cells 2, a first pass 2 or 3. Rows
+are addressed by their key. The keys read back with the write catch rows a CSM
+sorted, inserted or deleted while the pass ran; the agent cells that went to the wrong
+rows are rewritten to the right ones (after a read of the whole column), a bounded
+number of times.
 
 Network calls have a timeout; 429, 5xx and dropped connections are retried with capped,
 jittered exponential backoff a bounded number of times (through the injected `sleep`);
@@ -26,7 +30,6 @@ import json
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +45,7 @@ from gspread.urls import (
 from gspread.utils import rowcol_to_a1
 
 from agent.cells import key_text_list
-from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
+from agent.errors import SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
 from agent.stores.google import (
@@ -51,6 +54,7 @@ from agent.stores.google import (
     formatting,
     look,
     refusals,
+    rules_put_back,
     typed,
     views,
 )
@@ -322,7 +326,7 @@ class GoogleStore:
     # write -------------------------------------------------------------------------------------
 
     def write(self, plan: WritePlan) -> WriteReport:
-        """Apply the plan with at most one formatting call, one values call and one re-read."""
+        """Apply the plan in one call (two with many cells), the keys read back in it."""
         report = WriteReport()
         if self.metadata is None or self._accounts is None:
             self.read()
@@ -430,12 +434,7 @@ class GoogleStore:
         """
         many = sum(len(line) for item in cells for line in item.get("values", ()))
         if many > self.cells_in_one_call:
-            # many cells (a first pass, a week's history): in a values write, a third of
-            # the bytes; the grid changes and the formatting in a call before it
-            made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
-            ask = [] if self._read_back_refusable() else read_back
-            found = self.sender.send_values(cells, ask)
-            return made, None if found is None else ReadBack(found, typed=False)
+            return self._write_many(plan, columns, rows_needed, cells, read_back)
         client = self.client()
         tries = client.max_tries
         maybe_made = False
@@ -474,38 +473,14 @@ class GoogleStore:
                 log.info("Sheet update unconfirmed (%s); reading what landed", exc)
                 if attempt < tries - 1:
                     client.sleep(backoff(attempt, client.rng))
-                self.metadata = self.read_metadata()
-                # its answer, which names the rules it deleted, is lost: a person's rule
-                # gone since is put back (one a delete fell on, if the call was made)
-                now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
-                self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
-                left = self.values_not_landed(left[:carried]) + left[carried:]
+                left = self._after_unsure(theirs, left[:carried]) + left[carried:]
                 continue
             except SheetError as exc:
-                left_out = refusals.refused_formatting(str(exc), requests_, len(changes))
-                if left_out is not None:
-                    # a freeze a merged cell forbids, a dropdown Google will not take: the
-                    # call, all or nothing, made no change; the values still go, without it
-                    log.warning("Formatting left out this pass: %s", exc)
-                    refused.add(json.dumps(left_out, sort_keys=True))
-                    continue
-                if not refusals.changed_meanwhile(str(exc)):
-                    raise
-                # a person deleted a rule or a protection since the read: the call, all or
-                # nothing, made no change; read again and send what still differs
-                log.info("Formatting changed during the pass (%s); reading it again", exc)
-                self.metadata = self.read_metadata()
+                self._refused(exc, requests_, len(changes), refused)
                 continue
-            rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
-            answers = [opened_answer(a, rows) for a in reply.get("replies", [])]
-            answers = answers[: len(requests_)]  # the cells' own replies are empty
-            for answer in answers:
-                if "addSheet" in answer and self.metadata is not None:
-                    self.metadata.setdefault("sheets", []).append(
-                        {"properties": answer["addSheet"]["properties"]}
-                    )
+            answers = self._answers(reply, accounts, requests_)
             left = left[carried:]
-            if self._put_back(formatting.persons_rules_deleted(requests_, answers)):
+            if rules_put_back.put_back(self, formatting.persons_rules_deleted(requests_, answers)):
                 maybe_made = True  # the agent's rules may now be there twice: look again
                 continue
             last: Json | None = reply
@@ -515,6 +490,63 @@ class GoogleStore:
             made = bool(wanted) or maybe_made
             return made, ReadBack(back, typed=True) if back is not None and read_back else None
         raise AssertionError("unreachable: the last round returns or raises")
+
+    def _refused(
+        self, exc: SheetError, requests_: list[Json], first: int, refused: set[str]
+    ) -> None:
+        """A batchUpdate Google refused (all or nothing: it made no change). Formatting the
+        cells can go without (a freeze a merged cell forbids, a dropdown Google will not
+        take) joins `refused`, left out of the next try; a rule or protection a person
+        deleted since the read has the metadata read again; anything else is raised."""
+        left_out = refusals.refused_formatting(str(exc), requests_, first)
+        if left_out is not None:
+            log.warning("Formatting left out this pass: %s", exc)
+            refused.add(json.dumps(left_out, sort_keys=True))
+            return
+        if not refusals.changed_meanwhile(str(exc)):
+            raise exc
+        log.info("Formatting changed during the pass (%s); reading it again", exc)
+        self.metadata = self.read_metadata()
+
+    def _answers(self, reply: Json, accounts: Json, requests_: list[Json]) -> list[Json]:
+        """The replies to `requests_` (the cells' own, empty, left out), the rules a delete
+        names opened at the bottom; a tab the call added joins the metadata."""
+        rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
+        answers = [opened_answer(a, rows) for a in reply.get("replies", [])][: len(requests_)]
+        for answer in answers:
+            if "addSheet" in answer and self.metadata is not None:
+                self.metadata.setdefault("sheets", []).append(
+                    {"properties": answer["addSheet"]["properties"]}
+                )
+        return answers
+
+    def _write_many(
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        rows_needed: int | None,
+        cells: list[Json],
+        read_back: list[str],
+    ) -> tuple[bool, ReadBack | None]:
+        """Many cells (a first pass, a week's history): the grid changes and the formatting
+        in a call of their own, then the cells as a values write, a third of the bytes of
+        updateCells, reading the keys back in its answer."""
+        made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
+        ask = [] if self._read_back_refusable() else read_back
+        found = self.sender.send_values(cells, ask)
+        return made, None if found is None else ReadBack(found, typed=False)
+
+    def _after_unsure(self, theirs: list[formatting.Place], sent: list[Json]) -> list[Json]:
+        """After a batchUpdate whose answer was lost: the metadata read again, a person's
+        rule gone since put back (one a delete fell on, if the call was made: its answer,
+        which names the rules it deleted, is lost), and the cells it carried that did not
+        land (all of them or none: the call is atomic)."""
+        self.metadata = self.read_metadata()
+        now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
+        rules_put_back.put_back(
+            self, formatting.persons_rules_gone(theirs, now), read_just_now=True
+        )
+        return self.values_not_landed(sent)
 
     def _read_back_refusable(self) -> bool:
         """Whether a person's protected range on the accounts tab might refuse the nulls a
@@ -541,56 +573,8 @@ class GoogleStore:
                 ids[made["title"]] = made["sheetId"]
         return ids
 
-    def _send_formatting(self, body: Json) -> Any:
+    def send_formatting(self, body: Json) -> Any:
         """One spreadsheets.batchUpdate, never sent twice by the client (UnsureWrite when
         its answer is lost)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
         return self.call(lambda c: c.request("post", url, json=body, replayable=False).json())
-
-    def _put_back(self, lost: list[formatting.Place], *, read_just_now: bool = False) -> bool:
-        """Put a person's rules back where they were (index, rule), then read the metadata
-        again; whether there were any.
-
-        Rules are deleted by position: a rule a person added between the pass's read and
-        its formatting call moves the others, and a delete can fall on a person's rule.
-        Adding a rule twice would duplicate it for good, so the put-back is not sent again
-        blindly when its answer is lost: the rules are read again and only those that did
-        not land are sent (bounded tries). Whatever stops it, the pass fails quoting the
-        rules, so that nothing is lost without a word."""
-        if not lost:
-            return False
-        log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
-        try:
-            if self._put_back_tries(lost, read_just_now):
-                return True
-            problem = "could not be confirmed back in place"
-        except HealthAgentError as exc:
-            problem = f"could not be put back ({exc})"
-        rules = json.dumps([rule for _, rule in lost], ensure_ascii=False)
-        raise TransientError(
-            f"A conditional-format rule of a person, moved while the agent rewrote its own, "
-            f"{problem}; look in Format, Conditional formatting. The rule: {rules}"
-        )
-
-    def _put_back_tries(self, lost: list[formatting.Place], read_just_now: bool) -> bool:
-        client = self.client()
-        seen: Counter[tuple[Any, ...]] = Counter()
-        for attempt in range(client.max_tries):
-            if attempt or not read_just_now:
-                self.metadata = self.read_metadata()
-            rules = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
-            now = Counter(formatting.rule_shape(r) for r in rules)
-            if attempt:  # the last put-back's answer was lost: keep what did not land
-                landed = formatting.rules_still_present([rule for _, rule in lost], now - seen)
-                lost = [item for item, there in zip(lost, landed, strict=True) if not there]
-                if not lost:
-                    return True
-            seen = now
-            try:
-                self._send_formatting({"requests": formatting.put_back_requests(lost, len(rules))})
-            except UnsureWrite:
-                client.sleep(backoff(attempt, client.rng))
-                continue
-            self.metadata = self.read_metadata()
-            return True
-        return False
