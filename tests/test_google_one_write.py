@@ -5,6 +5,7 @@ back in its own answer. Rows a CSM moves before the write are put right either w
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,33 @@ def test_a_person_protecting_the_key_column_gets_the_keys_read_in_a_call_of_thei
         assert counts(made.emulator) == {"format": 1, "write": 1, "read": 1}
         values = [b for b in made.emulator.bodies("write") if "data" in b]
         assert values and not any(b.get("includeValuesInResponse") for b in values)
+        every_row_holds_its_own_cells(made)
+    finally:
+        made.close()
+
+
+def test_a_date_in_the_header_read_back_as_a_number_is_not_taken_for_a_moved_column(
+    tmp_path: Path,
+) -> None:
+    # a values write reads back plain values: a header cell typed as a date comes back as
+    # its serial number, where the pass read a date. Only agreement is trusted: the header
+    # is read again the way the pass read it, and nothing of the write is undone
+    header = [*INPUTS, dt.date(2026, 11, 1)]
+    rows = [[*row, 7] for row in accounts(40)]
+    made = start_emulated_google(
+        tmp_path,
+        header,
+        rows,
+        key_column="Client",
+        cells_in_one_call=10,  # type: ignore[arg-type]
+    )
+    try:
+        plan = plan_for(made.store)
+        made.emulator.reset_counters()
+        report = made.store.write(plan)
+        assert report.rewrites == 0
+        assert counts(made.emulator) == {"format": 1, "write": 1, "read": 1}
+        assert made.tab.cell(1, 3) == 7  # the person's column, as it was
         every_row_holds_its_own_cells(made)
     finally:
         made.close()

@@ -170,6 +170,11 @@ class MovedRows:
         seen = read.key_cells
         self.header_now = None
         held, column = self.first_look(read_back)
+        plain = read_back is not None and not read_back.typed
+        if plain and (not held or self.columns_moved(columns, written_cells)):
+            # plain values disagree with the read (a date there comes back a number): not
+            # trusted; the keys and the header are read again the way the pass read them
+            self.header_now, held, column = None, False, None
         if self.header_now is None:  # nothing read back: read the keys now
             written_rows = set().union(*(rows for rows, _ in written_cells.values()))
             held = self.written_rows_hold_their_keys(letter, written_rows)
