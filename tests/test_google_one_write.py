@@ -14,6 +14,7 @@ from tests.google_fixtures import (
     AGENT,
     INPUTS,
     SPREADSHEET_ID,
+    USAGE,
     accounts,
     agent_cells,
     counts,
@@ -121,5 +122,31 @@ def test_a_date_in_the_header_read_back_as_a_number_is_not_taken_for_a_moved_col
         assert counts(made.emulator) == {"format": 1, "write": 1, "read": 1}
         assert made.tab.cell(1, 3) == 7  # the person's column, as it was
         every_row_holds_its_own_cells(made)
+    finally:
+        made.close()
+
+
+def test_a_history_tab_deleted_between_passes_costs_one_more_read_and_comes_back(
+    tmp_path: Path,
+) -> None:
+    # the pass reads only the two tabs the last read saw; one gone, Google cannot parse
+    # its range ("Unable to parse range"): the whole spreadsheet is read instead
+    made = start_emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client")
+    try:
+        made.store.write(plan_for(made.store))
+        made.emulator.reset_counters()
+        made.store.read()
+        assert counts(made.emulator) == {"read": 1}
+        [ranged] = [c.query.get("ranges") for c in made.emulator.requests]
+        assert ranged == ["'Comptes'", "'Historique'"]
+        book = made.emulator.spreadsheets[SPREADSHEET_ID]
+        book.tabs = [t for t in book.tabs if t.title != "Historique"]
+        made.emulator.reset_counters()
+        assert made.store.read().history is None
+        assert counts(made.emulator) == {"read": 2}
+        made.edit("Compte 000002", "Utilisation", "Rare" if USAGE[2] != "Rare" else "Quotidienne")
+        made.store.write(plan_for(made.store, week="2026-W49"))
+        history = made.emulator.tab(SPREADSHEET_ID, "Historique")
+        assert [history.cell(1, 0), history.cell(1, 2)] == ["2026-W49", "Compte 000002"]
     finally:
         made.close()
