@@ -104,10 +104,13 @@ def tab_rows(sheet: Json) -> list[list[CellValue]]:
         rows.extend([] for _ in range(int(data.get("startRow", 0))))
         pad: list[CellValue] = [""] * int(data.get("startColumn", 0))
         for row in data.get("rowData", []):
-            # most cells are text: read inline, the rest through cell_value
+            # most cells are text, or numbers without a format: read inline, the rest
+            # through cell_value
             cells: list[CellValue] = [
                 ev["stringValue"]
                 if (ev := c.get("effectiveValue")) and "stringValue" in ev
+                else ev["numberValue"]
+                if ev and "numberValue" in ev and "effectiveFormat" not in c
                 else cell_value(c)
                 for c in row.get("values", ())
             ]
