@@ -92,7 +92,7 @@ def test_a_100k_row_sheet_costs_the_same_calls_and_bodies_stay_under_2mb(tmp_pat
     first = dict(big["first"])
     writes = first.pop("write")
     # many cells: the grid changes and formatting in one call, the cells as values (a
-    # third of the bytes of updateCells), the keys read back in the last values body
+    # quarter of the bytes of updateCells), the keys read back in the last values body
     assert first == {"token": 1, "read": 1, "format": 1}
     # the one values write of the first pass is split by size, nothing else
     sizes = big["first_sizes"]

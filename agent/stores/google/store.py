@@ -10,7 +10,7 @@ One pass costs a constant number of calls whatever the number of rows:
   missing history tab), the agent's formatting when it differs, and the cells as
   updateCells, which reads the keys back in its own reply (`cell_updates.py`). Past
   `CELLS_IN_ONE_CALL` cells (a first pass, a week's history on a big sheet) the cells go
-  instead as a values:batchUpdate (RAW, a third of the bytes) after the formatting call,
+  instead as a values:batchUpdate (RAW, a quarter of the bytes) after the formatting call,
   reading the keys back in its own answer; bodies stay under 2 MB, split when needed.
 
 An unchanged pass costs 1 call, a pass that changes cells 2, a first pass 2 or 3. Rows
@@ -529,7 +529,7 @@ class GoogleStore:
         read_back: list[str],
     ) -> tuple[bool, ReadBack | None]:
         """Many cells (a first pass, a week's history): the grid changes and the formatting
-        in a call of their own, then the cells as a values write, a third of the bytes of
+        in a call of their own, then the cells as a values write, a quarter of the bytes of
         updateCells, reading the keys back in its answer."""
         made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
         ask = [] if self._read_back_refusable() else read_back
