@@ -1,7 +1,9 @@
 """After a write, the keys read again: cells that went to rows a CSM moved are put right.
 
 A CSM may sort, insert or delete rows while a pass runs. The rows written are checked by
-their keys (only theirs when they are few, else the whole key column); when rows moved,
+their keys (only theirs when they are few, else the whole key column), read back in the
+write's own answer (`ReadBack`; read in a call of their own only when it has none, or
+when plain values there disagree with the read); when rows moved,
 every agent cell is rewritten by key, a bounded number of times: a row whose key moved
 gets its own account's cells again, a row with no known account (a CSM's new row) loses
 what the agent wrote there by mistake.
