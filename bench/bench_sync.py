@@ -59,9 +59,14 @@ from agent.config import load_config  # noqa: E402
 from agent.from_config import load_next_actions  # noqa: E402
 from agent.stores.base import Tab  # noqa: E402
 from agent.stores.google.client import http_client_class, load_credentials  # noqa: E402
+from agent.stores.google.ranges import MAX_BODY_BYTES, bodies  # noqa: E402
 from agent.stores.memory import MemoryStore  # noqa: E402
 from agent.sync import collection_paused, run_pass  # noqa: E402
-from tests.google_fixtures import SPREADSHEET_ID, start_emulated_google  # noqa: E402
+from tests.google_fixtures import (  # noqa: E402
+    SPREADSHEET_ID,
+    cell_updates_of,
+    start_emulated_google,
+)
 from tests.sheets_emulator import SheetsEmulator  # noqa: E402
 from tests.test_history import HEADER  # noqa: E402  (the seed grid's columns)
 
@@ -189,9 +194,10 @@ def measure_agent(
         store = made.store
         store.read()  # the token, outside the measure
         first_tabs = ["'Comptes'", "'Historique'"] if history else ["'Comptes'"]
-        first_writes = agent_pass("first", emulator, store, 0)
-        formats = emulator.bodies("format")
-        structure, looks = split_structure(formats)
+        first_bodies = agent_pass("first", emulator, store, 0) + emulator.bodies("format")
+        first_writes = values_bodies(emulator, first_bodies)
+        structure, looks = split_structure(first_bodies)
+        formats = [{"requests": [r for body in structure + looks for r in body["requests"]]}]
         with new_emulator() as other:  # its floor, right after: same sheet, same cells
             client = fresh_client(other)
             for body in looks:  # the agent's rules and protections, outside the measure
@@ -200,7 +206,7 @@ def measure_agent(
         with new_emulator() as other:  # the floor with the two calls the issue requires
             client = fresh_client(other)
             floor("first required", other, client, first_tabs, first_writes, formats, True)
-        del first_writes, formats  # parsed bodies: not kept alive through the next passes
+        del first_bodies, first_writes, formats  # parsed: not kept alive through the next passes
         agent_pass("unchanged", emulator, store, 10)
         client = gspread_client(store, emulator).http_client
         both = ["'Comptes'", "'Historique'"]
@@ -208,7 +214,7 @@ def measure_agent(
         criterion = config.model.criteria[0]
         labels = [label for label in (criterion.points or {}) if label != rows(n)[42][3]]
         made.edit("Compte 000042", criterion.column, labels[0])  # a CSM changes one cell
-        edit_writes = agent_pass("edit", emulator, store, 20)
+        edit_writes = values_bodies(emulator, agent_pass("edit", emulator, store, 20))
         floor("edit floor", emulator, client, both, edit_writes)
     return out
 
@@ -216,13 +222,28 @@ def measure_agent(
 STRUCTURE = ("addSheet", "appendDimension")  # requests without which cells cannot land
 
 
-def split_structure(bodies: list[Any]) -> tuple[list[Any], list[Any]]:
+def values_bodies(emulator: SheetsEmulator, agent_bodies: list[Any]) -> list[Any]:
+    """The cells the agent wrote (updateCells in its spreadsheets.batchUpdate) as a bare
+    script writes them: values:batchUpdate bodies, RAW, split under 2 MB."""
+    data = [
+        d
+        for body in agent_bodies
+        for d in (
+            cell_updates_of(emulator, body)
+            if "requests" in body
+            else [d for d in body.get("data", []) if d.get("values") != [[None]]]  # not reads
+        )
+    ]
+    return [json.loads(b) for b in bodies(data, MAX_BODY_BYTES)]
+
+
+def split_structure(agent_bodies: list[Any]) -> tuple[list[Any], list[Any]]:
     """The agent's formatting call split in two: what makes room for the cells it writes
     (the history tab, more columns), which any script writing them must send too, and the
     rest (rules, protections, dropdowns, frozen header)."""
     made, rest = [], []
-    for body in bodies:
-        requests = body["requests"]
+    for body in agent_bodies:
+        requests = [r for r in body.get("requests", []) if "updateCells" not in r]
         made += [r for r in requests if next(iter(r)) in STRUCTURE]
         rest += [r for r in requests if next(iter(r)) not in STRUCTURE]
     return ([{"requests": made}] if made else []), ([{"requests": rest}] if rest else [])

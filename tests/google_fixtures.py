@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
+from gspread.utils import rowcol_to_a1
 
 from agent.cells import CellValue, key_text
 from agent.plan import CellWrite, Formatting, ScoreScale, StatusColours, WritePlan
@@ -291,3 +292,29 @@ def emulated_google(
         yield made.emulator, made.store
     finally:
         made.close()
+
+
+def cell_updates_of(emulator: SheetsEmulator, body: Any) -> list[dict[str, Any]]:
+    """The updateCells requests of a spreadsheets.batchUpdate body as ranges a person
+    reads ("'Comptes'!D44:G44") and their values, row by row (a cleared cell as "")."""
+    titles = {t.sheet_id: t.title for t in emulator.spreadsheets[SPREADSHEET_ID].tabs}
+    found = []
+    for request in (body or {}).get("requests", []):
+        update = request.get("updateCells")
+        if update is None:
+            continue
+        start = update["start"]
+        rows = [
+            [
+                next(iter((c.get("userEnteredValue") or {"": ""}).values()))
+                for c in r.get("values", [])
+            ]
+            for r in update["rows"]
+        ]
+        row0, col0 = start.get("rowIndex", 0), start.get("columnIndex", 0)
+        width = max((len(r) for r in rows), default=1)
+        first = rowcol_to_a1(row0 + 1, col0 + 1)
+        last = rowcol_to_a1(row0 + max(len(rows), 1), col0 + width)
+        title = titles[start.get("sheetId", 0)]
+        found.append({"range": f"'{title}'!{first}:{last}", "values": rows})
+    return found

@@ -1,6 +1,8 @@
 """The Google store's call budget and request bodies, against the local Sheets API emulator:
-a pass costs the same calls whatever the number of rows, bodies stay under 2 MB, cells
-share ranges, text goes as RAW UTF-8 and lands as written."""
+a pass costs the same calls whatever the number of rows (an unchanged pass 1, a pass that
+changes cells 2, a first pass 2 and more only to keep each body under 2 MB), bodies stay
+under 2 MB, cells share ranges, text goes as UTF-8 text (never a formula) and lands as
+written."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tests.google_fixtures import (
     EmulatedGoogle,
     accounts,
     agent_cells,
+    cell_updates_of,
     counts,
     emulated_google,
     plan_for,
@@ -58,7 +61,7 @@ def budget(tmp_path: Path, n: int) -> dict[str, Any]:
         )
         store.write(plan_for(store, week="2026-W48"))
         third = counts(emulator)
-        writes = emulator.bodies("write")
+        writes = [cell_updates_of(emulator, b) for b in emulator.bodies("write")]
         return {"first": first, "first_sizes": first_sizes, "unchanged": unchanged,
                 "second": second, "third": third, "third_writes": writes, "made": made}  # fmt: skip
     finally:
@@ -67,28 +70,31 @@ def budget(tmp_path: Path, n: int) -> dict[str, Any]:
 
 def test_call_budget_on_1000_rows(tmp_path: Path) -> None:
     seen = budget(tmp_path, 1000)
-    assert seen["first"] == {"token": 1, "metadata": 1, "read": 2, "format": 1, "write": 1}
-    assert seen["second"] == {"metadata": 1, "read": 1}  # reads only, no write at all
+    # the first pass: one read (metadata and cells), one write (the history tab, the
+    # columns, the formatting, the cells, and the keys read back in its reply)
+    assert seen["first"] == {"token": 1, "read": 1, "write": 1}
+    assert seen["second"] == {"read": 1}  # one read, no write at all
     assert not seen["unchanged"].wrote_anything
-    assert seen["third"] == {"metadata": 1, "read": 2, "write": 1}
-    [body] = seen["third_writes"]
-    assert body["valueInputOption"] == "RAW"
-    accounts_ranges = [d["range"] for d in body["data"] if d["range"].startswith("'Comptes'!")]
+    assert seen["third"] == {"read": 1, "write": 1}
+    [cells] = seen["third_writes"]
+    accounts_ranges = [d["range"] for d in cells if d["range"].startswith("'Comptes'!")]
     # only row 44 (account 42 below the header), only agent columns (D onwards)
     assert accounts_ranges and all(r.split("!")[1][0] in "DEFG" for r in accounts_ranges)
     assert all(r.endswith("44") for r in accounts_ranges)
-    history = [d for d in body["data"] if d["range"].startswith("'Historique'!")]
+    history = [d for d in cells if d["range"].startswith("'Historique'!")]
     assert len(history) == 1 and history[0]["values"][0][2] == "Compte 000042"
 
 
 def test_a_100k_row_sheet_costs_the_same_calls_and_bodies_stay_under_2mb(tmp_path: Path) -> None:
     small, big = budget(tmp_path / "small", 1000), budget(tmp_path / "big", 100_000)
-    assert big["second"] == small["second"] == {"metadata": 1, "read": 1}
-    assert big["third"] == small["third"]
+    assert big["second"] == small["second"] == {"read": 1}
+    assert big["third"] == small["third"] == {"read": 1, "write": 1}
     first = dict(big["first"])
     writes = first.pop("write")
-    assert first == {"token": 1, "metadata": 1, "read": 2, "format": 1}
-    # the one values:batchUpdate of the first pass is split by size, nothing else
+    # many cells: the grid changes and formatting in one call, the cells as values (a
+    # quarter of the bytes of updateCells), the keys read back in the last values body
+    assert first == {"token": 1, "read": 1, "format": 1}
+    # the one values write of the first pass is split by size, nothing else
     sizes = big["first_sizes"]
     assert len(sizes) == writes and max(sizes) <= 2_000_000 and writes >= 2
     assert writes <= 1 + sum(sizes) // 1_500_000  # the bodies are well filled
@@ -181,17 +187,15 @@ def test_columns_changing_the_same_rows_share_ranges_and_every_cell_lands(
         [body] = emulator.bodies("write")
         bodies.append(body)
     assert bodies[0] == bodies[1]
-    # D and E change rows 2-21: one range; F rows 12-21; G rows 12-21, then row 27 alone.
-    # Each range lists its columns, top to bottom (majorDimension COLUMNS)
-    data = bodies[0]["data"]
+    # D and E change rows 2-21: one range; F rows 12-21; G rows 12-21, then row 27 alone
+    data = cell_updates_of(emulator, bodies[0])
     assert [d["range"] for d in data] == [
         "'Comptes'!D2:E21",
         "'Comptes'!F12:F21",
         "'Comptes'!G12:G21",
         "'Comptes'!G27:G27",
     ]
-    assert {d["majorDimension"] for d in data} == {"COLUMNS"}
-    assert data[0]["values"] == [list(range(20)), [f"statut {i}" for i in range(20)]]
+    assert data[0]["values"] == [[i, f"statut {i}"] for i in range(20)]
     tab = google.tab
     header = [str(h) for h in tab.header()]
     for r in range(1, 31):
@@ -237,7 +241,16 @@ def test_formula_like_text_is_stored_literally(tmp_path: Path) -> None:
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
         written = [tab.cell(r, 3) for r in range(1, len(keys) + 1)]
         assert written == keys and not any(isinstance(v, Formula) for v in written)
-        assert [b["valueInputOption"] for b in emulator.bodies("write")] == ["RAW"]
+        # text as text (ExtendedValue.stringValue), never a formula (formulaValue)
+        [body] = emulator.bodies("write")
+        sent = [
+            c["userEnteredValue"]
+            for r in body["requests"]
+            if "updateCells" in r
+            for row in r["updateCells"]["rows"]
+            for c in row["values"]
+        ]
+        assert sent[1:] == [{"stringValue": k} for k in keys]
         assert [r[3] for r in store.read().accounts.rows] == keys
 
 
@@ -258,7 +271,8 @@ def test_text_is_sent_as_utf8_and_lands_as_written_a_broken_character_replaced(
         assert {r - 1: tab.cell(r, 3) for r in (1, 2, 4)} == {**actions, 3: "x\ufffdy"}
         # accents and emoji go as UTF-8, not as 6-byte escapes, every range alike
         [body], [size] = emulator.bodies("write"), emulator.sizes("write")
-        assert [d["range"] for d in body["data"]][1:] == ["'Comptes'!D2:D3", "'Comptes'!D5:D5"]
+        ranges = [d["range"] for d in cell_updates_of(emulator, body)]
+        assert ranges[1:] == ["'Comptes'!D2:D3", "'Comptes'!D5:D5"]
         compact = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         assert size == len(compact)
         assert size < len(json.dumps(body).encode())  # what ASCII escapes would have sent

@@ -45,7 +45,7 @@ def test_a_merge_across_the_header_does_not_stop_the_values(tmp_path: Path) -> N
         assert tab.frozen_rows == 0 and len(tab.conditional_formats) == AGENT_RULES
         emulator.reset_counters()
         store.write(plan_for(store))  # the next pass asks for no freeze it cannot get
-        assert counts(emulator) == {"metadata": 1, "read": 1}
+        assert counts(emulator) == {"read": 1}
 
 
 def test_a_refused_freeze_is_left_out_and_the_values_still_land(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_refused_freeze_is_left_out_and_the_values_still_land(tmp_path: Path) 
     with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client") as (emulator, store):
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
         plan = plan_for(store)
-        emulator.between("", "format", lambda _: tab.merges.append(
+        emulator.between("", "write", lambda _: tab.merges.append(
             {"startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 2}
         ))  # fmt: skip
         store.write(plan)
@@ -71,7 +71,7 @@ def test_rules_given_back_bounded_to_the_grid_are_known_as_the_agents(tmp_path: 
         for _ in range(3):
             emulator.reset_counters()
             store.write(plan_for(store))
-            assert counts(emulator) == {"metadata": 1, "read": 1}  # nothing added again
+            assert counts(emulator) == {"read": 1}  # nothing added again
         assert len(tab.conditional_formats) == AGENT_RULES
 
 

@@ -18,7 +18,7 @@ from tests.google_fixtures import (
     emulated_google,
     plan_for,
 )
-from tests.sheets_emulator import Fault
+from tests.sheets_emulator import Fault, SheetsEmulator
 
 
 def keyed_plan(store):  # type: ignore[no-untyped-def]
@@ -48,16 +48,22 @@ def test_a_row_whose_key_was_cleared_loses_the_agents_cells(tmp_path: Path) -> N
         assert all(any(agent_part(tab, r)) for r in (1, 2, 4, 5, 6))
         emulator.reset_counters()
         store.write(keyed_plan(store))
-        assert counts(emulator) == {"metadata": 1, "read": 1}  # nothing left to clear
+        assert counts(emulator) == {"read": 1}  # nothing left to clear
 
 
 def test_a_row_inserted_mid_pass_whose_reread_failed_is_cleared_next_pass(tmp_path: Path) -> None:
     with emulated_google(tmp_path, INPUTS, accounts(6), key_column="Client") as (emulator, store):
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
         plan = plan_for(store)
-        # a keyless row inserted before the write; then the key re-read fails for good
-        emulator.between("", "write", lambda _: tab.insert_row(2, ["", "Léa", "Rare"]))
-        emulator.between("write", "read", lambda e: e.inject(*[Fault(status=403)] * 3))
+
+        # a keyless row inserted before the write; the write's answer (and the keys it
+        # read back) lost, and every look at what landed refused for good
+        def insert_and_lose_the_answer(e: SheetsEmulator) -> None:
+            tab.insert_row(2, ["", "Léa", "Rare"])
+            e.inject(Fault(status=503, after=True, kinds=frozenset({"write"})))
+            e.inject(*[Fault(status=403, kinds=frozenset({"metadata", "read"}))] * 3)
+
+        emulator.between("", "write", insert_and_lose_the_answer)
         with pytest.raises(HealthAgentError):
             store.write(plan)
         assert any(agent_part(tab, 2))  # another account's cells landed on the new row

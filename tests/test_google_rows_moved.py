@@ -13,7 +13,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from agent.errors import TransientError
 from agent.plan import CellWrite, WritePlan
 from agent.stores.google import quote
 from tests.google_fixtures import (
@@ -164,8 +163,15 @@ def test_a_sort_between_the_write_and_the_reread_is_put_right(google: EmulatedGo
 
 
 def key_reads(emulator: SheetsEmulator) -> list[list[str]]:
-    """The ranges of each values read since the counters were reset."""
-    return [c.query.get("ranges", []) or [c.path] for c in emulator.requests if c.kind == "read"]
+    """The ranges read back in each write's reply, and of each read, since the counters
+    were reset."""
+    return [
+        (c.body or {}).get("responseRanges", [])
+        if c.kind == "write"
+        else c.query.get("ranges", []) or [c.path]
+        for c in emulator.requests
+        if c.kind in ("read", "write")
+    ]
 
 
 def plan_after_one_edit(google: EmulatedGoogle) -> WritePlan:
@@ -181,13 +187,15 @@ def plan_after_one_edit(google: EmulatedGoogle) -> WritePlan:
 def test_a_pass_that_changes_one_row_rereads_only_that_rows_key(google: EmulatedGoogle) -> None:
     store, emulator = google.store, google.emulator
     report = store.write(plan_after_one_edit(google))
-    assert report.rewrites == 0 and counts(emulator) == {"write": 1, "read": 1}
-    # row 14: account 12; the header comes in the same call (issue 17: columns moved)
+    assert report.rewrites == 0 and counts(emulator) == {"write": 1}
+    # row 14: account 12, read back in the write's own reply; the header with it (issue
+    # 17: columns moved)
     assert key_reads(emulator) == [["'Comptes'!A14:A14", "'Comptes'!1:1"]]
 
 
-def test_scattered_rows_under_a_long_title_reread_the_whole_key_column(tmp_path: Path) -> None:
-    # one range per written row would make a URL too long for Google: the column instead
+def test_scattered_rows_under_a_long_title_read_back_only_their_keys(tmp_path: Path) -> None:
+    # the ranges read back go in the write's body, not in a URL: a long title, many
+    # times over, still reads back only the rows written
     title = "Comptes clients de l'équipe réussite client " * 4
     header = [*INPUTS, "Prochaine action"]
     with emulated_google(tmp_path, header, accounts(60), worksheet=title) as (emulator, store):
@@ -201,18 +209,19 @@ def test_scattered_rows_under_a_long_title_reread_the_whole_key_column(tmp_path:
                 ]
             )  # fmt: skip
         )
-        assert counts(emulator) == {"write": 1, "read": 1}
-        # the keys read with their formats, the header with them (issue 17)
-        [[key_range, header_range]] = key_reads(emulator)
-        assert key_range == f"{quote(title)}!A2:A" and header_range == f"{quote(title)}!1:1"
+        assert counts(emulator) == {"write": 1}
+        # the keys read back with their formats, the header with them (issue 17)
+        [ranges] = key_reads(emulator)
+        rows = [f"{quote(title)}!A{i + 2}:A{i + 2}" for i in range(0, 40, 2)]
+        assert ranges == [*rows, f"{quote(title)}!1:1"]
 
 
-def test_bottom_rows_deleted_before_the_key_reread_make_a_pass_to_try_again(
+def test_bottom_rows_deleted_right_after_the_write_take_their_cells_with_them(
     tmp_path: Path,
 ) -> None:
-    """A grid with no spare row (an imported sheet): a CSM deletes the last rows between
-    the write and the re-read of their keys. Google refuses to read rows past the grid;
-    the cells written went with their rows, so the pass says the next one looks again."""
+    """A grid with no spare row (an imported sheet): a CSM deletes the last rows right
+    after the write. The keys were read back in the write's own reply (atomic with it),
+    so the pass ends well; the cells written went with their rows."""
     with emulated_google(
         tmp_path, INPUTS, accounts(10), key_column="Client", history_worksheet=None
     ) as (emulator, store):
@@ -221,8 +230,9 @@ def test_bottom_rows_deleted_before_the_key_reread_make_a_pass_to_try_again(
         store.read()
         plan = WritePlan(new_columns=["Score"], cells=[CellWrite("Compte 000009", "Score", 2)])
         emulator.between("write", "read", lambda _: (tab.delete_row(10), tab.delete_row(9)))
-        with pytest.raises(TransientError, match="the next pass will look again"):
-            store.write(plan)
+        assert store.write(plan).rewrites == 0
+        assert tab.cell(10, 3) == 2  # landed on its own row, before the delete
+        store.read()  # the next pass: the rows are gone, with their cells
         assert [r[0] for r in tab.rows[1:]] == [f"Compte {i:06d}" for i in range(8)]
 
 
@@ -234,8 +244,9 @@ def test_a_sort_before_a_one_row_write_is_put_right(google: EmulatedGoogle) -> N
     emulator.between("", "write", lambda emu: google.reverse_rows())
     report = store.write(plan)
     assert report.rewrites > 0
-    # the row's key; the column, then the rewrite; the column again, to see it held
-    assert counts(emulator) == {"write": 2, "read": 3}
+    # the write reads the row's key back; the column, then the rewrite; the column
+    # again, to see it held
+    assert counts(emulator) == {"write": 2, "read": 2}
     tab = google.tab
     header = [str(h) for h in tab.header()]
     for r in range(1, len(tab.rows)):
@@ -270,7 +281,7 @@ def test_rows_without_a_key_at_the_bottom_cost_no_second_key_reread(tmp_path: Pa
         plan.cells = [c for c in plan.cells if c.key]
         emulator.reset_counters()
         report = store.write(plan)
-        assert counts(emulator) == {"format": 1, "write": 1, "read": 1}  # one key re-read
+        assert counts(emulator) == {"write": 1}  # the keys read back in the write's reply
         assert report.rewrites == 0
         tab = emulator.tab(SPREADSHEET_ID, "Comptes")
         assert [tab.cell(r, 0) for r in range(1, 8)] == [r[0] for r in rows]

@@ -355,9 +355,10 @@ def test_a_refused_formatting_call_is_sent_again_once_it_is_sure_what_is_left(
     ):
         plan = plan_for(store)
         emulator.reset_counters()
-        emulator.inject(dataclasses.replace(fault, kinds=frozenset({"format"})))
+        # a first pass: the formatting goes with the cells, in one call (kind "write")
+        emulator.inject(dataclasses.replace(fault, kinds=frozenset({"write"})))
         store.write(plan)
-        assert emulator.calls["format"] == 2 and len(sleep.waits) == 1
+        assert emulator.calls["write"] == 2 and len(sleep.waits) == 1
         assert emulator.calls["metadata"] == metadata_reads
         assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == AGENT_RULES
 
@@ -370,21 +371,22 @@ def test_a_formatting_call_never_confirmed_fails_the_pass_after_bounded_tries(
         tmp_path, INPUTS, accounts(5), key_column="Client", sleep=sleep, max_tries=3
     ) as (emulator, store):
         plan = plan_for(store)
-        emulator.inject(*[Fault(reset=True, kinds=frozenset({"format"}))] * 10)
-        with pytest.raises(TransientError, match="did not confirm the formatting after 3 tries"):
+        emulator.inject(*[Fault(reset=True, kinds=frozenset({"write"}))] * 10)
+        with pytest.raises(TransientError, match="did not confirm the agent's changes after 3"):
             store.write(plan)
-        assert emulator.calls["format"] == 3 and len(sleep.waits) == 2
-        assert emulator.calls["write"] == 0  # no cell written into a layout not made
+        assert emulator.calls["write"] == 3 and len(sleep.waits) == 2
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        assert "Score" not in [str(h) for h in tab.header()]  # no cell, no layout
 
 
 def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path: Path) -> None:
-    # the call that makes the history tab is made, its answer lost: making the tab again
-    # would be refused ("already exists") and fail the pass
+    # the call that makes the history tab (and writes the cells) is made, its answer lost:
+    # making the tab again would be refused ("already exists") and fail the pass
     with emulated_google(tmp_path, INPUTS, accounts(5), key_column="Client") as (
         emulator,
         store,
     ):
-        emulator.inject(Fault(reset=True, after=True, kinds=frozenset({"format"})))
+        emulator.inject(Fault(reset=True, after=True, kinds=frozenset({"write"})))
         plan = plan_for(store)
         plan.history_rows = [
             ["2026-W48", "2026-11-23", f"Compte {i:06d}", i, "ok"] for i in range(5)
@@ -396,3 +398,4 @@ def test_a_first_pass_whose_formatting_answer_is_lost_still_writes_once(tmp_path
         ]
         assert len(emulator.spreadsheets[SPREADSHEET_ID].tabs) == 2
         assert len(emulator.tab(SPREADSHEET_ID, "Comptes").conditional_formats) == AGENT_RULES
+        assert not emulator.faults and emulator.calls["write"] == 1  # landed: not sent again

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.stores.google.client import GOOGLE_DEADLINE_S, LARGE_BODY_BYTES, read_timeout
-from agent.stores.google.store import landed
+from agent.stores.google.unsure_writes import landed
 from tests.google_fixtures import (
     AGENT,
     INPUTS,

@@ -27,7 +27,7 @@ from tests.test_history import HEADER
 from tests.test_scoring import LOW, MID, TOP
 
 LABELS = [[TOP[j], MID[j], LOW[j]] for j in range(4)]
-WALL_CLOCK_LIMIT = 240.0  # seconds: the soak stops by itself (alone it takes about 30)
+WALL_CLOCK_LIMIT = 240.0  # seconds: the soak stops by itself (alone it takes 60 to 90)
 
 
 def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
@@ -87,7 +87,9 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
         injected = Counter()
 
         def faults(call: Call, emu: SheetsEmulator) -> None:
-            if rng.random() < 0.12:
+            # a pass makes one or two calls now (issue 17), not four or five: a fault is
+            # drawn a little more often per call, so that the night stays as bad
+            if rng.random() < 0.2:
                 injected["faults"] += 1
                 emu.faults.append(
                     rng.choice(
@@ -114,7 +116,7 @@ def test_soak_with_faults_and_live_edits(seed_config, tmp_path):
             passes += 1
             now += dt.timedelta(minutes=10)
         assert passes == 96  # the whole simulated night ran within the wall-clock bound
-        assert injected["faults"] > 20  # Google had a bad night
+        assert injected["faults"] > 20, injected  # Google had a bad night
         assert emulator.calls["token"] == 1  # one store and one token for the whole night
 
         emulator.clear_hooks()  # calm: one last pass, then check everything

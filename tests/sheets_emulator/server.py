@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import itertools
 import json
 import re
@@ -27,11 +28,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.sheets_emulator import looks
+from tests.sheets_emulator import cell_updates, looks
 from tests.sheets_emulator.grid import (
     EMPTY,
     ApiError,
@@ -54,6 +56,7 @@ GOOGLE_TOKEN_AUD = "https://oauth2.googleapis.com/token"  # google-auth's JWT au
 SPREADSHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_BODY = 10 * 1024 * 1024  # Google refuses larger request bodies
+GZIP_LEVEL = 1  # the emulator's own choice: fast; the bytes it counts are the ones it sends
 MAX_CELLS = 10_000_000  # Google's limit on a spreadsheet's grid cells, all tabs together
 KINDS = ("token", "metadata", "read", "write", "format")
 UPDATABLE_SHEET_FIELDS = frozenset(
@@ -862,6 +865,18 @@ class SheetsEmulator:
         tab.protected_ranges.append(protected)
         return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
 
+    def _do_updateCells(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        grid, rows = cell_updates.update_cells(book, body)
+        self.check_protected(grid, rows, self.caller_email)
+        tab = grid.tab
+        for i, row in enumerate(rows):
+            at = grid.row0 + i
+            if at < len(tab.rows):  # a fresh list: a failed batch puts the saved one back
+                tab.rows[at] = list(tab.rows[at])
+            for j, value in enumerate(row):
+                tab.set(at, grid.col0 + j, value)
+        return {}  # Google's reply to an updateCells is empty (Response has no field for it)
+
     def _do_repeatCell(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         within_grid(book, body.get("range") or {})
         return looks.repeat_cell(book, body)
@@ -886,6 +901,32 @@ class SheetsEmulator:
                     tab.protected_ranges.remove(p)
                     return {}
         raise bad_request(f"No protected range with id: {wanted}")
+
+
+def spreadsheet_answer(
+    emu: SheetsEmulator,
+    book: Spreadsheet,
+    ranges: list[str],
+    with_data: bool,
+    mask: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A Spreadsheet resource as spreadsheets.get answers it (and a batchUpdate's
+    `updatedSpreadsheet`): masked, the cells masked as they are made."""
+    answer = emu.metadata(book, ranges, with_data, mask)
+    grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
+    out = masked(answer, mask)  # the cells are masked already, as they were made
+    data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
+    for sheet, data in zip(out.get("sheets", []), grids, strict=False):
+        if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
+            sheet["data"] = [
+                {
+                    k: v if k == "rowData" or not data_mask else masked(v, data_mask[k])
+                    for k, v in d.items()
+                    if not data_mask or k in data_mask
+                }
+                for d in data
+            ]
+    return out
 
 
 def within_grid(book: Spreadsheet, rng: dict[str, Any]) -> None:
@@ -1097,12 +1138,15 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: tests read counters, not access logs
 
     def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         try:
-            data = text.encode()
-        except UnicodeEncodeError:  # a lone surrogate in a cell: UTF-8 cannot carry it, a
-            # JSON escape can (\udc80), as a UTF-16 string serialised by Google's servers
+            data = orjson.dumps(payload)  # compact UTF-8, as json.dumps below, but faster
+        except orjson.JSONEncodeError:  # a lone surrogate in a cell: UTF-8 cannot carry it,
+            # a JSON escape can (\udc80), as a UTF-16 string serialised by Google's servers
             data = json.dumps(payload, separators=(",", ":")).encode()
+        headers = dict(headers or {})
+        if self._gzip_asked():
+            data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         with self.owner.lock:
             self.owner.answered_bytes += len(data)
         self._network(len(data), latency=False)
@@ -1116,6 +1160,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
             self.close_connection = True
+
+    def _gzip_asked(self) -> bool:
+        """Google compresses an answer with gzip when the client asks in both of the ways
+        its performance guide names ("Compression using gzip": an `Accept-Encoding: gzip`
+        header, and a user agent that contains the string `gzip`)."""
+        accepted = (self.headers.get("Accept-Encoding") or "").lower()
+        agent = (self.headers.get("User-Agent") or "").lower()
+        return "gzip" in accepted and "gzip" in agent
 
     def _error(self, error: ApiError, call: Call | None) -> None:
         if call is not None:
@@ -1212,6 +1264,8 @@ class _Handler(BaseHTTPRequestHandler):
                 call.kind, name, spreadsheet_id, target = _route(method, url.path)
                 if name == "get" and wants_grid_data(query):
                     call.kind = "read"  # cells, not only the tabs' properties
+                if name == "batchUpdate" and b'"updateCells"' in raw:
+                    call.kind = "write"  # it writes cells (with formatting, maybe)
         except ApiError as exc:
             self._error(exc, call)
             return
@@ -1295,25 +1349,38 @@ class _Handler(BaseHTTPRequestHandler):
         emu.caller_email = email
         if name == "get":
             mask = field_mask(one("fields", "*"))
-            answer = emu.metadata(book, query.get("ranges", []), wants_grid_data(query), mask)
-            grids = [sheet.pop("data", None) for sheet in answer["sheets"]]
-            out = masked(answer, mask)  # the cells are masked already, as they were made
-            data_mask = ((mask or {}).get("sheets") or {}).get("data", {}) if mask else None
-            for sheet, data in zip(out.get("sheets", []), grids, strict=False):
-                if data is not None and (data_mask is None or data_mask or "data" in mask_of(mask)):
-                    sheet["data"] = [
-                        {
-                            k: v if k == "rowData" or not data_mask else masked(v, data_mask[k])
-                            for k, v in d.items()
-                            if not data_mask or k in data_mask
-                        }
-                        for d in data
-                    ]
-            return out
+            return spreadsheet_answer(
+                emu, book, query.get("ranges", []), wants_grid_data(query), mask
+            )
         if name == "batchUpdate":
             requests = (body or {}).get("requests") or []
+            if (body or {}).get("includeSpreadsheetInResponse"):
+                # a range it cannot read back makes the request invalid, and "if any
+                # request is not valid, no requests will be applied" (the discovery
+                # document): checked before any change, as a bad range of a values write
+                for text in body.get("responseRanges") or []:
+                    parse_range(book, text)
             replies = emu.batch_update(book, requests)
-            return {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+            answer: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "replies": replies}
+            mask = field_mask(one("fields", "*"))
+            if (body or {}).get("includeSpreadsheetInResponse"):
+                # BatchUpdateSpreadsheetRequest in the discovery document: the spreadsheet
+                # after the updates, limited to `responseRanges`, with grid data when
+                # `responseIncludeGridData` (ignored when a field mask is set: the mask says)
+                inner = None if mask is None else mask.get("updatedSpreadsheet") or None
+                with_data = (
+                    bool(body.get("responseIncludeGridData"))
+                    if mask is None
+                    else inner is not None and "data" in (inner.get("sheets") or {})
+                )
+                answer["updatedSpreadsheet"] = spreadsheet_answer(
+                    emu, book, list(body.get("responseRanges") or []), with_data, inner
+                )
+            if mask:  # the spreadsheet is masked already, as it was made
+                return masked(
+                    answer, {k: None if k == "updatedSpreadsheet" else v for k, v in mask.items()}
+                )
+            return answer
         render = one("valueRenderOption", "FORMATTED_VALUE")
         dates = one("dateTimeRenderOption", "SERIAL_NUMBER")
         major = one("majorDimension", "ROWS")
@@ -1348,6 +1415,17 @@ class _Handler(BaseHTTPRequestHandler):
                 emu.write_range(book, target, grid, option)
                 for target, grid in zip(planned, grids, strict=True)
             ]
+            if body.get("includeValuesInResponse"):
+                # BatchUpdateValuesRequest.includeValuesInResponse in the discovery document:
+                # each response's `updatedData`; "if the range to write was larger than the
+                # range actually written, the response includes all values in the requested
+                # range (excluding trailing empty rows and columns)"
+                shown = body.get("responseValueRenderOption") or "FORMATTED_VALUE"
+                shown_dates = body.get("responseDateTimeRenderOption") or "SERIAL_NUMBER"
+                for d, response in zip(data, responses, strict=True):
+                    text = d.get("range", "")
+                    asked = text if ":" in text.rsplit("!", 1)[-1] else response["updatedRange"]
+                    response["updatedData"] = emu.read_range(book, asked, shown, shown_dates)
             return {
                 "spreadsheetId": book.spreadsheet_id,
                 "totalUpdatedRows": sum(r["updatedRows"] for r in responses),

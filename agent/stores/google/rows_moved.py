@@ -1,7 +1,9 @@
 """After a write, the keys read again: cells that went to rows a CSM moved are put right.
 
 A CSM may sort, insert or delete rows while a pass runs. The rows written are checked by
-their keys (only theirs when they are few, else the whole key column); when rows moved,
+their keys (only theirs when they are few, else the whole key column), read back in the
+write's own answer (`ReadBack`; read in a call of their own only when it has none, or
+when plain values there disagree with the read); when rows moved,
 every agent cell is rewritten by key, a bounded number of times: a row whose key moved
 gets its own account's cells again, a row with no known account (a CSM's new row) loses
 what the agent wrote there by mistake.
@@ -80,6 +82,16 @@ def wanted_by_key(
 
 
 @dataclass
+class ReadBack:
+    """The ranges read back with the write, each as rows: with their number formats
+    (`typed.py`, as the pass read the tab) or as plain values (a values write's answer:
+    a date key then reads otherwise, so only agreement with the read is trusted)."""
+
+    rows: list[list[list[CellValue]]]
+    typed: bool
+
+
+@dataclass
 class MovedRows:
     """The re-read of keys after a values write, and the rewrite of misplaced cells."""
 
@@ -90,6 +102,56 @@ class MovedRows:
     tries: int  # rounds of re-read and rewrite
     header_now: list[str] | None = None  # the header as the key re-read saw it
     read_width: int | None = None  # columns of the header as read (the agent's new ones after)
+    runs: list[tuple[int, int]] | None = None  # the runs of rows whose keys are read back
+
+    def read_back_ranges(
+        self, columns: list[str], written_cells: dict[int, ColumnCells]
+    ) -> list[str]:
+        """The ranges to read again in the write's own reply: the key cells of the rows
+        written when they make few runs (a pass that changed a few accounts), else the whole
+        key column; then the header row."""
+        read = self.read
+        letter = column_letter(columns.index(read.key_column))
+        title = quote(read.title)
+        written_rows = set().union(*(rows for rows, _ in written_cells.values()))
+        self.runs = self.written_runs(written_rows)
+        if self.runs is None:
+            keys = [f"{title}!{letter}2:{letter}"]
+        else:
+            keys = [f"{title}!{letter}{first + 2}:{letter}{last + 2}" for first, last in self.runs]
+        return [*keys, f"{title}!1:1"]
+
+    def written_runs(self, rows: set[int]) -> list[tuple[int, int]] | None:
+        """The runs of consecutive rows written, when checking their keys alone is cheaper
+        than reading the whole key column (None otherwise)."""
+        if not rows or len(rows) * 2 > len(self.read.key_cells):
+            return None
+        ordered = sorted(rows)
+        blocks = row_blocks(ordered, len(ordered))  # runs of consecutive rows, uncut
+        runs = [(ordered[start], ordered[end - 1]) for start, end in blocks]
+        return runs if len(runs) <= KEY_CHECK_RANGES else None
+
+    def first_look(self, read_back: ReadBack | None) -> tuple[bool, list[CellValue] | None]:
+        """From what the write read back: whether the rows written still hold the keys the
+        read saw there (or, the whole column read back, whether it is as read), or the whole
+        key column as it is now; the header goes to `header_now`. (False, None) when
+        nothing was read back."""
+        asked = (len(self.runs) if self.runs is not None else 1) + 1
+        if read_back is None or len(read_back.rows) != asked:
+            return False, None
+        *found, header = read_back.rows
+        self.header_now = [cell_text(v).strip() for v in (header[0] if header else [])]
+        cells = [typed.first_column(rows) for rows in found]
+        seen = self.read.key_cells
+        if self.runs is None:
+            if read_back.typed:
+                return False, cells[0]
+            return cells[0] == without_blank_tail(seen), None
+        held = all(
+            now == without_blank_tail(seen[first : last + 1])
+            for (first, last), now in zip(self.runs, cells, strict=True)
+        )
+        return held, None
 
     def put_right(
         self,
@@ -97,18 +159,27 @@ class MovedRows:
         columns: list[str],
         written_cells: dict[int, ColumnCells],
         header_from: int | None = None,
+        read_back: ReadBack | None = None,
     ) -> int:
-        """Re-read the keys of the rows written (or the whole key column); when rows moved
-        meanwhile, rewrite the agent cells by key. How many cells were rewritten."""
+        """Check the keys read back with the write (or read them now, when its reply has
+        none); when rows moved meanwhile, rewrite the agent cells by key. How many cells
+        were rewritten."""
         read = self.read
         letter = column_letter(columns.index(read.key_column))
         key_range = f"{quote(read.title)}!{letter}2:{letter}"
         expected = list(read.keys)
         # the key cells the read saw; Google leaves blank rows at the bottom out of a column
         seen = read.key_cells
-        written_rows = set().union(*(rows for rows, _ in written_cells.values()))
         self.header_now = None
-        held = self.written_rows_hold_their_keys(letter, written_rows)
+        held, column = self.first_look(read_back)
+        plain = read_back is not None and not read_back.typed
+        if plain and (not held or self.columns_moved(columns, written_cells)):
+            # plain values disagree with the read (a date there comes back a number): not
+            # trusted; the keys and the header are read again the way the pass read them
+            self.header_now, held, column = None, False, None
+        if self.header_now is None:  # nothing read back: read the keys now
+            written_rows = set().union(*(rows for rows, _ in written_cells.values()))
+            held = self.written_rows_hold_their_keys(letter, written_rows)
         if self.columns_moved(columns, written_cells):
             return self.restore_persons_cells(columns, written_cells, header_from)
         if held:
@@ -118,9 +189,12 @@ class MovedRows:
         written: dict[int, dict[int, CellValue]] | None = None  # row -> column -> value
         rewrites = 0
         for attempt in range(self.tries):
-            [cells] = self.key_cells([key_range]) or [[]]
-            if attempt == 0 and self.columns_moved(columns, written_cells):
-                return self.restore_persons_cells(columns, written_cells, header_from)
+            if attempt == 0 and column is not None:
+                cells = column  # read back with the write
+            else:
+                [cells] = self.key_cells([key_range]) or [[]]
+                if attempt == 0 and self.columns_moved(columns, written_cells):
+                    return self.restore_persons_cells(columns, written_cells, header_from)
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)

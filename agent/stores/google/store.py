@@ -2,18 +2,22 @@
 
 One pass costs a constant number of calls whatever the number of rows:
 
-- `read()`: one metadata read (which tabs exist, grid sizes, the formatting the sheet
-  holds) and one read of the accounts and history tabs' cells together, each with the
-  type of its number format (`typed.py`: a typed `80 %` is handed out as 80.0);
+- `read()`: one spreadsheets.get for the metadata (tabs, grid sizes, the formatting the
+  sheet holds) and the accounts and history tabs' cells, each with the type of its number
+  format (`typed.py`: a typed `80 %` is handed out as 80.0); answers come gzipped;
 - `write(plan)`: nothing at all when the plan is empty and the formatting is current;
-  otherwise at most one `:batchUpdate` (new columns, a missing history tab, the agent's
-  formatting when it differs from the sheet's), one `values:batchUpdate` (RAW, UTF-8)
-  with only the plan's cells (split so no body exceeds 2 MB), and one re-read of keys:
-  those of the rows written when they are few, else the whole key column.
+  otherwise one spreadsheets.batchUpdate carrying the grid changes (new columns, a
+  missing history tab), the agent's formatting when it differs, and the cells as
+  updateCells, which reads the keys back in its own reply (`cell_updates.py`). Past
+  `CELLS_IN_ONE_CALL` cells (a first pass, a week's history on a big sheet) the cells go
+  instead as a values:batchUpdate (RAW, a quarter of the bytes) after the formatting call,
+  reading the keys back in its own answer; bodies stay under 2 MB, split when needed.
 
-Rows are addressed by their key. The re-read of keys catches rows a CSM sorted, inserted
-or deleted while the pass ran; the agent cells that went to the wrong rows are rewritten
-to the right ones (after a read of the whole column), a bounded number of times.
+An unchanged pass costs 1 call, a pass that changes cells 2, a first pass 2 or 3. Rows
+are addressed by their key. The keys read back with the write catch rows a CSM
+sorted, inserted or deleted while the pass ran; the agent cells that went to the wrong
+rows are rewritten to the right ones (after a read of the whole column), a bounded
+number of times.
 
 Network calls have a timeout; 429, 5xx and dropped connections are retried with capped,
 jittered exponential backoff a bounded number of times (through the injected `sleep`);
@@ -26,7 +30,6 @@ import json
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,15 +41,23 @@ from gspread.exceptions import APIError
 from gspread.urls import (
     SPREADSHEET_BATCH_UPDATE_URL,
     SPREADSHEET_URL,
-    SPREADSHEET_VALUES_BATCH_UPDATE_URL,
 )
-from gspread.utils import a1_to_rowcol, rowcol_to_a1
+from gspread.utils import rowcol_to_a1
 
 from agent.cells import key_text_list
-from agent.errors import HealthAgentError, SheetError, TransientError, UnsureWrite
+from agent.errors import SheetError, TransientError, UnsureWrite
 from agent.plan import WritePlan, WriteReport
 from agent.stores.base import Snapshot, Tab, tab_named
-from agent.stores.google import capacity, formatting, look, refusals, typed, views
+from agent.stores.google import (
+    capacity,
+    cell_updates,
+    formatting,
+    look,
+    refusals,
+    rules_put_back,
+    typed,
+    views,
+)
 from agent.stores.google.client import (
     AgentHTTPClient,
     Params,
@@ -58,7 +69,6 @@ from agent.stores.google.client import (
 from agent.stores.google.ranges import (
     MAX_BODY_BYTES,
     Json,
-    bodies,
     cells_at_key_rows,
     column_ranges,
     history_ranges,
@@ -66,7 +76,8 @@ from agent.stores.google.ranges import (
     quote,
     to_tab,
 )
-from agent.stores.google.rows_moved import AccountsAsRead, MovedRows
+from agent.stores.google.rows_moved import AccountsAsRead, MovedRows, ReadBack
+from agent.stores.google.unsure_writes import CellsSender
 
 if TYPE_CHECKING:
     from agent.config import Config
@@ -77,37 +88,11 @@ METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),conditionalFormats,protectedRanges,"
     "merges,filterViews)"
 )
-
-
-def sent_area(sent: Json) -> str:
-    """The whole area a ValueRange wrote: its range may name its first cell only."""
-    title, cells = sent["range"].rsplit("!", 1)
-    row, col = a1_to_rowcol(cells.split(":")[0])
-    values = sent.get("values", [])
-    height, width = len(values), max((len(v) for v in values), default=1)
-    if sent.get("majorDimension") == "COLUMNS":
-        height, width = width, height
-    last = rowcol_to_a1(row + max(height, 1) - 1, col + max(width, 1) - 1)
-    return f"{title}!{rowcol_to_a1(row, col)}:{last}"
-
-
-def landed(sent: Json, now: list[list[Any]]) -> bool:
-    """Whether cells read back (rows) hold what a ValueRange sent (RAW)."""
-    rows = sent.get("values", [])
-    if sent.get("majorDimension") == "COLUMNS":
-        height = max((len(c) for c in rows), default=0)
-        rows = [[c[i] if i < len(c) else None for c in rows] for i in range(height)]
-    for r, row in enumerate(rows):
-        got = now[r] if r < len(now) else []
-        for c, value in enumerate(row):
-            if value is None:
-                continue  # null leaves a cell as it is
-            there = got[c] if c < len(got) else ""
-            if there != value and not (
-                isinstance(value, int | float) and isinstance(there, int | float) and there == value
-            ):
-                return False
-    return True
+# the metadata and, in the same call, each cell's value and number format type (typed.py)
+# past this many cells a write goes as values (about 40 bytes less a cell than as
+# updateCells: 20,000 cells are some 800 KB, what one more call costs at 20 Mbit/s)
+CELLS_IN_ONE_CALL = 20_000
+READ_FIELDS = METADATA_FIELDS[:-1] + "," + typed.CELL_DATA_FIELDS + ")"
 
 
 def opened_answer(answer: Json, rows: int) -> Json:
@@ -142,6 +127,7 @@ class GoogleStore:
         rate_limit: Any = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         rewrite_tries: int = 3,
+        cells_in_one_call: int = CELLS_IN_ONE_CALL,
     ) -> None:
         self.spreadsheet_id = spreadsheet_id
         self.worksheet = worksheet  # the tabs as the config names them
@@ -152,16 +138,22 @@ class GoogleStore:
         self.credentials_path = credentials
         self.max_body_bytes = max_body_bytes
         self.rewrite_tries = rewrite_tries
+        self.cells_in_one_call = cells_in_one_call
         self.base_url = sheets_base_url(endpoint)
         self.client_class = http_client_class(
             endpoint, timeout_s, sleep, max_tries, rng or random.Random(), rate_limit
         )
         self._http: AgentHTTPClient | None = None
+        self.sender = CellsSender(
+            self.call, self.client, spreadsheet_id, max_body_bytes, self._titles
+        )
         # what the last read saw; write() addresses rows through it
         self.metadata: Json | None = None
         self._header: list[str] = []
         self._accounts: AccountsAsRead | None = None
         self._history: Tab | None = None
+        self._tabs_seen: tuple[str, str] | None = None  # both tabs, as the last read saw them
+        self._whole_metadata = False  # whether the last read saw every tab
 
     @classmethod
     def from_config(
@@ -250,9 +242,41 @@ class GoogleStore:
         found = tab_named(titles, title)
         return None if found is None else sheets[titles.index(found)]
 
+    def read_spreadsheet(self) -> tuple[Json, dict[str, list[list[Any]]]]:
+        """The metadata and the tabs' cells, with their number formats (`typed.py`): one
+        spreadsheets.get. Only the accounts and history tabs when the last read saw both
+        ("Limiting the range returns only the portions of the spreadsheet that intersect
+        the requested ranges", the discovery document's spreadsheets.get); else every tab
+        (a first read, a history tab not made yet), and again so when a tab of the last
+        read is gone or renamed ("Unable to parse range")."""
+        url = SPREADSHEET_URL % self.spreadsheet_id
+        ranged = self._tabs_seen is not None
+
+        def get(client: AgentHTTPClient) -> Json | None:
+            params: Params = {"fields": READ_FIELDS}
+            if ranged and self._tabs_seen is not None:
+                params["ranges"] = [quote(t) for t in self._tabs_seen]
+            try:
+                return typed.loads(client.request("get", url, params=params).content)
+            except APIError as exc:
+                if ranged and exc.response.status_code == 400 and "Unable to parse" in str(exc):
+                    return None
+                raise
+
+        answer = self.call(get)
+        if answer is None:
+            self._tabs_seen, ranged = None, False
+            answer = self.call(get)
+        tabs = typed.rows_by_title(answer)
+        for sheet in answer.get("sheets", []):
+            sheet.pop("data", None)
+        answer["sheets"] = [formatting.open_ended(s) for s in answer.get("sheets", [])]
+        self._whole_metadata = not ranged
+        return answer, tabs
+
     def read(self) -> Snapshot:
-        """The accounts tab and the history tab (None if it does not exist yet): two calls."""
-        self.metadata = self.read_metadata()
+        """The accounts tab and the history tab (None if it does not exist yet): one call."""
+        self.metadata, tabs = self.read_spreadsheet()
         worksheet, history_worksheet = self.worksheet, self.history_worksheet
         accounts_sheet = self.tab_properties(worksheet)
         if accounts_sheet is None:
@@ -267,14 +291,6 @@ class GoogleStore:
         self.history_title = (
             history_sheet["properties"]["title"] if history_sheet else history_worksheet
         )
-        ranges = [quote(self.accounts_title)]
-        if has_history and self.history_title is not None:
-            ranges.append(quote(self.history_title))
-        # the cells with their number formats, as the CSM typed them (typed.py)
-        params: Params = {"ranges": ranges, "fields": typed.GRID_FIELDS}
-        url = SPREADSHEET_URL % self.spreadsheet_id
-        answer = self.call(lambda c: typed.loads(c.request("get", url, params=params).content))
-        tabs = typed.rows_by_title(answer)
         accounts = to_tab(self.accounts_title, tabs.get(self.accounts_title, []))
         if self.key_column not in accounts.header:
             raise SheetError(
@@ -290,8 +306,10 @@ class GoogleStore:
             self.accounts_title, self.key_column, accounts.rows, key_cells, key_text_list(key_cells)
         )
         self._history = None
+        self._tabs_seen = None
         if has_history and self.history_title is not None:
             self._history = to_tab(self.history_title, tabs.get(self.history_title, []))
+            self._tabs_seen = (self.accounts_title, self.history_title)
         # the snapshot shares the rows the store keeps: readers must not change them
         return Snapshot(accounts, self._history)
 
@@ -301,12 +319,14 @@ class GoogleStore:
         (0 when it does not exist yet: each row it grows costs that many cells)."""
         if self.metadata is None:
             self.read()
+        if not self._whole_metadata:  # the last read had only the agent's two tabs
+            self.metadata, self._whole_metadata = self.read_metadata(), True
         return capacity.grid_cells(self.metadata or {}, self.history_title)
 
     # write -------------------------------------------------------------------------------------
 
     def write(self, plan: WritePlan) -> WriteReport:
-        """Apply the plan with at most one formatting call, one values call and one re-read."""
+        """Apply the plan in one call (two with many cells), the keys read back in it."""
         report = WriteReport()
         if self.metadata is None or self._accounts is None:
             self.read()
@@ -324,9 +344,7 @@ class GoogleStore:
             history_data, report.history_rows_written, rows_needed = history_ranges(
                 self.history_title, self._history, plan
             )
-        report.formatting_written = self._update_layout(plan, columns, rows_needed)
-
-        data: list[Json] = []
+        data: list[Json] = []  # ValueRanges: where each cell goes, as a values write says it
         if new_columns:
             start = rowcol_to_a1(1, len(header) + 1)
             data.append({"range": f"{quote(self.accounts_title)}!{start}", "values": [new_columns]})
@@ -340,16 +358,22 @@ class GoogleStore:
         data += column_ranges(self.accounts_title, by_column)
         report.cells_written = sum(len(rows) for rows, _ in by_column.values())
         data += history_data
+        moved = MovedRows(
+            self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
+        )
+        moved.read_width = len(header)
+        # the key cells of the rows written (and the header), read back in the same call
+        read_back = moved.read_back_ranges(columns, by_column) if by_column else []
+        report.formatting_written, found = self._update_sheet(
+            plan, columns, rows_needed, data, read_back
+        )
         if data:
-            self.send_values(data)
             self._header = columns
+            if history_data and self.history_title is not None:
+                self._tabs_seen = (self.accounts_title, self.history_title)
             if by_column:
-                moved = MovedRows(
-                    self.call, self.send_values, self.spreadsheet_id, read, self.rewrite_tries
-                )
-                moved.read_width = len(header)
                 report.rewrites = moved.put_right(
-                    plan, columns, by_column, len(header) if new_columns else None
+                    plan, columns, by_column, len(header) if new_columns else None, found
                 )
         # the sheet changed or may change: the next write starts from a fresh read, and
         # what this one read is the caller's snapshot's alone
@@ -358,56 +382,14 @@ class GoogleStore:
         return report
 
     def send_values(self, data: list[Json]) -> None:
-        """One values:batchUpdate (RAW: text stays text), split so no body exceeds the limit.
+        """One values:batchUpdate (RAW), split by size, never sent twice blindly."""
+        self.sender.send_values(data)
 
-        A body whose answer is lost (a timeout, a 5xx after it was sent) may have landed:
-        it is not sent again blindly. The cells it names are read back, and only the ranges
-        that do not hold what was sent go again (bounded tries)."""
-        client = self.client()
-        for body in bodies(data, self.max_body_bytes):
-            left: bytes | None = body
-            for attempt in range(client.max_tries):
-                assert left is not None
-                try:
-                    self._post_values(left)
-                    break
-                except UnsureWrite as exc:
-                    log.info("Values write unconfirmed (%s); reading what landed", exc)
-                    client.sleep(backoff(attempt, client.rng))
-                    left = self.values_not_landed(left)
-                    if left is None:
-                        break
-            else:
-                raise TransientError(
-                    f"Google Sheets did not confirm the agent's cells after {client.max_tries} "
-                    "tries; the next pass will look again."
-                )
+    def values_not_landed(self, sent: list[Json]) -> list[Json]:
+        return self.sender.values_not_landed(sent)
 
-    def _post_values(self, body: bytes) -> Any:
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        return self.call(
-            lambda c: c.request("post", url, data=body, headers=headers, replayable=False).json()
-        )
-
-    def values_not_landed(self, body: bytes) -> bytes | None:
-        """The part of a values body whose cells do not hold what it sent, read back in one
-        call (None when all of it landed)."""
-        sent = json.loads(body)["data"]
-        params: Params = {"valueRenderOption": "UNFORMATTED_VALUE", "majorDimension": "ROWS"}
-        ranges = [sent_area(item) for item in sent]
-        answer = self.call(lambda c: c.values_batch_get(self.spreadsheet_id, ranges, params))
-        found = answer.get("valueRanges", [])
-        missing = [
-            item
-            for i, item in enumerate(sent)
-            if i >= len(found) or not landed(item, found[i].get("values", []))
-        ]
-        if not missing:
-            return None
-        return json.dumps({"valueInputOption": "RAW", "data": missing}, ensure_ascii=False).encode(
-            "utf-8", "surrogatepass"
-        )
+    def _titles(self) -> set[str]:
+        return {s["properties"]["title"] for s in (self.metadata or {}).get("sheets", [])}
 
     def _layout_requests(
         self, accounts: Json, plan: WritePlan, columns: list[str], rows_needed: int | None
@@ -437,18 +419,34 @@ class GoogleStore:
         )
         return changes, wanted
 
-    def _update_layout(self, plan: WritePlan, columns: list[str], rows_needed: int | None) -> bool:
-        """Make room for the cells (columns, the history tab and its rows) and bring the
-        formatting up to date, in one call when anything differs; whether formatting went.
+    def _update_sheet(
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        rows_needed: int | None,
+        cells: list[Json],
+        read_back: list[str],
+    ) -> tuple[bool, ReadBack | None]:
+        """Make room for the cells (columns, the history tab and its rows), bring the
+        formatting up to date and write the cells, in one spreadsheets.batchUpdate that
+        reads `read_back` again in its reply (`cell_updates.py`); more than one only when
+        the cells do not fit in 2 MB. Whether formatting went, and the reply that read back.
 
         That call deletes rules and ranges by position and id: made twice, the second time
         could fall on a person's rule. So it is not sent again blindly when its answer is
-        lost: the metadata is read again and what still differs is sent (bounded tries).
+        lost: the metadata is read again, and the cells it carried (read back by the values
+        API), and what still differs is sent (bounded tries). Formatting Google refuses (a
+        freeze a merged cell forbids) is left out and the call made again without it: the
+        cells still land.
         """
+        many = sum(len(line) for item in cells for line in item.get("values", ()))
+        if many > self.cells_in_one_call:
+            return self._write_many(plan, columns, rows_needed, cells, read_back)
         client = self.client()
         tries = client.max_tries
         maybe_made = False
         refused: set[str] = set()  # formatting Google refused this pass: left out
+        left = list(cells)  # the cells not known to have landed
         for attempt in range(tries + 1):  # the last round only looks
             accounts = self.tab_properties(self.accounts_title)
             if accounts is None:  # renamed or deleted since the read
@@ -458,11 +456,11 @@ class GoogleStore:
                 )
             changes, wanted = self._layout_requests(accounts, plan, columns, rows_needed)
             wanted = [w for w in wanted if json.dumps(w, sort_keys=True) not in refused]
-            if not changes and not wanted:
-                return maybe_made
+            if not changes and not wanted and not left:
+                return maybe_made, None
             if attempt == tries:
                 raise TransientError(
-                    f"Google Sheets did not confirm the formatting after {tries} tries (or "
+                    f"Google Sheets did not confirm the agent's changes after {tries} tries (or "
                     "a person kept changing the rules meanwhile); the next pass will look again."
                 )
             theirs = [
@@ -470,98 +468,120 @@ class GoogleStore:
                 for i, r in enumerate(accounts.get("conditionalFormats", []))
                 if not formatting.is_agent_rule(r)
             ]
-            body = {"requests": changes + wanted}
+            ids = self._sheet_ids(changes)
+            requests_ = changes + wanted
+            [(first, carried), *more] = cell_updates.bodies(
+                requests_, left, ids, read_back, self.max_body_bytes
+            )
             try:
-                reply = self._send_formatting(body)
+                reply = self.sender.send_batch(first)
             except UnsureWrite as exc:
                 maybe_made = maybe_made or bool(wanted)
-                log.info("Formatting call unconfirmed (%s); reading the metadata again", exc)
+                log.info("Sheet update unconfirmed (%s); reading what landed", exc)
                 if attempt < tries - 1:
                     client.sleep(backoff(attempt, client.rng))
-                self.metadata = self.read_metadata()
-                # its answer, which names the rules it deleted, is lost: a person's rule
-                # gone since is put back (one a delete fell on, if the call was made)
-                now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
-                self._put_back(formatting.persons_rules_gone(theirs, now), read_just_now=True)
+                left = self._after_unsure(theirs, left[:carried]) + left[carried:]
                 continue
             except SheetError as exc:
-                left_out = refusals.refused_formatting(str(exc), body["requests"], len(changes))
-                if left_out is not None:
-                    # a freeze a merged cell forbids, a dropdown Google will not take: the
-                    # call, all or nothing, made no change; the values still go, without it
-                    log.warning("Formatting left out this pass: %s", exc)
-                    refused.add(json.dumps(left_out, sort_keys=True))
-                    continue
-                if not refusals.changed_meanwhile(str(exc)):
-                    raise
-                # a person deleted a rule or a protection since the read: the call, all or
-                # nothing, made no change; read again and send what still differs
-                log.info("Formatting changed during the pass (%s); reading it again", exc)
-                self.metadata = self.read_metadata()
+                self._refused(exc, requests_, len(changes), refused)
                 continue
-            rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
-            answers = [opened_answer(a, rows) for a in reply.get("replies", [])]
-            for answer in answers:
-                if "addSheet" in answer and self.metadata is not None:
-                    self.metadata.setdefault("sheets", []).append(
-                        {"properties": answer["addSheet"]["properties"]}
-                    )
-            if self._put_back(formatting.persons_rules_deleted(body["requests"], answers)):
+            answers = self._answers(reply, accounts, requests_)
+            left = left[carried:]
+            if rules_put_back.put_back(self, formatting.persons_rules_deleted(requests_, answers)):
                 maybe_made = True  # the agent's rules may now be there twice: look again
                 continue
-            return bool(wanted)
+            last: Json | None = reply
+            if more:  # cells that did not fit in the first call
+                last = self.sender.send_cells(left, ids, read_back)
+            back = None if last is None else cell_updates.read_back_rows(last, self.accounts_title)
+            made = bool(wanted) or maybe_made
+            return made, ReadBack(back, typed=True) if back is not None and read_back else None
         raise AssertionError("unreachable: the last round returns or raises")
 
-    def _send_formatting(self, body: Json) -> Any:
+    def _refused(
+        self, exc: SheetError, requests_: list[Json], first: int, refused: set[str]
+    ) -> None:
+        """A batchUpdate Google refused (all or nothing: it made no change). Formatting the
+        cells can go without (a freeze a merged cell forbids, a dropdown Google will not
+        take) joins `refused`, left out of the next try; a rule or protection a person
+        deleted since the read has the metadata read again; anything else is raised."""
+        left_out = refusals.refused_formatting(str(exc), requests_, first)
+        if left_out is not None:
+            log.warning("Formatting left out this pass: %s", exc)
+            refused.add(json.dumps(left_out, sort_keys=True))
+            return
+        if not refusals.changed_meanwhile(str(exc)):
+            raise exc
+        log.info("Formatting changed during the pass (%s); reading it again", exc)
+        self.metadata = self.read_metadata()
+
+    def _answers(self, reply: Json, accounts: Json, requests_: list[Json]) -> list[Json]:
+        """The replies to `requests_` (the cells' own, empty, left out), the rules a delete
+        names opened at the bottom; a tab the call added joins the metadata."""
+        rows = int(accounts["properties"].get("gridProperties", {}).get("rowCount", 0))
+        answers = [opened_answer(a, rows) for a in reply.get("replies", [])][: len(requests_)]
+        for answer in answers:
+            if "addSheet" in answer and self.metadata is not None:
+                self.metadata.setdefault("sheets", []).append(
+                    {"properties": answer["addSheet"]["properties"]}
+                )
+        return answers
+
+    def _write_many(
+        self,
+        plan: WritePlan,
+        columns: list[str],
+        rows_needed: int | None,
+        cells: list[Json],
+        read_back: list[str],
+    ) -> tuple[bool, ReadBack | None]:
+        """Many cells (a first pass, a week's history): the grid changes and the formatting
+        in a call of their own, then the cells as a values write, a quarter of the bytes of
+        updateCells, reading the keys back in its answer."""
+        made, _ = self._update_sheet(plan, columns, rows_needed, [], [])
+        ask = [] if self._read_back_refusable() else read_back
+        found = self.sender.send_values(cells, ask)
+        return made, None if found is None else ReadBack(found, typed=False)
+
+    def _after_unsure(self, theirs: list[formatting.Place], sent: list[Json]) -> list[Json]:
+        """After a batchUpdate whose answer was lost: the metadata read again, a person's
+        rule gone since put back (one a delete fell on, if the call was made: its answer,
+        which names the rules it deleted, is lost), and the cells it carried that did not
+        land (all of them or none: the call is atomic)."""
+        self.metadata = self.read_metadata()
+        now = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
+        rules_put_back.put_back(
+            self, formatting.persons_rules_gone(theirs, now), read_just_now=True
+        )
+        return self.values_not_landed(sent)
+
+    def _read_back_refusable(self) -> bool:
+        """Whether a person's protected range on the accounts tab might refuse the nulls a
+        values write reads the keys back with (what Google makes of nulls there is not
+        written anywhere): then the keys are read in a call of their own."""
+        tab = self.tab_properties(self.accounts_title) or {}
+        return any(
+            not p.get("warningOnly")
+            and not str(p.get("description", "")).startswith(formatting.AGENT_MARK)
+            for p in tab.get("protectedRanges", [])
+        )
+
+    def _sheet_ids(self, changes: list[Json]) -> dict[str, int]:
+        """Each tab's id by title; a tab `changes` adds gets one here, so that its cells can
+        be written in the same call."""
+        ids = {
+            s["properties"]["title"]: int(s["properties"].get("sheetId", 0))
+            for s in (self.metadata or {}).get("sheets", [])
+        }
+        for change in changes:
+            if "addSheet" in change:
+                made = change["addSheet"]["properties"]
+                made.setdefault("sheetId", cell_updates.new_sheet_id(made["title"], ids.values()))
+                ids[made["title"]] = made["sheetId"]
+        return ids
+
+    def send_formatting(self, body: Json) -> Any:
         """One spreadsheets.batchUpdate, never sent twice by the client (UnsureWrite when
         its answer is lost)."""
         url = SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id
         return self.call(lambda c: c.request("post", url, json=body, replayable=False).json())
-
-    def _put_back(self, lost: list[formatting.Place], *, read_just_now: bool = False) -> bool:
-        """Put a person's rules back where they were (index, rule), then read the metadata
-        again; whether there were any.
-
-        Rules are deleted by position: a rule a person added between the pass's read and
-        its formatting call moves the others, and a delete can fall on a person's rule.
-        Adding a rule twice would duplicate it for good, so the put-back is not sent again
-        blindly when its answer is lost: the rules are read again and only those that did
-        not land are sent (bounded tries). Whatever stops it, the pass fails quoting the
-        rules, so that nothing is lost without a word."""
-        if not lost:
-            return False
-        log.warning("%d rule(s) of a person moved during the pass: putting them back", len(lost))
-        try:
-            if self._put_back_tries(lost, read_just_now):
-                return True
-            problem = "could not be confirmed back in place"
-        except HealthAgentError as exc:
-            problem = f"could not be put back ({exc})"
-        rules = json.dumps([rule for _, rule in lost], ensure_ascii=False)
-        raise TransientError(
-            f"A conditional-format rule of a person, moved while the agent rewrote its own, "
-            f"{problem}; look in Format, Conditional formatting. The rule: {rules}"
-        )
-
-    def _put_back_tries(self, lost: list[formatting.Place], read_just_now: bool) -> bool:
-        client = self.client()
-        seen: Counter[tuple[Any, ...]] = Counter()
-        for attempt in range(client.max_tries):
-            if attempt or not read_just_now:
-                self.metadata = self.read_metadata()
-            rules = (self.tab_properties(self.accounts_title) or {}).get("conditionalFormats", [])
-            now = Counter(formatting.rule_shape(r) for r in rules)
-            if attempt:  # the last put-back's answer was lost: keep what did not land
-                landed = formatting.rules_still_present([rule for _, rule in lost], now - seen)
-                lost = [item for item, there in zip(lost, landed, strict=True) if not there]
-                if not lost:
-                    return True
-            seen = now
-            try:
-                self._send_formatting({"requests": formatting.put_back_requests(lost, len(rules))})
-            except UnsureWrite:
-                client.sleep(backoff(attempt, client.rng))
-                continue
-            self.metadata = self.read_metadata()
-            return True
-        return False

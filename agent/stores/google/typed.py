@@ -34,10 +34,10 @@ Json = dict[str, Any]
 KEY_FIELDS = (
     "sheets(properties/title,data/rowData/values(effectiveValue,effectiveFormat/numberFormat/type))"
 )
-GRID_FIELDS = (
-    "sheets(properties/title,"
-    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type)))"
+CELL_DATA_FIELDS = (
+    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type))"
 )
+GRID_FIELDS = f"sheets(properties/title,{CELL_DATA_FIELDS})"
 SERIAL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Sheets' date serial numbers
 ERROR_TEXTS = {  # ErrorValue.type -> what the cell shows
     "NAME": "#NAME?",
@@ -104,7 +104,16 @@ def tab_rows(sheet: Json) -> list[list[CellValue]]:
         rows.extend([] for _ in range(int(data.get("startRow", 0))))
         pad: list[CellValue] = [""] * int(data.get("startColumn", 0))
         for row in data.get("rowData", []):
-            cells: list[CellValue] = [cell_value(c) if c else "" for c in row.get("values", ())]
+            # most cells are text, or numbers without a format: read inline, the rest
+            # through cell_value
+            cells: list[CellValue] = [
+                ev["stringValue"]
+                if (ev := c.get("effectiveValue")) and "stringValue" in ev
+                else ev["numberValue"]
+                if ev and "numberValue" in ev and "effectiveFormat" not in c
+                else cell_value(c)
+                for c in row.get("values", ())
+            ]
             while cells and cells[-1] == "":
                 cells.pop()
             rows.append(pad + cells if cells else [])
