@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.sheets_emulator.columns import ColumnMove
 from tests.sheets_emulator.typed import Formatted, formatted_value, number_format, typed
 
 
@@ -172,6 +173,24 @@ class Tab:
         self.column_count -= 1
         self._shift_columns(at, -1)
 
+    def move_columns(self, start: int, end: int, destination: int) -> None:
+        """Move the columns [start, end) to `destination` (0-based, counted before the move,
+        as moveDimension counts it): their cells, notes, widths and the ranges inside them
+        go with them (`columns.py`)."""
+        move = ColumnMove(start, end, destination)
+        if move.moves_nothing():
+            return
+        self.rows = [move.line(line, EMPTY) for line in self.rows]  # type: ignore[misc]
+        self.notes = {(r, move.column(c)): n for (r, c), n in self.notes.items()}
+        self.column_widths = {move.column(c): w for c, w in self.column_widths.items()}
+        for rng in self._column_ranges():
+            first = int(rng.get("startColumnIndex", 0))
+            last = int(rng["endColumnIndex"]) if "endColumnIndex" in rng else None
+            first, last = move.span(first, last)
+            rng["startColumnIndex"] = first
+            if last is not None:
+                rng["endColumnIndex"] = last
+
     def format_at(self, row: int, col: int) -> dict[str, Any]:
         """The cell format repeatCell left at 0-based (row, col): each field as last set."""
         out: dict[str, Any] = {}
@@ -196,7 +215,16 @@ class Tab:
         gone = at if by < 0 else -1
         self.notes = {(r, moved(c)): n for (r, c), n in self.notes.items() if c != gone}
         self.column_widths = {moved(c): w for c, w in self.column_widths.items() if c != gone}
-        ranges: list[dict[str, Any]] = [
+        for rng in self._column_ranges():
+            start = int(rng.get("startColumnIndex", 0))
+            if start > at or (start == at and by > 0):
+                rng["startColumnIndex"] = start + by
+            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
+                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
+
+    def _column_ranges(self) -> list[dict[str, Any]]:
+        """Every GridRange the tab holds that follows its columns when they move."""
+        return [
             *(r for rule in self.conditional_formats for r in rule.get("ranges", [])),
             *(p.get("range", {}) for p in self.protected_ranges),
             *(v["range"] for v in self.validations),
@@ -204,12 +232,6 @@ class Tab:
             *(f["range"] for f in self.formats),
             *(v.get("range", {}) for v in self.filter_views),
         ]
-        for rng in ranges:
-            start = int(rng.get("startColumnIndex", 0))
-            if start > at or (start == at and by > 0):
-                rng["startColumnIndex"] = start + by
-            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
-                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
 
     # atomic batches -------------------------------------------------------------------------
 
