@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent.stores.google.columns_moved import now_at
 from tests.google_fixtures import (
     AGENT,
     INPUTS,
@@ -32,7 +33,8 @@ def persons_columns(tab, names: list[str]) -> dict[str, list[object]]:  # type: 
 def agent_columns_are_right(tab) -> bool:  # type: ignore[no-untyped-def]
     header = [str(h) for h in tab.header()]
     for r in range(1, 11):
-        key, usage = str(tab.cell(r, 0)), str(tab.cell(r, header.index("Utilisation")))
+        key = str(tab.cell(r, header.index("Client")))
+        usage = str(tab.cell(r, header.index("Utilisation")))
         for column in AGENT:
             if tab.cell(r, header.index(column)) != agent_cells(key, usage)[column]:
                 return False
@@ -77,3 +79,61 @@ def test_a_column_deleted_mid_pass_keeps_every_persons_cell(tmp_path: Path) -> N
         assert emulator.calls["write"] == 2
         store.write(plan_for(store))
         assert persons_columns(tab, ["Suivi"])["Suivi"] == kept and agent_columns_are_right(tab)
+
+
+def test_the_key_column_moved_right_of_the_agents_mid_pass_keeps_its_keys(tmp_path: Path) -> None:
+    """Found by the state machine (tests/test_live_columns.py): a person drags the key
+    column past the agent's columns between the read and the write. The header read again
+    looked like "the key column deleted" (every other column one letter left), so the
+    letter the key column now holds was "put back" as blank: every key lost, for good."""
+    with emulated_google(tmp_path, HEADER, rows(10), key_column="Client") as (emulator, store):
+        store.write(plan_for(store))  # the agent's columns after "Notes"
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        for r in (2, 5, 9):
+            tab.rows[r][2] = "Rare"  # the next pass has cells to write, the last column's too
+        before = persons_columns(tab, HEADER)
+        plan = plan_for(store)
+        width = len(tab.header())
+        emulator.between("", "write", lambda _: tab.move_columns(0, 1, width))
+        store.write(plan)
+        assert [str(h) for h in tab.header()] == [*HEADER[1:], *AGENT, "Client"]
+        assert persons_columns(tab, HEADER) == before
+        store.write(plan_for(store))  # the next pass: the agent's cells in its columns
+        assert persons_columns(tab, HEADER) == before and agent_columns_are_right(tab)
+
+
+def test_the_agents_column_dragged_before_the_key_mid_pass_keeps_every_persons_cell(
+    tmp_path: Path,
+) -> None:
+    # the agent's last column dragged before the key column: it looks like a column
+    # inserted at A, unless its name says it is one the read saw
+    with emulated_google(tmp_path, HEADER, rows(10), key_column="Client") as (emulator, store):
+        store.write(plan_for(store))
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        for r in (1, 4, 8):
+            tab.rows[r][2] = "Rare"
+        before = persons_columns(tab, HEADER)
+        plan = plan_for(store)
+        last = len(tab.header()) - 1
+        emulator.between("", "write", lambda _: tab.move_columns(last, last + 1, 0))
+        store.write(plan)
+        assert persons_columns(tab, HEADER) == before
+        store.write(plan_for(store))
+        assert persons_columns(tab, HEADER) == before and agent_columns_are_right(tab)
+
+
+COLUMNS = ["Client", "CSM", "Notes", "Score", "Statut"]
+
+
+def test_where_each_letter_is_after_an_insert_a_delete_or_a_move() -> None:
+    # a column inserted at B (named by a person before the write): C..F hold B..E
+    assert now_at(["Client", "Priorité", "CSM", "Notes", "Score"], COLUMNS, 5)[:6] == [
+        0, None, 1, 2, 3, 4,
+    ]  # fmt: skip
+    # "CSM" deleted: every column right of it one letter left, the last letter blank
+    assert now_at(["Client", "Notes", "Score", "Statut", ""], COLUMNS, 5)[:5] == [0, 2, 3, 4, None]
+    # the key column dragged to the end: the same letters shifted, but "Client" at the end
+    # says it moved; each letter holds the column its name says
+    assert now_at(["CSM", "Notes", "Score", "Statut", "Client"], COLUMNS, 5)[:5] == [1, 2, 3, 4, 0]
+    # "Statut" dragged to A: not a column inserted there
+    assert now_at(["Statut", "Client", "CSM", "Notes", "Score"], COLUMNS, 5)[:5] == [4, 0, 1, 2, 3]
