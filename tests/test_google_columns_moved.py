@@ -1,7 +1,8 @@
 """A column a person inserts, deletes or moves between the agent's read and its write never
 puts the agent's values into a person's column (issue 17, point 2): the header is read
 again with the keys, in the same call; cells that went into a column not the agent's are
-put back as they were, and the agent's cells land in its columns on the next pass."""
+put back as they were, and the agent's cells land in its columns: in the same call when
+the key column and the rows written stood, else on the next pass."""
 
 from __future__ import annotations
 
@@ -53,9 +54,11 @@ def test_a_column_inserted_mid_pass_keeps_every_persons_cell(tmp_path: Path) -> 
         emulator.between("", "write", lambda _: tab.insert_column(at, "Priorité"))
         emulator.reset_counters()
         store.write(plan)
-        assert emulator.calls["write"] == 2  # the cells, then "Notes" put back as it was
+        # the cells, then "Notes" put back as it was and the agent's cells in its columns
+        assert emulator.calls["write"] == 2 and emulator.calls["read"] == 1
         assert persons_columns(tab, HEADER) == before
         assert persons_columns(tab, ["Priorité"])["Priorité"] == [""] * 10
+        assert agent_columns_are_right(tab)  # in the same pass
         store.write(plan_for(store))  # the next pass: the agent's cells in its columns
         assert persons_columns(tab, HEADER) == before and agent_columns_are_right(tab)
 
@@ -77,6 +80,7 @@ def test_a_column_deleted_mid_pass_keeps_every_persons_cell(tmp_path: Path) -> N
         kept = [f"suivi {r}" for r in range(1, 11)]
         assert persons_columns(tab, [*INPUTS, "Suivi"])["Suivi"] == kept
         assert emulator.calls["write"] == 2
+        assert agent_columns_are_right(tab)  # in the same pass
         store.write(plan_for(store))
         assert persons_columns(tab, ["Suivi"])["Suivi"] == kept and agent_columns_are_right(tab)
 

@@ -18,6 +18,9 @@ emulator's reading). A destination inside the source moves nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+
+Cell = TypeVar("Cell")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class ColumnMove:
         new_end += self.width if new_end > self.lands_at else 0
         return new_start, new_end
 
-    def line(self, cells: list[object], empty: object) -> list[object]:
+    def line(self, cells: list[Cell], empty: Cell) -> list[Cell]:
         """One row's cells after the move (trailing empty cells left out)."""
         if len(cells) <= min(self.start, self.destination):
             return cells

@@ -180,7 +180,7 @@ class Tab:
         move = ColumnMove(start, end, destination)
         if move.moves_nothing():
             return
-        self.rows = [move.line(line, EMPTY) for line in self.rows]  # type: ignore[misc]
+        self.rows = [move.line(line, EMPTY) for line in self.rows]
         self.notes = {(r, move.column(c)): n for (r, c), n in self.notes.items()}
         self.column_widths = {move.column(c): w for c, w in self.column_widths.items()}
         for rng in self._column_ranges():
