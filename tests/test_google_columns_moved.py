@@ -6,6 +6,7 @@ the key column and the rows written stood, else on the next pass."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from agent.stores.google.columns_moved import now_at
@@ -18,6 +19,8 @@ from tests.google_fixtures import (
     emulated_google,
     plan_for,
 )
+from tests.sheets_emulator import SheetsEmulator
+from tests.sheets_emulator.grid import entered
 
 HEADER = [*INPUTS, "Notes"]
 
@@ -141,3 +144,30 @@ def test_where_each_letter_is_after_an_insert_a_delete_or_a_move() -> None:
     assert now_at(["CSM", "Notes", "Score", "Statut", "Client"], COLUMNS, 5)[:5] == [1, 2, 3, 4, 0]
     # "Statut" dragged to A: not a column inserted there
     assert now_at(["Statut", "Client", "CSM", "Notes", "Score"], COLUMNS, 5)[:5] == [4, 0, 1, 2, 3]
+
+
+def test_typed_cells_put_back_keep_what_the_csm_typed(tmp_path: Path) -> None:
+    """Found by the state machine: a person's cells the agent's write fell on are put back
+    as the read saw them, and the read hands a typed `80 %` out as 80.0 and a date as a
+    date. Written back so, the cell showed 8000 % and the date became text. They go back as
+    Google holds them (0.8, the serial number), and keep their number format."""
+    header = [*INPUTS, "Renouvellement", "ARR", "Adoption"]
+    typed = [entered(text, "USER_ENTERED", "fr_FR") for text in ("31/03/2027", "1 234 €", "80 %")]
+    with emulated_google(
+        tmp_path, header, [[*r, *typed] for r in accounts(10)], key_column="Client"
+    ) as (emulator, store):
+        store.write(plan_for(store))  # the agent's columns right of "Adoption"
+        tab = emulator.tab(SPREADSHEET_ID, "Comptes")
+        for r in (2, 5, 9):
+            tab.rows[r][2] = "Rare"  # the next pass writes these rows' cells
+        before = [list(r[:6]) for r in tab.rows]
+        plan = plan_for(store)
+
+        def three_columns_inserted(_: SheetsEmulator) -> None:
+            for name in ("A", "B", "C"):  # the agent's first three letters: the typed cells
+                tab.insert_column(3, name)
+
+        emulator.between("", "write", three_columns_inserted)
+        store.write(plan)
+        assert [r[:3] + r[6:9] for r in tab.rows] == before  # 80 %, not 8000 %; a date
+        assert store.read().accounts.rows[1][6:9] == [dt.date(2027, 3, 31), 1234, 80.0]

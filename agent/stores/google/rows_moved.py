@@ -198,7 +198,7 @@ class MovedRows:
 
         def as_read(at: int | None, rows: list[int]) -> list[CellValue]:
             return [
-                read.rows[r][at]
+                typed.as_google_holds(read.rows[r][at])
                 if at is not None and at < width and r < len(read.rows) and at < len(read.rows[r])
                 else ""
                 for r in rows
