@@ -70,6 +70,22 @@ def test_update_cells_stores_text_as_text_and_clears_a_cell_given_no_value(
     assert isinstance(tab.cell(2, 1), Formula)
 
 
+def test_update_cells_of_values_only_keeps_a_cells_number_format(api: Api) -> None:
+    # `fields` names userEnteredValue alone, and it is "The fields of CellData that should
+    # be updated" (UpdateCellsRequest.fields, discovery document): the format stays, so a
+    # cell typed 80 % that gets 0.5 shows 50 %. The emulator dropped it before (found when
+    # the one-write store met the typed cells put back after a column moved mid-pass)
+    fields = SCHEMAS["UpdateCellsRequest"]["properties"]["fields"]["description"]
+    assert fields.startswith("The fields of CellData that should be updated.")
+    api.put("/values/'Comptes'!B2:B3", {"values": [["80 %"], ["31/03/2027"]]},
+            valueInputOption="USER_ENTERED")  # fmt: skip
+    half = {"userEnteredValue": {"numberValue": 0.5}}
+    serial = {"userEnteredValue": {"numberValue": 46478}}
+    api.post(":batchUpdate", {"requests": [update(1, 1, half), update(2, 1, serial)]})
+    shown = api.get("/values/'Comptes'!B2:B3", valueRenderOption="FORMATTED_VALUE").json()
+    assert shown["values"] == [["50\u00a0%"], ["01/04/2027"]]  # the book is fr_FR
+
+
 def test_update_cells_past_the_grid_or_unmodelled_is_refused_and_nothing_applies(
     api: Api, emulator: SheetsEmulator
 ) -> None:

@@ -123,3 +123,14 @@ def test_latency_and_bandwidth_can_be_added_for_benchmarks(
     # the emulator's own account of the time it added, not a wall-clock assertion
     assert emulator.network_delay_s >= 0.05 + 200_000 / 1_000_000
     assert time.perf_counter() - started > 0  # the call still answered
+
+
+def test_a_value_written_into_a_formatted_cell_keeps_its_number_format(api: Api) -> None:
+    # a values write carries values only: the cell's format stays (before, 0.5 written RAW
+    # into a cell typed 80% came back 0.5, its percent format gone, as a date did)
+    api.put("/values/'Sheet1'!A1:B1", {"values": [["80%", "3/31/2027"]]},
+            valueInputOption="USER_ENTERED")  # fmt: skip
+    api.put("/values/'Sheet1'!A1:B1", {"values": [["text", "text"]]}, valueInputOption="RAW")
+    api.put("/values/'Sheet1'!A1:B1", {"values": [[0.5, 46477]]}, valueInputOption="RAW")
+    shown = api.get("/values/'Sheet1'!A1:B1", valueRenderOption="FORMATTED_VALUE").json()
+    assert shown["values"] == [["50%", "3/31/2027"]]

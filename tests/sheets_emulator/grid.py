@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.sheets_emulator.columns import ColumnMove
 from tests.sheets_emulator.typed import Formatted, formatted_value, number_format, typed
 
 
@@ -172,6 +173,24 @@ class Tab:
         self.column_count -= 1
         self._shift_columns(at, -1)
 
+    def move_columns(self, start: int, end: int, destination: int) -> None:
+        """Move the columns [start, end) to `destination` (0-based, counted before the move,
+        as moveDimension counts it): their cells, notes, widths and the ranges inside them
+        go with them (`columns.py`)."""
+        move = ColumnMove(start, end, destination)
+        if move.moves_nothing():
+            return
+        self.rows = [move.line(line, EMPTY) for line in self.rows]
+        self.notes = {(r, move.column(c)): n for (r, c), n in self.notes.items()}
+        self.column_widths = {move.column(c): w for c, w in self.column_widths.items()}
+        for rng in self._column_ranges():
+            first = int(rng.get("startColumnIndex", 0))
+            last = int(rng["endColumnIndex"]) if "endColumnIndex" in rng else None
+            first, last = move.span(first, last)
+            rng["startColumnIndex"] = first
+            if last is not None:
+                rng["endColumnIndex"] = last
+
     def format_at(self, row: int, col: int) -> dict[str, Any]:
         """The cell format repeatCell left at 0-based (row, col): each field as last set."""
         out: dict[str, Any] = {}
@@ -196,7 +215,16 @@ class Tab:
         gone = at if by < 0 else -1
         self.notes = {(r, moved(c)): n for (r, c), n in self.notes.items() if c != gone}
         self.column_widths = {moved(c): w for c, w in self.column_widths.items() if c != gone}
-        ranges: list[dict[str, Any]] = [
+        for rng in self._column_ranges():
+            start = int(rng.get("startColumnIndex", 0))
+            if start > at or (start == at and by > 0):
+                rng["startColumnIndex"] = start + by
+            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
+                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
+
+    def _column_ranges(self) -> list[dict[str, Any]]:
+        """Every GridRange the tab holds that follows its columns when they move."""
+        return [
             *(r for rule in self.conditional_formats for r in rule.get("ranges", [])),
             *(p.get("range", {}) for p in self.protected_ranges),
             *(v["range"] for v in self.validations),
@@ -204,12 +232,6 @@ class Tab:
             *(f["range"] for f in self.formats),
             *(v.get("range", {}) for v in self.filter_views),
         ]
-        for rng in ranges:
-            start = int(rng.get("startColumnIndex", 0))
-            if start > at or (start == at and by > 0):
-                rng["startColumnIndex"] = start + by
-            if "endColumnIndex" in rng and int(rng["endColumnIndex"]) > at:
-                rng["endColumnIndex"] = int(rng["endColumnIndex"]) + by
 
     # atomic batches -------------------------------------------------------------------------
 
@@ -350,6 +372,37 @@ def entered(value: Any, option: str, locale: str) -> Value:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         return text
+
+
+class KeptFormat(str):
+    """Text written into a cell that has a number format: text to every reader, and the
+    format (the value that gave it: a Formatted or a date) stays for a number written next."""
+
+    kept: Formatted | dt.date
+
+    def __new__(cls, text: str, kept: Formatted | dt.date) -> KeptFormat:
+        made = super().__new__(cls, text)
+        made.kept = kept
+        return made
+
+
+def format_kept(old: Value, new: Value) -> Value:
+    """A value written into a cell keeps the cell's number format: a values write carries
+    values only (ValueRange in the discovery document has no format; formats change through
+    repeatCell or updateCells, `userEnteredFormat`), so 0.8 written RAW into a cell typed
+    `80 %` still shows 80 %, a serial number written into a date cell still shows a date,
+    and so after text was written there in between."""
+    source = old.kept if isinstance(old, KeptFormat) else old
+    if not isinstance(source, Formatted | dt.date) or isinstance(new, Formula | bool):
+        return new
+    if isinstance(new, str):
+        return KeptFormat(new, source)
+    if not isinstance(new, int | float):
+        return new  # a typed value brings its own format
+    if isinstance(source, Formatted):
+        return Formatted(float(new), source.type, source.pattern, source.symbol)
+    moment = SERIAL_EPOCH + dt.timedelta(days=float(new))
+    return moment if isinstance(source, dt.datetime) else moment.date()
 
 
 # --- values out --------------------------------------------------------------------------

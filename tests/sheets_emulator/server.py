@@ -44,6 +44,7 @@ from tests.sheets_emulator.grid import (
     bad_request,
     column_letters,
     entered,
+    format_kept,
     grid_data,
     parse_range,
     quote_title,
@@ -598,7 +599,8 @@ class SheetsEmulator:
             for j, value in enumerate(row):
                 if value is None:
                     continue  # the API's rule: null leaves the cell as it is
-                tab.set(grid.row0 + i, grid.col0 + j, entered(value, option, book.locale))
+                at = (grid.row0 + i, grid.col0 + j)
+                tab.set(*at, format_kept(tab.cell(*at), entered(value, option, book.locale)))
                 cells += 1
         height = len(values)
         width = max((len(r) for r in values), default=0)
@@ -741,26 +743,49 @@ class SheetsEmulator:
             tab.row_count += length
         return {}
 
-    def _dimension(self, book: Spreadsheet, body: dict[str, Any]) -> tuple[Tab, int, int]:
-        rng = body.get("range", {})
-        if rng.get("dimension") != "ROWS":
-            raise bad_request("the emulator only inserts and deletes ROWS")
+    def _dimension(
+        self, book: Spreadsheet, rng: dict[str, Any], inserting: bool = False
+    ) -> tuple[Tab, bool, int, int]:
+        """The tab, whether the span is of columns, and its bounds (DimensionRange)."""
+        if rng.get("dimension") not in ("ROWS", "COLUMNS"):
+            raise bad_request("Invalid dimension: expected ROWS or COLUMNS")
+        columns = rng["dimension"] == "COLUMNS"
         tab = book.tab_by_id(rng.get("sheetId", 0))
+        size = tab.column_count if columns else tab.row_count
         start, end = int(rng.get("startIndex", 0)), int(rng.get("endIndex", 0))
-        if not 0 <= start < end <= tab.row_count + (1 if "inheritFromBefore" in body else 0):
+        if not 0 <= start < end <= size + (1 if inserting else 0):
             raise bad_request(f"Invalid dimension range: {start}..{end}")
-        return tab, start, end
+        return tab, columns, start, end
 
     def _do_insertDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
-        tab, start, end = self._dimension(book, body)
+        rng = body.get("range", {})
+        tab, columns, start, end = self._dimension(book, rng, "inheritFromBefore" in body)
         for _ in range(end - start):
-            tab.insert_row(start, [])
+            if columns:
+                tab.insert_column(start)
+            else:
+                tab.insert_row(start, [])
         return {}
 
     def _do_deleteDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
-        tab, start, end = self._dimension(book, body)
+        tab, columns, start, end = self._dimension(book, body.get("range", {}))
         for _ in range(end - start):
-            tab.delete_row(start)
+            if columns:
+                tab.delete_column(start)
+            else:
+                tab.delete_row(start)
+        return {}
+
+    def _do_moveDimension(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+        """Columns moved as a person drags them (`columns.py` says how, from the discovery
+        document's MoveDimensionRequest); rows are not modelled."""
+        tab, columns, start, end = self._dimension(book, body.get("source", {}))
+        if not columns:
+            raise bad_request("the emulator only moves COLUMNS")
+        destination = int(body.get("destinationIndex", -1))
+        if not 0 <= destination <= tab.column_count:
+            raise bad_request(f"Invalid destinationIndex: {destination}")
+        tab.move_columns(start, end, destination)
         return {}
 
     def _do_addConditionalFormatRule(
@@ -873,8 +898,8 @@ class SheetsEmulator:
             at = grid.row0 + i
             if at < len(tab.rows):  # a fresh list: a failed batch puts the saved one back
                 tab.rows[at] = list(tab.rows[at])
-            for j, value in enumerate(row):
-                tab.set(at, grid.col0 + j, value)
+            for j, value in enumerate(row):  # fields is userEnteredValue: the format stays
+                tab.set(at, grid.col0 + j, format_kept(tab.cell(at, grid.col0 + j), value))
         return {}  # Google's reply to an updateCells is empty (Response has no field for it)
 
     def _do_repeatCell(self, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:

@@ -26,8 +26,18 @@ def now_at(header_now: list[str], columns: list[str], trusted: int) -> list[int 
     first = next((i for i in range(trusted) if now[i] != columns[i]), None)
     if first is None:  # the columns stand where they were
         return [c if c is not None and c < len(columns) else None for c in same]
+    by_name = {name: i for i, name in enumerate(columns) if name}
+
+    def new_here(names: list[str]) -> bool:  # no column the read saw: inserted, or blank
+        return not any(name in by_name for name in names)
+
     for k in range(1, MAX_SHIFT + 1):
-        if now[first + k : trusted] == columns[first : trusted - k]:  # k inserted at first
+        # a column moved looks like an insert where it went, or a delete where it was: the
+        # letters an insert fills, or a delete leaves at the end, must not hold a column of
+        # the read (a key column moved right of the agent's was taken for one deleted, and
+        # its keys "put back" as blank cells)
+        inserted = now[first : first + k]
+        if now[first + k : trusted] == columns[first : trusted - k] and new_here(inserted):
             return [
                 None
                 if c is None or c >= len(columns) + k
@@ -36,12 +46,12 @@ def now_at(header_now: list[str], columns: list[str], trusted: int) -> list[int 
                 else (None if c < first + k else c - k)
                 for c in same
             ]
-        if now[first : trusted - k] == columns[first + k : trusted]:  # k deleted at first
+        left = now[trusted - k : trusted]  # what came from right of the read's columns
+        if now[first : trusted - k] == columns[first + k : trusted] and new_here(left):
             return [
                 None if c is None else c if c < first else (c + k if c + k < len(columns) else None)
                 for c in same
             ]
-    by_name = {name: i for i, name in enumerate(columns) if name}
     return [
         by_name.get(now[c]) if c is not None and c < trusted else (c if c < len(columns) else None)
         for c in same

@@ -181,7 +181,7 @@ class MovedRows:
             written_rows = set().union(*(rows for rows, _ in written_cells.values()))
             held = self.written_rows_hold_their_keys(letter, written_rows)
         if self.columns_moved(columns, written_cells):
-            return self.restore_persons_cells(columns, written_cells, header_from)
+            return self.restore_persons_cells(columns, written_cells, header_from, held)
         if held:
             return 0
         as_read = without_blank_tail(seen)
@@ -194,7 +194,9 @@ class MovedRows:
             else:
                 [cells] = self.key_cells([key_range]) or [[]]
                 if attempt == 0 and self.columns_moved(columns, written_cells):
-                    return self.restore_persons_cells(columns, written_cells, header_from)
+                    return self.restore_persons_cells(
+                        columns, written_cells, header_from, rows_held=cells == as_read
+                    )
             if attempt == 0 and cells == as_read:  # the very cells the read saw: none moved
                 break
             now = key_text_list(cells)
@@ -246,13 +248,19 @@ class MovedRows:
         return any((header[c] if c < len(header) else "") != columns[c] for c in letters)
 
     def restore_persons_cells(
-        self, columns: list[str], written: dict[int, ColumnCells], header_from: int | None
+        self,
+        columns: list[str],
+        written: dict[int, ColumnCells],
+        header_from: int | None,
+        rows_held: bool = False,
     ) -> int:
         """Undo the write: what the letters written held (the column now at each, as the
         read saw it; blank for a column inserted since, or an agent column new this pass),
-        the agent's own columns as read wherever they are now, and the header cells the
-        agent wrote (`header_from` on). The agent's cells land in its columns on the next
-        pass."""
+        the agent's own columns wherever they are now, and the header cells the agent wrote
+        (`header_from` on); in the same call. The agent's columns get the cells the write
+        meant for them when that is sure (its columns all stood, the key column where it
+        was and the rows written holding their keys: `rows_held`), else their cells as
+        read, and the agent's cells land on the next pass. How many cells landed."""
         read = self.read
         width = self.read_width if self.read_width is not None else len(columns)
         header_now = self.header_now or []
@@ -264,22 +272,31 @@ class MovedRows:
 
         def as_read(at: int | None, rows: list[int]) -> list[CellValue]:
             return [
-                read.rows[r][at]
+                typed.as_google_holds(read.rows[r][at])
                 if at is not None and at < width and r < len(read.rows) and at < len(read.rows[r])
                 else ""
                 for r in rows
             ]
 
-        # every letter written gets back what the column now there held; and the agent's
-        # columns, wherever they are now, their cells as read (the shift may have come
-        # after the write, the cells moving with their columns): each row stays whole
+        # every letter written gets back what the column now there held; then the agent's
+        # columns, wherever they are now, the cells meant for them, or as read (the shift
+        # may have come after the write, the cells moving with their columns): rows whole
         cells: dict[int, dict[int, CellValue]] = {}  # letter -> row -> value
         for col, (rows, _) in written.items():
             at = where[col] if col < len(where) else None
             cells.setdefault(col, {}).update(zip(rows, as_read(at, rows), strict=True))
-            now = next((c for c, there in enumerate(where) if there == col), None)
-            if now is not None:
-                cells.setdefault(now, {}).update(zip(rows, as_read(col, rows), strict=True))
+        now_of = {there: c for c, there in enumerate(where) if there is not None}
+        key_at = columns.index(read.key_column)
+        land = (
+            rows_held
+            and header_from is None
+            and now_of.get(key_at) == key_at
+            and all(col in now_of for col in written)
+        )
+        for col, (rows, values) in written.items():
+            if col in now_of:
+                meant = list(values) if land else as_read(col, rows)
+                cells.setdefault(now_of[col], {}).update(zip(rows, meant, strict=True))
         back: dict[int, ColumnCells] = {
             letter: (sorted(by_row), [by_row[r] for r in sorted(by_row)])
             for letter, by_row in cells.items()
@@ -291,14 +308,17 @@ class MovedRows:
                 if at is not None and at < width:
                     a1 = f"{quote(read.title)}!{column_letter(c)}1"
                     data.append({"range": a1, "values": [[columns[at]]]})
+        landed = sum(len(rows) for rows, _ in written.values()) if land else 0
         log.warning(
-            "A column was inserted, deleted or moved during the pass: %d cells put back; "
-            "the agent's cells go to its columns on the next pass",
-            sum(len(rows) for rows, _ in back.values()),
+            "A column was inserted, deleted or moved during the pass: %d cells put back; %s",
+            sum(len(rows) for rows, _ in back.values()) - landed,
+            "the agent's cells written in its columns"
+            if land
+            else "the agent's cells go to its columns on the next pass",
         )
         if data:
             self.send_values(data)
-        return 0
+        return landed
 
     def written_rows_hold_their_keys(self, letter: str, rows: set[int]) -> bool:
         """Whether the rows just written still hold the keys the read saw there: one read of

@@ -51,9 +51,29 @@ ERROR_TEXTS = {  # ErrorValue.type -> what the cell shows
 }
 
 
+class Percent(float):
+    """A percent cell as the number typed before the % sign (80.0 for 80 %): a float to
+    every reader, marked so that a cell put back writes the fraction Google holds (0.8),
+    which keeps showing 80 % (80.0 would show 8000 %)."""
+
+    __slots__ = ()
+
+
 def percent_points(fraction: float) -> float:
     """A percent-formatted number as the number typed before the % sign (0.8 -> 80.0)."""
-    return round(fraction * 100, 9) + 0.0
+    return Percent(round(fraction * 100, 9) + 0.0)
+
+
+def as_google_holds(value: CellValue) -> CellValue:
+    """A cell as read, as a RAW write gives it back to Google unchanged, its number format
+    kept by the cell: a percent as its fraction, a date as its serial number."""
+    if isinstance(value, Percent):
+        return round(float(value) / 100, 12)
+    if isinstance(value, dt.datetime):
+        return (value - SERIAL_EPOCH).total_seconds() / 86400
+    if isinstance(value, dt.date):
+        return (value - SERIAL_EPOCH.date()).days
+    return value
 
 
 def serial_date(serial: float, with_time: bool) -> dt.date | dt.datetime | float:
