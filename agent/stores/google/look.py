@@ -156,21 +156,24 @@ def look_requests(sheet_id: int, columns: list[str], formatting: Formatting) -> 
                 }
             }
         )
-        requests_.append(
-            {
-                "updateDimensionProperties": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "dimension": "COLUMNS",
-                        "startIndex": col,
-                        "endIndex": col + 1,
-                    },
-                    "properties": {"pixelSize": width},
-                    "fields": "pixelSize",
-                }
-            }
-        )
+        requests_.append(column_width(sheet_id, col, width))
     return requests_
+
+
+def column_width(sheet_id: int, col: int, pixels: int) -> Json:
+    """The request giving the column `col` (0-based) of a tab `pixels` of width."""
+    return {
+        "updateDimensionProperties": {
+            "range": {
+                "sheetId": sheet_id,
+                "dimension": "COLUMNS",
+                "startIndex": col,
+                "endIndex": col + 1,
+            },
+            "properties": {"pixelSize": pixels},
+            "fields": "pixelSize",
+        }
+    }
 
 
 def history_width_requests(history: Json | None, widths: tuple[int, ...]) -> list[Json]:
@@ -182,18 +185,4 @@ def history_width_requests(history: Json | None, widths: tuple[int, ...]) -> lis
     props = history["properties"]
     sheet_id = int(props.get("sheetId", 0))
     reach = int(props.get("gridProperties", {}).get("columnCount", 26))
-    return [
-        {
-            "updateDimensionProperties": {
-                "range": {
-                    "sheetId": sheet_id,
-                    "dimension": "COLUMNS",
-                    "startIndex": col,
-                    "endIndex": col + 1,
-                },
-                "properties": {"pixelSize": width},
-                "fields": "pixelSize",
-            }
-        }
-        for col, width in enumerate(widths[:reach])
-    ]
+    return [column_width(sheet_id, col, width) for col, width in enumerate(widths[:reach])]
