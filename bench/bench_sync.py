@@ -237,6 +237,13 @@ def values_bodies(emulator: SheetsEmulator, agent_bodies: list[Any]) -> list[Any
     return [json.loads(b) for b in bodies(data, MAX_BODY_BYTES)]
 
 
+def _sheet_of(request: dict[str, Any]) -> Any:
+    """The sheet id a formatting request's range names, if it names one."""
+    body = next(iter(request.values()))
+    where = body.get("range") if isinstance(body, dict) else None
+    return where.get("sheetId") if isinstance(where, dict) else None
+
+
 def split_structure(agent_bodies: list[Any]) -> tuple[list[Any], list[Any]]:
     """The agent's formatting call split in two: what makes room for the cells it writes
     (the history tab, more columns), which any script writing them must send too, and the
@@ -246,6 +253,13 @@ def split_structure(agent_bodies: list[Any]) -> tuple[list[Any], list[Any]]:
         requests = [r for r in body.get("requests", []) if "updateCells" not in r]
         made += [r for r in requests if next(iter(r)) in STRUCTURE]
         rest += [r for r in requests if next(iter(r)) not in STRUCTURE]
+    # the look of a tab made in the same call (the history tab's widths) goes with it
+    new_tabs = {r["addSheet"]["properties"].get("sheetId") for r in made if "addSheet" in r} - {
+        None
+    }
+    on_new = [r for r in rest if _sheet_of(r) in new_tabs]
+    made += on_new
+    rest = [r for r in rest if r not in on_new]
     return ([{"requests": made}] if made else []), ([{"requests": rest}] if rest else [])
 
 
