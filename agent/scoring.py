@@ -179,11 +179,19 @@ def _why_part(criterion: Criterion, value: Any, points: float, state: int, lang:
 
 
 def _value_shown(criterion: Criterion, value: Any, lang: str) -> str:
-    """A cell's value as "why" shows it: a label in lower case, a number with its unit."""
+    """A cell's value as "why" shows it: a label in lower case, a number with its unit,
+    a typed number or date the way the sheet's language writes it (3,5 and 01/12/2026 in
+    French: what a CSM typed, where Google or a workbook hands out 3.5 and a date)."""
     if criterion.points is not None:
         return _quote(value).lower()
+    if isinstance(value, dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return day.strftime("%d/%m/%Y") if lang == "fr" else day.isoformat()
     number = None if criterion.days_until else parse_number(value)
     if number is None or not criterion.unit:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+            text = f"{value:,.10g}".replace(",", "\u00a0" if lang == "fr" else ",")
+            return text.replace(".", ",") if lang == "fr" else text
         return _quote(value)
     # "20 %" in French, "20%" in English; any other unit after a space
     space = "" if criterion.unit == "%" and lang == "en" else "\u00a0"

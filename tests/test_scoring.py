@@ -456,6 +456,38 @@ def test_a_number_in_why_carries_its_unit(language, cell, shown):
     assert why["why"].iloc[0] == shown
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "as_text", "shown"),
+    [("fr", 3.5, "3,5", "(3,5)"), ("en", 3.5, "3.5", "(3.5)"), ("fr", 6.25, "6,25", "(6,25)")],
+)
+def test_a_typed_number_in_why_reads_as_the_csm_typed_it(language, typed, as_text, shown):
+    """Google and a workbook hand a typed 3,5 out as the number 3.5: "why" quotes it the way
+    the sheet's language writes it, as it quotes the same value typed as text."""
+    columns = ["Client", "NPS", "Adoption"]
+    rows = [["x", typed, "80"], ["y", as_text, "80"]]
+    why = score(rows, model_from(NPS), columns=columns, language=language)["why"]
+    assert why.iloc[0].startswith("NPS 0/2 ") and why.iloc[0].endswith(shown)
+    assert why.iloc[0] == why.iloc[1]
+
+
+def test_a_date_in_why_reads_in_the_sheets_language():
+    model = model_from(
+        "[model]\nscale = 2\nthresholds = { green = 2, orange = 1 }\n[[model.criteria]]\n"
+        'id = "renewal"\ncolumn = "Renouvellement"\nlabel = "Renouvellement"\n'
+        "days_until = true\nbands = [ { min = 60, points = 2 }, { min = 0, points = 0 } ]\n"
+    )
+    today = dt.date(2026, 12, 1)
+    for language, shown in (("fr", "(20/12/2026)"), ("en", "(2026-12-20)")):
+        why = score(
+            [["x", dt.date(2026, 12, 20)]],
+            model,
+            columns=["Client", "Renouvellement"],
+            language=language,
+            today=today,
+        )["why"]
+        assert why.iloc[0].endswith(shown), why.iloc[0]
+
+
 def test_a_unit_on_a_labels_criterion_is_refused_at_load():
     text = NPS.replace('column = "NPS"\n', 'column = "NPS"\nunit = "%"\n').replace(
         "bands = [ { min = 9", 'points = { "Oui" = 2 }\n#', 1
