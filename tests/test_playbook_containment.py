@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -184,6 +185,30 @@ def test_a_template_that_stalls_is_stopped_by_the_watchdog_and_the_next_gets_a_n
         assert not Path(f"/proc/{first}").exists() or not stalling.pid
         assert stalling.when(0, {"n": 3}) is False
         assert stalling.pid != first
+
+
+def test_the_worker_holds_none_of_the_agents_connections():
+    """A worker forked with the agent's sockets open kept them open: a connection the
+    server reset stayed open in the worker, and the agent waited out its HTTP timeout
+    (the soak test: 10 s a reset, 88 s in all; 15 s since). The worker keeps its pipes and
+    the standard streams only."""
+    if not Path("/proc/self/fd").exists():
+        pytest.skip("needs /proc to list a process's open files")
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    try:
+        with worker(lambda: "ok") as running:
+            assert running.when(0, {"n": 2}) is True  # the worker is up
+            fds = f"/proc/{running.pid}/fd"
+            held = {int(fd): os.readlink(f"{fds}/{fd}") for fd in os.listdir(fds)}
+            for sock in (server, client, accepted):
+                assert sock.fileno() not in held
+            others = {fd: what for fd, what in held.items() if fd > 2}
+            assert len(others) == 2 and all(what.startswith("pipe:") for what in others.values())
+    finally:
+        for sock in (accepted, client, server):
+            sock.close()
 
 
 def test_a_worker_that_dies_fails_the_template_it_was_running():

@@ -61,6 +61,19 @@ class Templates(Protocol):
     def body(self, index: int, context: dict[str, Any]) -> tuple[str, bool]: ...
 
 
+def _close_all_but(*keep: int) -> None:
+    """In the worker: close every file it was forked with but its two pipes and the
+    standard streams, as subprocess does. Otherwise it holds the agent's connections (to
+    Google, to the SMTP server) open: one the agent closes, or a server resets, would stay
+    open for as long as the worker lives."""
+    low = 0
+    for fd in sorted(set(keep)):
+        if low < fd:  # never an empty range: closerange(0, 0) closes every file on Linux
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(low + 1, os.sysconf("SC_OPEN_MAX")))
+
+
 def can_fork() -> bool:
     return hasattr(os, "fork")
 
@@ -179,8 +192,7 @@ class Worker:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the worker; seen through its answers
             try:
-                os.close(self.requests)
-                os.close(self.answers)
+                _close_all_but(0, 1, 2, request_read, answer_write)
                 _serve(templates, request_read, answer_write)
             finally:
                 os._exit(0)
