@@ -30,12 +30,6 @@ MAX_CELL_TEXT = 32767  # characters in one cell, as Excel keeps them
 NOT_IN_A_CELL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
-def cell_safe_text(text: str) -> tuple[str, bool]:
-    """A text as a cell can hold it: characters it cannot carry removed; True when some were."""
-    cleaned = NOT_IN_A_CELL.sub("", text)
-    return cleaned, len(cleaned) != len(text)
-
-
 # --- one cell ------------------------------------------------------------------------
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from agent.config import Config, parse_config
+from tests.sheets_emulator import SheetsEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +48,10 @@ def _root_logging_restored():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def emulator() -> Iterator[SheetsEmulator]:
+    """The Sheets API emulator on a loopback port, stopped after the test."""
+    with SheetsEmulator() as running:
+        yield running

@@ -18,7 +18,7 @@ reads the sheet and plans the cells that changed the way the sync core does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -65,6 +65,22 @@ def agent_cells(key: str, usage: str) -> dict[str, Any]:
     status = LABELS.green if score > 6 else LABELS.orange if score > 3 else LABELS.red
     return {"Score": score, "Statut": status, "Pourquoi": f"{key}: usage {usage.lower()}",
             "Prochaine action": f"Appeler {key}" if score < 4 else ""}  # fmt: skip
+
+
+def rows_with_wrong_agent_cells(
+    tab: Any, rows: Iterable[int], columns: Sequence[str] = AGENT
+) -> list[str]:
+    """The keys of the sheet's `rows` (1-based under the header) whose agent cells are
+    not their own account's; the columns found by their header, wherever they are."""
+    header = [str(h) for h in tab.header()]
+    key_at, usage_at = header.index("Client"), header.index("Utilisation")
+    wrong = []
+    for r in rows:
+        key, usage = str(tab.cell(r, key_at)), str(tab.cell(r, usage_at))
+        wanted = agent_cells(key, usage)
+        if any(tab.cell(r, header.index(c)) != wanted[c] for c in columns):
+            wrong.append(key)
+    return wrong
 
 
 def plan_for(store: GoogleStore, week: str = "2026-W48") -> WritePlan:

@@ -9,13 +9,12 @@ from pathlib import Path
 from agent.stores.google.client import GOOGLE_DEADLINE_S, LARGE_BODY_BYTES, read_timeout
 from agent.stores.google.unsure_writes import landed
 from tests.google_fixtures import (
-    AGENT,
     INPUTS,
     SPREADSHEET_ID,
     accounts,
-    agent_cells,
     emulated_google,
     plan_for,
+    rows_with_wrong_agent_cells,
 )
 from tests.sheets_emulator import Fault
 
@@ -38,14 +37,7 @@ def test_cells_read_back_are_compared_with_what_was_sent() -> None:
 
 
 def cells_are_right(emulator, n: int) -> bool:  # type: ignore[no-untyped-def]
-    tab = emulator.tab(SPREADSHEET_ID, "Comptes")
-    header = [str(h) for h in tab.header()]
-    for r in range(1, n + 1):
-        key, usage = str(tab.cell(r, 0)), str(tab.cell(r, 2))
-        for column in AGENT:
-            if tab.cell(r, header.index(column)) != agent_cells(key, usage)[column]:
-                return False
-    return True
+    return not rows_with_wrong_agent_cells(emulator.tab(SPREADSHEET_ID, "Comptes"), range(1, n + 1))
 
 
 def test_a_write_that_landed_but_lost_its_answer_is_not_sent_again(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +83,6 @@ RECORDED: dict[str, Any] = {
     "append_first": {"updatedRange": "Sheet1!A1:J1", "updatedRows": 1, "updatedColumns": 10,
                      "updatedCells": 10},
 }  # fmt: skip
-
-
-@pytest.fixture
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as running:
-        yield running
 
 
 @pytest.fixture

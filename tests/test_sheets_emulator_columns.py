@@ -4,7 +4,6 @@ anchored to a column (its cells, notes, widths, rules, dropdowns, protections) g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,6 @@ from tests.sheets_emulator.columns import ColumnMove
 from tests.test_sheets_emulator import BOOK, EMAIL, Api
 
 ROWS = [["0", "1", "2", "3", "4"], ["a0", "a1", "a2", "a3", "a4"], ["b0", "b1"]]
-
-
-@pytest.fixture
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ batchUpdate's reply, values read back in a values write's answer, gzip answers."
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,6 @@ from tests.sheets_emulator.schema import discovery
 from tests.test_sheets_emulator import BOOK, Api
 
 SCHEMAS = discovery()["schemas"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ written first against it, it failed, and the emulator was made to answer as Goog
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,6 @@ from tests.sheets_emulator import SheetsEmulator
 from tests.test_sheets_emulator import BOOK, EMAIL, Api
 
 SHEET = {"sheetId": 0}
-
-
-@pytest.fixture
-def emulator() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as running:
-        yield running
 
 
 @pytest.fixture
